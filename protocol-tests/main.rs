@@ -1,0 +1,15 @@
+//! Tests that drive a real weir broker with real, unmodified Kafka clients.
+//!
+//! Each test starts its own broker on port 0 with its own data folder, so tests run in parallel.
+//! External clients (kcat, Python, Java, Node) are installed by `protocol-tests/run.sh` into
+//! `protocol-tests/.deps/`; a missing client fails the test with a message naming the command
+//! that installs it.
+
+mod support;
+
+mod bad_input;
+mod crash;
+mod java;
+mod kafka_python;
+mod kcat;
+mod rdkafka_basic;

@@ -1,0 +1,128 @@
+//! Brokers for tests: embedded in the test process, or a separate `weir serve` process that a
+//! test can kill hard.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// A broker running inside the test process, with its own temporary data folder.
+pub struct TestBroker {
+    pub handle: weir::BrokerHandle,
+    pub dir: TempDir,
+}
+
+impl TestBroker {
+    pub async fn start() -> TestBroker {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts a broker with config overrides given by Kafka name, e.g. `("num.partitions", "3")`.
+    pub async fn start_with(settings: &[(&str, &str)]) -> TestBroker {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let handle = start_in(dir.path(), settings).await;
+        TestBroker { handle, dir }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.handle.addr()
+    }
+
+    pub fn bootstrap(&self) -> String {
+        self.addr().to_string()
+    }
+
+    /// Stops the broker cleanly and starts a new one on the same data folder (new port).
+    pub async fn restart(self, settings: &[(&str, &str)]) -> TestBroker {
+        let TestBroker { handle, dir } = self;
+        handle.shutdown().await;
+        let handle = start_in(dir.path(), settings).await;
+        TestBroker { handle, dir }
+    }
+}
+
+async fn start_in(dir: &Path, settings: &[(&str, &str)]) -> weir::BrokerHandle {
+    let mut builder = weir::Broker::builder()
+        .listen("127.0.0.1:0")
+        .data_dir(dir);
+    for (key, value) in settings {
+        builder = builder.set(key, value);
+    }
+    builder.start().await.expect("broker starts")
+}
+
+/// A `weir serve` child process. Dropping it kills the process.
+pub struct ProcessBroker {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+}
+
+impl ProcessBroker {
+    /// Starts `weir serve` on port 0 and waits for its ready line (`broker ready addr=HOST:PORT`).
+    pub fn spawn(data_dir: &Path, extra_args: &[&str]) -> ProcessBroker {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_weir"))
+            .arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra_args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn weir serve");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if !sent {
+                    if let Some(addr) = line.split("addr=").nth(1) {
+                        if line.contains("broker ready") {
+                            let addr = addr.split_whitespace().next().unwrap_or("").to_string();
+                            let _ = tx.send(addr);
+                            sent = true;
+                        }
+                    }
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let addr = loop {
+            if let Ok(addr) = rx.recv_timeout(Duration::from_millis(50)) {
+                break addr.parse().expect("ready line carries a socket address");
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("weir serve exited before it was ready: {status}");
+            }
+            assert!(Instant::now() < deadline, "weir serve not ready within 30 s");
+        };
+        ProcessBroker {
+            child,
+            addr,
+            data_dir: data_dir.to_path_buf(),
+        }
+    }
+
+    pub fn bootstrap(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// SIGKILL: no chance to flush or close anything.
+    pub fn kill_hard(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ProcessBroker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,223 @@
+//! The broker: its shared context, how it starts and stops, and the embedding API.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::metadata::{ClusterMeta, ProducerIds, Topics};
+
+/// Everything a request handler may use.
+pub struct Broker {
+    config: Config,
+    pub topics: Topics,
+    pub cluster: ClusterMeta,
+    pub producer_ids: ProducerIds,
+    advertised_host: String,
+    advertised_port: i32,
+}
+
+impl Broker {
+    pub fn builder() -> BrokerBuilder {
+        BrokerBuilder::default()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn node_id(&self) -> i32 {
+        self.config.node_id
+    }
+
+    /// The host and port clients are told to connect to.
+    pub fn advertised(&self) -> (&str, i32) {
+        (&self.advertised_host, self.advertised_port)
+    }
+}
+
+/// Builds a broker, for the binary and for tests that embed one.
+#[derive(Default)]
+pub struct BrokerBuilder {
+    config_file: Option<PathBuf>,
+    settings: Vec<(String, String)>,
+    use_env: bool,
+}
+
+impl BrokerBuilder {
+    /// Where to listen, e.g. `127.0.0.1:0` for any free port.
+    pub fn listen(self, addr: &str) -> Self {
+        self.set("listeners", addr)
+    }
+
+    pub fn data_dir(self, dir: impl AsRef<std::path::Path>) -> Self {
+        let dir = dir.as_ref().to_string_lossy().into_owned();
+        self.set("log.dirs", &dir)
+    }
+
+    /// Any setting by its Kafka name, e.g. `set("num.partitions", "3")`.
+    pub fn set(mut self, key: &str, value: &str) -> Self {
+        self.settings.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Read a TOML config file under the explicit settings.
+    pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config_file = Some(path.into());
+        self
+    }
+
+    /// Also read `WEIR_*` environment variables (the binary does; embedded brokers do not).
+    pub fn with_env(mut self) -> Self {
+        self.use_env = true;
+        self
+    }
+
+    pub async fn start(self) -> Result<BrokerHandle, Error> {
+        let config = Config::load_with_env(self.config_file.as_deref(), &self.settings, self.use_env)?;
+        start(config).await
+    }
+}
+
+/// A running broker. Dropping it without `shutdown` stops accepting but skips the final flush.
+pub struct BrokerHandle {
+    addr: SocketAddr,
+    broker: Arc<Broker>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl BrokerHandle {
+    /// The address the broker is bound to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn broker(&self) -> &Arc<Broker> {
+        &self.broker
+    }
+
+    /// Stops accepting, lets in-flight requests finish, then flushes and closes the logs.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+        let broker = self.broker.clone();
+        let _ = tokio::task::spawn_blocking(move || broker.topics.flush_all()).await;
+        tracing::info!(addr = %self.addr, "broker stopped");
+    }
+}
+
+impl Drop for BrokerHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Starts a broker with `config` and returns once it accepts connections.
+pub async fn start(config: Config) -> Result<BrokerHandle, Error> {
+    let data_dir = config.data_dir.clone();
+    let log_config = config.log.clone();
+    let node_id = config.node_id;
+    let (topics, cluster, producer_ids) = tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&data_dir)?;
+        let cluster = ClusterMeta::load_or_create(&data_dir, node_id)?;
+        let producer_ids = ProducerIds::open(&data_dir)?;
+        let topics = Topics::open(&data_dir, log_config)?;
+        Ok::<_, Error>((topics, cluster, producer_ids))
+    })
+    .await??;
+
+    let listener = TcpListener::bind(&config.listen).await?;
+    let addr = listener.local_addr()?;
+    let (advertised_host, advertised_port) = advertised(&config, addr);
+    let broker = Arc::new(Broker {
+        config,
+        topics,
+        cluster,
+        producer_ids,
+        advertised_host,
+        advertised_port,
+    });
+    let (stop, stopped) = watch::channel(false);
+    let server = tokio::spawn(crate::server::serve(listener, broker.clone(), stopped.clone()));
+    let retention = tokio::spawn(retention_loop(broker.clone(), stopped));
+    tracing::info!(addr = %addr, cluster_id = %broker.cluster.cluster_id, "broker ready");
+    Ok(BrokerHandle {
+        addr,
+        broker,
+        stop,
+        tasks: vec![server, retention],
+    })
+}
+
+/// Runs the broker until SIGINT or SIGTERM, then shuts it down cleanly.
+pub async fn run_until_signal(config: Config) -> Result<(), Error> {
+    let handle = start(config).await?;
+    wait_for_signal().await?;
+    tracing::info!("shutting down");
+    handle.shutdown().await;
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() -> Result<(), Error> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() -> Result<(), Error> {
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
+async fn retention_loop(broker: Arc<Broker>, mut stopped: watch::Receiver<bool>) {
+    let every = Duration::from_millis(broker.config().retention_check_interval_ms);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stopped.wait_for(|stop| *stop) => return,
+        }
+        let b = broker.clone();
+        let _ = tokio::task::spawn_blocking(move || b.topics.enforce_retention(now_ms())).await;
+    }
+}
+
+/// Wall-clock milliseconds since the epoch, as Kafka timestamps are.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn advertised(config: &Config, bound: SocketAddr) -> (String, i32) {
+    let (host, port) = match &config.advertised {
+        Some(adv) => match adv.rsplit_once(':') {
+            Some((h, p)) => (h.trim_matches(['[', ']']).to_string(), p.parse::<i32>().unwrap_or(0)),
+            None => (adv.clone(), 0),
+        },
+        None => (bound.ip().to_string(), 0),
+    };
+    let port = if port == 0 { i32::from(bound.port()) } else { port };
+    let host = if host.is_empty() || host == "0.0.0.0" || host == "::" {
+        tracing::warn!("listening on all interfaces; advertising 127.0.0.1 (set advertised.listeners for remote clients)");
+        "127.0.0.1".to_string()
+    } else {
+        host
+    };
+    (host, port)
+}

@@ -1,0 +1,256 @@
+//! Broker settings, named as Apache Kafka names them.
+//!
+//! Layers, lowest first: built-in defaults (Kafka's), a TOML file, `WEIR_*` environment
+//! variables (`WEIR_LOG_SEGMENT_BYTES` sets `log.segment.bytes`), then explicit overrides
+//! (command-line flags or the embedding builder). A TOML file may write keys dotted
+//! (`log.segment.bytes = 1048576`) or nested; both mean the same key.
+
+use std::path::{Path, PathBuf};
+
+use config::{Environment, File, FileFormat};
+
+use crate::log::{LogConfig, TimestampType};
+
+/// Every key weir understands, with Kafka's default written as TOML would read it.
+const DEFAULTS: &[(&str, Default)] = &[
+    ("listeners", Default::Str("127.0.0.1:9092")),
+    ("advertised.listeners", Default::Str("")),
+    ("node.id", Default::Int(1)),
+    ("log.dirs", Default::Str("./data")),
+    ("num.partitions", Default::Int(1)),
+    ("default.replication.factor", Default::Int(1)),
+    ("auto.create.topics.enable", Default::Bool(true)),
+    ("delete.topic.enable", Default::Bool(true)),
+    ("log.segment.bytes", Default::Int(1_073_741_824)),
+    ("log.roll.ms", Default::Int(604_800_000)),
+    ("log.retention.ms", Default::Int(604_800_000)),
+    ("log.retention.bytes", Default::Int(-1)),
+    ("log.retention.check.interval.ms", Default::Int(300_000)),
+    ("log.index.interval.bytes", Default::Int(4096)),
+    ("log.flush.interval.messages", Default::Int(i64::MAX)),
+    ("log.message.timestamp.type", Default::Str("CreateTime")),
+    ("message.max.bytes", Default::Int(1_048_588)),
+    ("socket.request.max.bytes", Default::Int(104_857_600)),
+    ("connections.max.idle.ms", Default::Int(600_000)),
+    ("max.connections", Default::Int(i32::MAX as i64)),
+    ("group.initial.rebalance.delay.ms", Default::Int(3000)),
+    ("group.min.session.timeout.ms", Default::Int(6000)),
+    ("group.max.session.timeout.ms", Default::Int(1_800_000)),
+    ("group.max.size", Default::Int(i32::MAX as i64)),
+    ("offsets.retention.minutes", Default::Int(10_080)),
+    ("offsets.retention.check.interval.ms", Default::Int(600_000)),
+];
+
+enum Default {
+    Str(&'static str),
+    Int(i64),
+    Bool(bool),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("config: {key} = {value:?}: {reason}")]
+    Invalid {
+        key: String,
+        value: String,
+        reason: String,
+    },
+}
+
+/// The typed, validated broker configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub advertised: Option<String>,
+    pub node_id: i32,
+    pub data_dir: PathBuf,
+    pub num_partitions: i32,
+    pub default_replication_factor: i16,
+    pub auto_create_topics: bool,
+    pub delete_topic_enable: bool,
+    pub log: LogConfig,
+    pub retention_check_interval_ms: u64,
+    pub socket_request_max_bytes: usize,
+    pub connections_max_idle_ms: u64,
+    pub max_connections: usize,
+    pub group_initial_rebalance_delay_ms: i64,
+    pub group_min_session_timeout_ms: i64,
+    pub group_max_session_timeout_ms: i64,
+    pub group_max_size: i32,
+    pub offsets_retention_ms: i64,
+    pub offsets_retention_check_interval_ms: i64,
+}
+
+impl std::default::Default for Config {
+    fn default() -> Self {
+        Config::load(None, &[]).unwrap_or_else(|e| panic!("built-in defaults are valid: {e}"))
+    }
+}
+
+impl Config {
+    /// Loads defaults < `file` < `WEIR_*` environment < `overrides` (Kafka key, value).
+    pub fn load(file: Option<&Path>, overrides: &[(String, String)]) -> Result<Config, ConfigError> {
+        Self::load_with_env(file, overrides, true)
+    }
+
+    /// As `load`, optionally ignoring the environment (embedded brokers in tests want that).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        overrides: &[(String, String)],
+        use_env: bool,
+    ) -> Result<Config, ConfigError> {
+        let mut builder = config::Config::builder();
+        for (key, value) in DEFAULTS {
+            builder = match value {
+                Default::Str(s) => builder.set_default(*key, *s)?,
+                Default::Int(i) => builder.set_default(*key, *i)?,
+                Default::Bool(b) => builder.set_default(*key, *b)?,
+            };
+        }
+        if let Some(path) = file {
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml).required(true));
+        }
+        if use_env {
+            builder = builder.add_source(
+                Environment::with_prefix("WEIR")
+                    .separator("_")
+                    .try_parsing(true),
+            );
+        }
+        for (key, value) in overrides {
+            builder = builder.set_override(key.as_str(), value.as_str())?;
+        }
+        let raw = builder.build()?;
+        Self::from_raw(&raw)
+    }
+
+    fn from_raw(raw: &config::Config) -> Result<Config, ConfigError> {
+        let r = Reader(raw);
+        let advertised = r.string("advertised.listeners")?;
+        let log = LogConfig {
+            segment_bytes: r.positive("log.segment.bytes")? as u64,
+            segment_ms: r.positive("log.roll.ms")?,
+            retention_ms: r.int("log.retention.ms")?,
+            retention_bytes: r.int("log.retention.bytes")?,
+            index_interval_bytes: r.positive("log.index.interval.bytes")? as u64,
+            flush_interval_messages: r.positive("log.flush.interval.messages")? as u64,
+            max_message_bytes: r.positive("message.max.bytes")? as usize,
+            timestamp_type: parse_timestamp_type(&r.string("log.message.timestamp.type")?)
+                .ok_or_else(|| r.invalid("log.message.timestamp.type", "CreateTime or LogAppendTime"))?,
+        };
+        Ok(Config {
+            listen: strip_scheme(&r.string("listeners")?),
+            advertised: (!advertised.is_empty()).then(|| strip_scheme(&advertised)),
+            node_id: r.ranged("node.id", 0, i32::MAX as i64)? as i32,
+            data_dir: PathBuf::from(r.string("log.dirs")?),
+            num_partitions: r.ranged("num.partitions", 1, i32::MAX as i64)? as i32,
+            default_replication_factor: r.ranged("default.replication.factor", 1, 1)? as i16,
+            auto_create_topics: r.bool("auto.create.topics.enable")?,
+            delete_topic_enable: r.bool("delete.topic.enable")?,
+            log,
+            retention_check_interval_ms: r.positive("log.retention.check.interval.ms")? as u64,
+            socket_request_max_bytes: r.ranged("socket.request.max.bytes", 1, i32::MAX as i64)? as usize,
+            connections_max_idle_ms: r.positive("connections.max.idle.ms")? as u64,
+            max_connections: r.positive("max.connections")? as usize,
+            group_initial_rebalance_delay_ms: r.ranged("group.initial.rebalance.delay.ms", 0, i64::MAX)?,
+            group_min_session_timeout_ms: r.positive("group.min.session.timeout.ms")?,
+            group_max_session_timeout_ms: r.positive("group.max.session.timeout.ms")?,
+            group_max_size: r.ranged("group.max.size", 1, i32::MAX as i64)? as i32,
+            offsets_retention_ms: r.positive("offsets.retention.minutes")?.saturating_mul(60_000),
+            offsets_retention_check_interval_ms: r.positive("offsets.retention.check.interval.ms")?,
+        })
+    }
+}
+
+pub fn parse_timestamp_type(value: &str) -> Option<TimestampType> {
+    match value {
+        "CreateTime" => Some(TimestampType::CreateTime),
+        "LogAppendTime" => Some(TimestampType::LogAppendTime),
+        _ => None,
+    }
+}
+
+/// Kafka writes listeners as `PLAINTEXT://host:port`; weir serves plaintext only.
+fn strip_scheme(listener: &str) -> String {
+    let first = listener.split(',').next().unwrap_or("").trim();
+    match first.split_once("://") {
+        Some((_, addr)) => addr.to_string(),
+        None => first.to_string(),
+    }
+}
+
+struct Reader<'a>(&'a config::Config);
+
+impl Reader<'_> {
+    fn string(&self, key: &str) -> Result<String, ConfigError> {
+        Ok(self.0.get_string(key)?)
+    }
+
+    fn int(&self, key: &str) -> Result<i64, ConfigError> {
+        self.0.get_int(key).map_err(|_| self.invalid(key, "a whole number"))
+    }
+
+    fn bool(&self, key: &str) -> Result<bool, ConfigError> {
+        self.0.get_bool(key).map_err(|_| self.invalid(key, "true or false"))
+    }
+
+    fn positive(&self, key: &str) -> Result<i64, ConfigError> {
+        self.ranged(key, 1, i64::MAX)
+    }
+
+    fn ranged(&self, key: &str, min: i64, max: i64) -> Result<i64, ConfigError> {
+        let value = self.int(key)?;
+        if value < min || value > max {
+            return Err(self.invalid(key, &format!("must be in {min}..={max}")));
+        }
+        Ok(value)
+    }
+
+    fn invalid(&self, key: &str, reason: &str) -> ConfigError {
+        ConfigError::Invalid {
+            key: key.to_string(),
+            value: self.0.get_string(key).unwrap_or_default(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_kafka() {
+        let c = Config::load_with_env(None, &[], false).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9092");
+        assert_eq!(c.num_partitions, 1);
+        assert_eq!(c.log.segment_bytes, 1_073_741_824);
+        assert_eq!(c.log.max_message_bytes, 1_048_588);
+        assert!(c.auto_create_topics);
+    }
+
+    #[test]
+    fn overrides_win_and_are_validated() {
+        let set = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+        let c = Config::load_with_env(None, &set("num.partitions", "6"), false).unwrap();
+        assert_eq!(c.num_partitions, 6);
+        assert!(Config::load_with_env(None, &set("num.partitions", "0"), false).is_err());
+        assert!(Config::load_with_env(None, &set("num.partitions", "many"), false).is_err());
+        let c = Config::load_with_env(None, &set("listeners", "PLAINTEXT://0.0.0.0:9093"), false)
+            .unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9093");
+    }
+
+    #[test]
+    fn toml_file_dotted_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("weir.toml");
+        std::fs::write(&path, "log.segment.bytes = 4096\nauto.create.topics.enable = false\n")
+            .unwrap();
+        let c = Config::load_with_env(Some(&path), &[], false).unwrap();
+        assert_eq!(c.log.segment_bytes, 4096);
+        assert!(!c.auto_create_topics);
+    }
+}

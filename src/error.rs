@@ -1,0 +1,96 @@
+//! Errors of every module, and the one place they become Kafka error codes.
+
+use kafka_protocol::error::ResponseError;
+
+use crate::log::LogError;
+use crate::metadata::MetadataError;
+
+/// An error any part of the broker can return.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("task failed: {0}")]
+    Task(String),
+}
+
+impl From<tokio::task::JoinError> for Error {
+    fn from(e: tokio::task::JoinError) -> Self {
+        Error::Task(e.to_string())
+    }
+}
+
+/// The Kafka error code for `err`. Anything without a better code is UNKNOWN_SERVER_ERROR.
+pub fn kafka_code(err: &Error) -> i16 {
+    use ResponseError as K;
+    let code = match err {
+        Error::Log(e) => log_code(e),
+        Error::Metadata(e) => match e {
+            MetadataError::UnknownTopic(_) => K::UnknownTopicOrPartition,
+            MetadataError::UnknownTopicId(_) => K::UnknownTopicId,
+            MetadataError::TopicExists(_) => K::TopicAlreadyExists,
+            MetadataError::InvalidTopic(_) => K::InvalidTopicException,
+            MetadataError::InvalidPartitions(_) => K::InvalidPartitions,
+            MetadataError::InvalidReplicationFactor(_) => K::InvalidReplicationFactor,
+            MetadataError::InvalidReplicaAssignment(_) => K::InvalidReplicaAssignment,
+            MetadataError::InvalidConfig(_) => K::InvalidConfig,
+            MetadataError::InvalidRequest(_) => K::InvalidRequest,
+            MetadataError::TopicDeletionDisabled => K::TopicDeletionDisabled,
+            MetadataError::Log(e) => log_code(e),
+            MetadataError::Io(_) | MetadataError::Corrupt(_) => K::KafkaStorageError,
+        },
+        Error::Config(_) => K::InvalidConfig,
+        Error::Io(_) => K::KafkaStorageError,
+        Error::Task(_) => K::UnknownServerError,
+    };
+    code.code()
+}
+
+fn log_code(e: &LogError) -> ResponseError {
+    use ResponseError as K;
+    match e {
+        LogError::Io(_) => K::KafkaStorageError,
+        LogError::CorruptMessage(_) => K::CorruptMessage,
+        LogError::InvalidRecord(_) => K::InvalidRecord,
+        LogError::UnsupportedMagic(_) => K::UnsupportedForMessageFormat,
+        LogError::MessageTooLarge { .. } => K::MessageTooLarge,
+        LogError::OffsetOutOfRange { .. } => K::OffsetOutOfRange,
+        LogError::OutOfOrderSequence(_) => K::OutOfOrderSequenceNumber,
+        LogError::InvalidProducerEpoch(_) => K::InvalidProducerEpoch,
+        LogError::InvalidOffset(_) => K::OffsetOutOfRange,
+    }
+}
+
+/// Shorthand for handlers: the code of any error convertible into [`Error`].
+pub fn code_of(err: impl Into<Error>) -> i16 {
+    kafka_code(&err.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_errors_map_to_kafka_codes() {
+        assert_eq!(code_of(LogError::CorruptMessage("crc".into())), 2);
+        assert_eq!(
+            code_of(LogError::MessageTooLarge { size: 2, max: 1 }),
+            10
+        );
+        assert_eq!(
+            code_of(LogError::OffsetOutOfRange {
+                offset: 9,
+                log_start: 0,
+                log_end: 1
+            }),
+            1
+        );
+        assert_eq!(code_of(MetadataError::TopicExists("t".into())), 36);
+    }
+}

@@ -1,0 +1,128 @@
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
+use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
+
+use super::str_bytes;
+use crate::broker::Broker;
+use crate::error::code_of;
+use crate::metadata::{MetadataError, TopicSpec};
+
+/// Config source TOPIC_CONFIG in DescribeConfigs terms.
+const SOURCE_TOPIC: i8 = 1;
+
+pub async fn handle(broker: &Arc<Broker>, version: i16, request: CreateTopicsRequest) -> CreateTopicsResponse {
+    let mut seen = HashSet::new();
+    let duplicates: HashSet<String> = request
+        .topics
+        .iter()
+        .filter(|t| !seen.insert(t.name.to_string()))
+        .map(|t| t.name.to_string())
+        .collect();
+    let mut results = Vec::with_capacity(request.topics.len());
+    for topic in request.topics {
+        let result = CreatableTopicResult::default()
+            .with_name(topic.name.clone())
+            .with_num_partitions(-1)
+            .with_replication_factor(-1);
+        if duplicates.contains(topic.name.as_str()) {
+            results.push(fail(result, ResponseError::InvalidRequest.code(), "topic named more than once in the request".into()));
+            continue;
+        }
+        let spec = match spec_of(broker, &topic) {
+            Ok(spec) => spec,
+            Err(e) => {
+                let message = e.to_string();
+                results.push(fail(result, code_of(e), message));
+                continue;
+            }
+        };
+        let b = broker.clone();
+        let validate_only = request.validate_only;
+        let outcome = tokio::task::spawn_blocking(move || {
+            if validate_only {
+                b.topics.validate(&spec).map(|()| (spec, None))
+            } else {
+                b.topics.create(spec.clone()).map(|t| (spec, Some(t.id)))
+            }
+        })
+        .await;
+        results.push(match outcome {
+            Ok(Ok((spec, id))) => result
+                .with_topic_id(id.unwrap_or_default())
+                .with_num_partitions(spec.partitions)
+                .with_replication_factor(1)
+                .with_configs(Some(if version >= 5 { configs_of(&spec.configs) } else { Vec::new() })),
+            Ok(Err(e)) => {
+                let message = e.to_string();
+                fail(result, code_of(e), message)
+            }
+            Err(e) => fail(result, code_of(e), "internal error".into()),
+        });
+    }
+    CreateTopicsResponse::default().with_topics(results)
+}
+
+fn spec_of(broker: &Broker, topic: &CreatableTopic) -> Result<TopicSpec, MetadataError> {
+    let node = broker.node_id();
+    let partitions = if !topic.assignments.is_empty() {
+        if topic.num_partitions != -1 || topic.replication_factor != -1 {
+            return Err(MetadataError::InvalidRequest(
+                "give either replica assignments or partitions and replication factor".into(),
+            ));
+        }
+        let mut indexes: Vec<i32> = topic.assignments.iter().map(|a| a.partition_index).collect();
+        indexes.sort_unstable();
+        if indexes.iter().enumerate().any(|(i, p)| *p != i as i32) {
+            return Err(MetadataError::InvalidReplicaAssignment("partitions must be numbered 0..n".into()));
+        }
+        if topic.assignments.iter().any(|a| a.broker_ids.len() != 1 || a.broker_ids[0].0 != node) {
+            return Err(MetadataError::InvalidReplicaAssignment(format!("the only broker is {node}")));
+        }
+        topic.assignments.len() as i32
+    } else {
+        match topic.replication_factor {
+            -1 | 1 => {}
+            rf => {
+                return Err(MetadataError::InvalidReplicationFactor(format!(
+                    "replication factor {rf} is not possible with 1 broker"
+                )))
+            }
+        }
+        match topic.num_partitions {
+            -1 => broker.config().num_partitions,
+            n if n >= 1 => n,
+            n => return Err(MetadataError::InvalidPartitions(format!("{n} partitions requested"))),
+        }
+    };
+    let mut configs = BTreeMap::new();
+    for c in &topic.configs {
+        if let Some(value) = &c.value {
+            configs.insert(c.name.to_string(), value.to_string());
+        }
+    }
+    Ok(TopicSpec {
+        name: topic.name.to_string(),
+        partitions,
+        configs,
+    })
+}
+
+fn configs_of(configs: &BTreeMap<String, String>) -> Vec<CreatableTopicConfigs> {
+    configs
+        .iter()
+        .map(|(k, v)| {
+            CreatableTopicConfigs::default()
+                .with_name(str_bytes(k.clone()))
+                .with_value(Some(str_bytes(v.clone())))
+                .with_config_source(SOURCE_TOPIC)
+        })
+        .collect()
+}
+
+fn fail(result: CreatableTopicResult, code: i16, message: String) -> CreatableTopicResult {
+    result.with_error_code(code).with_error_message(Some(str_bytes(message)))
+}

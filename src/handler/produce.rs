@@ -1,0 +1,124 @@
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+
+use super::str_bytes;
+use crate::broker::{now_ms, Broker};
+use crate::error::code_of;
+use crate::metadata::Partition;
+
+/// One partition's records waiting to be appended, and where its answer goes.
+struct Append {
+    topic: usize,
+    slot: usize,
+    partition: Arc<Partition>,
+    records: Bytes,
+}
+
+/// Appends each partition's batches; a bad partition gets its own error while the others
+/// succeed. acks=0 gets no response at all, as in Kafka.
+pub async fn handle(broker: &Arc<Broker>, version: i16, request: ProduceRequest) -> Option<ProduceResponse> {
+    let acks = request.acks;
+    let refused = if request.transactional_id.is_some() {
+        Some(ResponseError::TransactionalIdAuthorizationFailed.code())
+    } else if !matches!(acks, -1..=1) {
+        Some(ResponseError::InvalidRequiredAcks.code())
+    } else {
+        None
+    };
+
+    let mut responses = Vec::with_capacity(request.topic_data.len());
+    let mut appends = Vec::new();
+    for (t, data) in request.topic_data.into_iter().enumerate() {
+        let topic = if version >= 13 {
+            broker.topics.get_by_id(&data.topic_id)
+        } else {
+            broker.topics.get(data.name.as_str())
+        };
+        let missing = if version >= 13 {
+            ResponseError::UnknownTopicId
+        } else {
+            ResponseError::UnknownTopicOrPartition
+        };
+        let mut partitions = Vec::with_capacity(data.partition_data.len());
+        for (slot, p) in data.partition_data.into_iter().enumerate() {
+            let out = PartitionProduceResponse::default()
+                .with_index(p.index)
+                .with_base_offset(-1);
+            let partition = topic.as_ref().and_then(|t| t.partition(p.index));
+            partitions.push(match (refused, partition, p.records) {
+                (Some(code), _, _) => out.with_error_code(code),
+                (None, None, _) => out.with_error_code(missing.code()),
+                (None, Some(_), None) => out.with_error_code(ResponseError::CorruptMessage.code()),
+                (None, Some(partition), Some(records)) => {
+                    appends.push(Append {
+                        topic: t,
+                        slot,
+                        partition,
+                        records,
+                    });
+                    out
+                }
+            });
+        }
+        responses.push(
+            TopicProduceResponse::default()
+                .with_name(data.name)
+                .with_topic_id(data.topic_id)
+                .with_partition_responses(partitions),
+        );
+    }
+
+    if !appends.is_empty() {
+        // One blocking task for the whole request: file writes never run on the reactor.
+        let done = tokio::task::spawn_blocking(move || {
+            let now = now_ms();
+            appends
+                .into_iter()
+                .map(|a| {
+                    let mut log = a.partition.log();
+                    let result = log.append(a.records, now);
+                    if result.is_ok() {
+                        a.partition.refresh(&log);
+                    }
+                    (a.topic, a.slot, result)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+        match done {
+            Ok(results) => {
+                for (t, slot, result) in results {
+                    let out = &mut responses[t].partition_responses[slot];
+                    match result {
+                        Ok(appended) => {
+                            out.base_offset = appended.base_offset;
+                            out.log_append_time_ms = appended.log_append_time_ms;
+                            out.log_start_offset = appended.log_start_offset;
+                        }
+                        Err(e) => {
+                            tracing::debug!("produce refused: {e}");
+                            out.error_message = Some(str_bytes(e.to_string()));
+                            out.error_code = code_of(e);
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!("produce task failed: {e}");
+                for topic in &mut responses {
+                    for p in &mut topic.partition_responses {
+                        if p.error_code == 0 {
+                            p.error_code = ResponseError::UnknownServerError.code();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    (acks != 0).then(|| ProduceResponse::default().with_responses(responses))
+}

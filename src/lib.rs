@@ -1,0 +1,42 @@
+//! weir: a broker that speaks the Apache Kafka wire protocol.
+//!
+//! The path of a request, left to right (dependencies point the same way):
+//!
+//! ```text
+//! TCP ─► server/     accept loop, connection limit, framing, graceful shutdown
+//!     ─► protocol/   decode header + body, encode responses, the supported-versions table
+//!     ─► handler/    one file per API key; validate, delegate, build the response
+//!     ─► metadata/   topics and their partitions, cluster id, producer ids
+//!     ─► log/        per-partition segment files, indexes, recovery, retention, idempotence
+//!     ─► coordinator/ consumer groups and committed offsets
+//! ```
+//!
+//! Embedding in tests:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), weir::Error> {
+//! let dir = std::env::temp_dir().join("weir-doc");
+//! let broker = weir::Broker::builder()
+//!     .listen("127.0.0.1:0")
+//!     .data_dir(&dir)
+//!     .set("num.partitions", "3")
+//!     .start()
+//!     .await?;
+//! println!("bootstrap.servers={}", broker.addr());
+//! broker.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod broker;
+pub mod config;
+pub mod error;
+pub mod handler;
+pub mod log;
+pub mod metadata;
+pub mod protocol;
+pub mod server;
+
+pub use broker::{Broker, BrokerBuilder, BrokerHandle};
+pub use config::Config;
+pub use error::Error;

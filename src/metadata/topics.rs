@@ -1,0 +1,293 @@
+//! The topic registry: topics by name and by id, each with its partitions.
+//!
+//! Partition data lives in `<data>/<topic>-<partition>/`. Deleting a topic first renames its
+//! folders to `<topic>-<partition>.<id>-delete`, persists the registry, then removes them, so a
+//! crash in between never leaves old data under a name a new topic could reuse; leftovers are
+//! removed on the next start.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use uuid::Uuid;
+
+use super::partition::Partition;
+use super::store::{self, TopicRecord};
+use super::{topic_config, validate_topic_name, MetadataError};
+use crate::log::{LogConfig, PartitionLog};
+
+pub struct Topic {
+    pub name: String,
+    pub id: Uuid,
+    partitions: RwLock<Vec<Arc<Partition>>>,
+    configs: RwLock<BTreeMap<String, String>>,
+}
+
+impl Topic {
+    pub fn partition(&self, index: i32) -> Option<Arc<Partition>> {
+        let partitions = self.partitions.read().unwrap_or_else(|p| p.into_inner());
+        usize::try_from(index).ok().and_then(|i| partitions.get(i).cloned())
+    }
+
+    pub fn partitions(&self) -> Vec<Arc<Partition>> {
+        self.partitions.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn partition_count(&self) -> i32 {
+        self.partitions.read().unwrap_or_else(|p| p.into_inner()).len() as i32
+    }
+
+    /// The topic's config overrides (keys set explicitly on the topic).
+    pub fn configs(&self) -> BTreeMap<String, String> {
+        self.configs.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn record(&self) -> TopicRecord {
+        TopicRecord {
+            name: self.name.clone(),
+            id: self.id,
+            partitions: self.partition_count(),
+            configs: self.configs(),
+        }
+    }
+}
+
+/// What a CreateTopics request (or auto-creation) asks for.
+#[derive(Debug, Clone)]
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: i32,
+    pub configs: BTreeMap<String, String>,
+}
+
+pub struct Topics {
+    dir: PathBuf,
+    broker_log: LogConfig,
+    by_name: RwLock<HashMap<String, Arc<Topic>>>,
+    by_id: RwLock<HashMap<Uuid, Arc<Topic>>>,
+    // Serialises changes (create, delete) and the registry file they rewrite.
+    changes: Mutex<()>,
+}
+
+impl Topics {
+    /// Opens every topic in `dir`, recovering each partition's log. Blocking.
+    pub fn open(dir: &Path, broker_log: LogConfig) -> Result<Topics, MetadataError> {
+        std::fs::create_dir_all(dir)?;
+        remove_deleted_leftovers(dir);
+        let topics = Topics {
+            dir: dir.to_path_buf(),
+            broker_log,
+            by_name: RwLock::new(HashMap::new()),
+            by_id: RwLock::new(HashMap::new()),
+            changes: Mutex::new(()),
+        };
+        for record in store::load(dir)? {
+            let topic = topics.open_topic(&record)?;
+            topics.insert(topic);
+        }
+        Ok(topics)
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<Topic>> {
+        self.by_name.read().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
+    }
+
+    pub fn get_by_id(&self, id: &Uuid) -> Option<Arc<Topic>> {
+        self.by_id.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+    }
+
+    /// All topics, sorted by name.
+    pub fn list(&self) -> Vec<Arc<Topic>> {
+        let mut all: Vec<_> = self.by_name.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    /// Checks a spec without creating anything.
+    pub fn validate(&self, spec: &TopicSpec) -> Result<(), MetadataError> {
+        validate_topic_name(&spec.name)?;
+        if spec.partitions < 1 {
+            return Err(MetadataError::InvalidPartitions(format!(
+                "{} partitions requested, at least 1 is needed",
+                spec.partitions
+            )));
+        }
+        topic_config::validate_all(&spec.configs)?;
+        if self.get(&spec.name).is_some() {
+            return Err(MetadataError::TopicExists(spec.name.clone()));
+        }
+        Ok(())
+    }
+
+    /// Creates a topic and its partition folders, and persists it. Blocking.
+    pub fn create(&self, spec: TopicSpec) -> Result<Arc<Topic>, MetadataError> {
+        let _guard = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+        self.validate(&spec)?;
+        let record = TopicRecord {
+            name: spec.name,
+            id: Uuid::new_v4(),
+            partitions: spec.partitions,
+            configs: spec.configs,
+        };
+        // Folders under a name the registry does not know are leftovers of a crash: start clean.
+        for p in 0..record.partitions {
+            let dir = self.partition_dir(&record.name, p);
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)?;
+            }
+        }
+        let topic = self.open_topic(&record)?;
+        let mut records = self.records();
+        records.push(record);
+        store::save(&self.dir, records)?;
+        self.insert(topic.clone());
+        tracing::info!(topic = %topic.name, partitions = topic.partition_count(), "created topic");
+        Ok(topic)
+    }
+
+    /// Deletes a topic and its data. Blocking.
+    pub fn delete(&self, name: &str) -> Result<Uuid, MetadataError> {
+        let _guard = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+        let topic = self.get(name).ok_or_else(|| MetadataError::UnknownTopic(name.to_string()))?;
+        let mut doomed = Vec::new();
+        for partition in topic.partitions() {
+            let dir = self.partition_dir(name, partition.index);
+            let target = self.dir.join(format!("{name}-{}.{}-delete", partition.index, topic.id.simple()));
+            partition.log().flush()?;
+            std::fs::rename(&dir, &target)?;
+            doomed.push(target);
+        }
+        self.by_name.write().unwrap_or_else(|p| p.into_inner()).remove(name);
+        self.by_id.write().unwrap_or_else(|p| p.into_inner()).remove(&topic.id);
+        store::save(&self.dir, self.records())?;
+        for dir in doomed {
+            if let Err(e) = std::fs::remove_dir_all(&dir) {
+                tracing::warn!("could not remove {}: {e}", dir.display());
+            }
+        }
+        tracing::info!(topic = %name, "deleted topic");
+        Ok(topic.id)
+    }
+
+    /// Flushes every partition (clean shutdown). Blocking.
+    pub fn flush_all(&self) {
+        for topic in self.list() {
+            for partition in topic.partitions() {
+                if let Err(e) = partition.log().flush() {
+                    tracing::error!(topic = %topic.name, partition = partition.index, "flush failed: {e}");
+                }
+            }
+        }
+    }
+
+    /// Applies retention to every partition. Blocking.
+    pub fn enforce_retention(&self, now_ms: i64) {
+        for topic in self.list() {
+            for partition in topic.partitions() {
+                let mut log = partition.log();
+                match log.enforce_retention(now_ms) {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(topic = %topic.name, partition = partition.index, segments = n, "retention deleted segments");
+                        partition.refresh(&log);
+                    }
+                    Err(e) => tracing::error!(topic = %topic.name, partition = partition.index, "retention failed: {e}"),
+                }
+            }
+        }
+    }
+
+    /// The effective log settings of a topic with these overrides.
+    pub fn log_config(&self, overrides: &BTreeMap<String, String>) -> LogConfig {
+        topic_config::log_config(&self.broker_log, overrides)
+    }
+
+    fn open_topic(&self, record: &TopicRecord) -> Result<Arc<Topic>, MetadataError> {
+        let config = self.log_config(&record.configs);
+        let partitions = (0..record.partitions)
+            .map(|p| {
+                let log = PartitionLog::open(self.partition_dir(&record.name, p), config.clone())?;
+                Ok(Arc::new(Partition::new(p, log)))
+            })
+            .collect::<Result<Vec<_>, MetadataError>>()?;
+        Ok(Arc::new(Topic {
+            name: record.name.clone(),
+            id: record.id,
+            partitions: RwLock::new(partitions),
+            configs: RwLock::new(record.configs.clone()),
+        }))
+    }
+
+    fn insert(&self, topic: Arc<Topic>) {
+        self.by_id.write().unwrap_or_else(|p| p.into_inner()).insert(topic.id, topic.clone());
+        self.by_name.write().unwrap_or_else(|p| p.into_inner()).insert(topic.name.clone(), topic);
+    }
+
+    fn records(&self) -> Vec<TopicRecord> {
+        self.list().iter().map(|t| t.record()).collect()
+    }
+
+    fn partition_dir(&self, topic: &str, partition: i32) -> PathBuf {
+        self.dir.join(format!("{topic}-{partition}"))
+    }
+}
+
+fn remove_deleted_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() && path.to_string_lossy().ends_with("-delete") {
+            if let Err(e) = std::fs::remove_dir_all(&path) {
+                tracing::warn!("could not remove {}: {e}", path.display());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str, partitions: i32) -> TopicSpec {
+        TopicSpec {
+            name: name.to_string(),
+            partitions,
+            configs: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn topics_survive_reopen_with_their_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let created = topics.create(spec("orders", 3)).unwrap();
+        assert!(matches!(topics.create(spec("orders", 1)), Err(MetadataError::TopicExists(_))));
+        drop(topics);
+        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let t = topics.get("orders").unwrap();
+        assert_eq!(t.id, created.id);
+        assert_eq!(t.partition_count(), 3);
+        assert!(topics.get_by_id(&created.id).is_some());
+    }
+
+    #[test]
+    fn delete_removes_data_and_name_can_be_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        topics.create(spec("t", 2)).unwrap();
+        topics.delete("t").unwrap();
+        assert!(topics.get("t").is_none());
+        assert!(!dir.path().join("t-0").exists());
+        let again = topics.create(spec("t", 1)).unwrap();
+        assert_eq!(again.partition(0).unwrap().high_watermark(), 0);
+        assert!(matches!(topics.delete("nope"), Err(MetadataError::UnknownTopic(_))));
+    }
+
+    #[test]
+    fn invalid_specs_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        assert!(matches!(topics.create(spec("bad name", 1)), Err(MetadataError::InvalidTopic(_))));
+        assert!(matches!(topics.create(spec("t", 0)), Err(MetadataError::InvalidPartitions(_))));
+    }
+}

@@ -1,0 +1,31 @@
+//! The API versions weir serves: what ApiVersions advertises and what requests are accepted.
+//!
+//! Never list a version that is not served correctly: clients switch behaviour on what they see.
+
+use kafka_protocol::messages::ApiKey;
+
+/// (api, min, max). Produce is advertised from v0 because librdkafka decides whether it may
+/// compress from the range it sees; v0-v2 requests (message format v0/v1) are refused.
+pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 0, 12),
+    (ApiKey::Fetch, 4, 17),
+    (ApiKey::ListOffsets, 1, 9),
+    (ApiKey::Metadata, 0, 12),
+    (ApiKey::ApiVersions, 0, 4),
+    (ApiKey::CreateTopics, 2, 7),
+    (ApiKey::DeleteTopics, 1, 6),
+    (ApiKey::InitProducerId, 0, 4),
+    (ApiKey::OffsetForLeaderEpoch, 2, 4),
+];
+
+/// The range served for `api`, if it is served at all.
+pub fn range(api: ApiKey) -> Option<(i16, i16)> {
+    SUPPORTED
+        .iter()
+        .find(|(key, _, _)| *key == api)
+        .map(|(_, min, max)| (*min, *max))
+}
+
+pub fn is_supported(api: ApiKey, version: i16) -> bool {
+    range(api).is_some_and(|(min, max)| (min..=max).contains(&version))
+}

@@ -1,0 +1,80 @@
+//! One client connection: frames in, requests handled one at a time, responses out in order.
+//!
+//! Requests are handled in the order they arrive (Kafka's ordering guarantee for pipelined
+//! produce depends on it); responses to pipelined requests are flushed together.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::frame::FrameReader;
+use crate::broker::Broker;
+use crate::handler;
+use crate::protocol::{self, Frame};
+
+/// Flush responses once this much is pending even if more requests are buffered.
+const FLUSH_THRESHOLD: usize = 64 * 1024;
+const KEEP_CAPACITY: usize = 1024 * 1024;
+
+pub async fn run(
+    stream: TcpStream,
+    peer: SocketAddr,
+    broker: Arc<Broker>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let (read, mut write) = stream.into_split();
+    let config = broker.config();
+    let mut frames = FrameReader::new(read, config.socket_request_max_bytes);
+    let idle = Duration::from_millis(config.connections_max_idle_ms);
+    let mut out = BytesMut::with_capacity(1024);
+    loop {
+        let next = tokio::select! {
+            next = tokio::time::timeout(idle, frames.next()) => next,
+            _ = shutdown.wait_for(|stop| *stop) => break,
+        };
+        let frame = match next {
+            Err(_) => {
+                tracing::info!(%peer, "closing connection idle for {idle:?} (connections.max.idle.ms)");
+                break;
+            }
+            Ok(Ok(Some(frame))) => frame,
+            Ok(Ok(None)) => break,
+            Ok(Err(e)) => {
+                tracing::warn!(%peer, "closing connection: {e}");
+                break;
+            }
+        };
+        let api = protocol::peek_api_key(&frame);
+        let result = match protocol::decode(frame) {
+            Ok(Frame::Request(request)) => handler::respond(&broker, *request, &mut out).await,
+            Ok(Frame::ApiVersionsTooNew { correlation_id }) => {
+                protocol::encode_api_versions_too_new(&mut out, correlation_id)
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            tracing::warn!(%peer, api_key = ?api, "closing connection: {e}");
+            break;
+        }
+        if !out.is_empty() && (!frames.has_frame() || out.len() >= FLUSH_THRESHOLD) {
+            if let Err(e) = write.write_all(&out).await {
+                tracing::debug!(%peer, "write failed: {e}");
+                return;
+            }
+            out.clear();
+            if out.capacity() > KEEP_CAPACITY {
+                // One large fetch must not pin its buffer for the connection's lifetime.
+                out = BytesMut::with_capacity(1024);
+            }
+        }
+    }
+    if !out.is_empty() {
+        let _ = write.write_all(&out).await;
+    }
+    let _ = write.shutdown().await;
+}
