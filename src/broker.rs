@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::coordinator::{GroupConfig, GroupCoordinator};
 use crate::error::Error;
 use crate::metadata::{ClusterMeta, ProducerIds, Topics};
 
@@ -19,6 +20,7 @@ pub struct Broker {
     pub topics: Topics,
     pub cluster: ClusterMeta,
     pub producer_ids: ProducerIds,
+    pub groups: GroupCoordinator,
     advertised_host: String,
     advertised_port: i32,
 }
@@ -110,6 +112,7 @@ impl BrokerHandle {
             let _ = task.await;
         }
         let broker = self.broker.clone();
+        self.broker.groups.shutdown().await;
         let _ = tokio::task::spawn_blocking(move || broker.topics.flush_all()).await;
         tracing::info!(addr = %self.addr, "broker stopped");
     }
@@ -135,6 +138,7 @@ pub async fn start(config: Config) -> Result<BrokerHandle, Error> {
     })
     .await??;
 
+    let groups = GroupCoordinator::start(config.data_dir.join(GROUPS_DIR), group_config(&config)).await?;
     let listener = TcpListener::bind(&config.listen).await?;
     let addr = listener.local_addr()?;
     let (advertised_host, advertised_port) = advertised(&config, addr);
@@ -143,6 +147,7 @@ pub async fn start(config: Config) -> Result<BrokerHandle, Error> {
         topics,
         cluster,
         producer_ids,
+        groups,
         advertised_host,
         advertised_port,
     });
@@ -156,6 +161,21 @@ pub async fn start(config: Config) -> Result<BrokerHandle, Error> {
         stop,
         tasks: vec![server, retention],
     })
+}
+
+/// Consumer group state lives here, beside the topic folders (which always end in `-<n>`).
+const GROUPS_DIR: &str = "__groups";
+
+fn group_config(config: &Config) -> GroupConfig {
+    GroupConfig {
+        initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
+        min_session_timeout_ms: config.group_min_session_timeout_ms,
+        max_session_timeout_ms: config.group_max_session_timeout_ms,
+        max_size: config.group_max_size,
+        offsets_retention_ms: config.offsets_retention_ms,
+        offsets_retention_check_interval_ms: config.offsets_retention_check_interval_ms,
+        ..GroupConfig::default()
+    }
 }
 
 /// Runs the broker until SIGINT or SIGTERM, then shuts it down cleanly.

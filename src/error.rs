@@ -2,6 +2,7 @@
 
 use kafka_protocol::error::ResponseError;
 
+use crate::coordinator::GroupError;
 use crate::log::LogError;
 use crate::metadata::MetadataError;
 
@@ -12,6 +13,8 @@ pub enum Error {
     Log(#[from] LogError),
     #[error(transparent)]
     Metadata(#[from] MetadataError),
+    #[error(transparent)]
+    Group(#[from] GroupError),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     #[error("i/o: {0}")]
@@ -44,6 +47,25 @@ pub fn kafka_code(err: &Error) -> i16 {
             MetadataError::TopicDeletionDisabled => K::TopicDeletionDisabled,
             MetadataError::Log(e) => log_code(e),
             MetadataError::Io(_) | MetadataError::Corrupt(_) => K::KafkaStorageError,
+        },
+        Error::Group(e) => match e {
+            GroupError::UnknownMemberId => K::UnknownMemberId,
+            GroupError::IllegalGeneration => K::IllegalGeneration,
+            GroupError::RebalanceInProgress => K::RebalanceInProgress,
+            GroupError::MemberIdRequired { .. } => K::MemberIdRequired,
+            GroupError::FencedInstanceId => K::FencedInstanceId,
+            GroupError::GroupMaxSizeReached => K::GroupMaxSizeReached,
+            GroupError::InconsistentGroupProtocol => K::InconsistentGroupProtocol,
+            GroupError::InvalidSessionTimeout => K::InvalidSessionTimeout,
+            GroupError::NonEmptyGroup => K::NonEmptyGroup,
+            GroupError::GroupIdNotFound => K::GroupIdNotFound,
+            GroupError::InvalidGroupId => K::InvalidGroupId,
+            GroupError::GroupSubscribedToTopic => K::GroupSubscribedToTopic,
+            GroupError::OffsetMetadataTooLarge => K::OffsetMetadataTooLarge,
+            // Kafka answers a failed append of group records with COORDINATOR_NOT_AVAILABLE.
+            GroupError::CoordinatorNotAvailable | GroupError::Storage(_) => {
+                K::CoordinatorNotAvailable
+            }
         },
         Error::Config(_) => K::InvalidConfig,
         Error::Io(_) => K::KafkaStorageError,

@@ -30,6 +30,7 @@
 
 pub mod broker;
 pub mod config;
+pub mod coordinator;
 pub mod error;
 pub mod handler;
 pub mod log;

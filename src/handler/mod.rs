@@ -2,14 +2,26 @@
 
 mod api_versions;
 mod create_topics;
+mod delete_groups;
 mod delete_topics;
+mod describe_groups;
 mod fetch;
+mod find_coordinator;
+mod heartbeat;
 mod init_producer_id;
+mod join_group;
+mod leave_group;
+mod list_groups;
 mod list_offsets;
 mod metadata;
+mod offset_commit;
+mod offset_delete;
+mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
+mod sync_group;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::BytesMut;
@@ -19,9 +31,17 @@ use kafka_protocol::protocol::StrBytes;
 use crate::broker::Broker;
 use crate::protocol::{self, ProtocolError, Request};
 
+/// Who sent a request, for group membership descriptions.
+pub struct Client {
+    pub client_id: String,
+    /// Kafka shows the client's address as `/ip`.
+    pub host: String,
+}
+
 /// Handles one request and appends its response frame to `out` (nothing for acks=0 produce).
 pub async fn respond(
     broker: &Arc<Broker>,
+    peer: SocketAddr,
     request: Request,
     out: &mut BytesMut,
 ) -> Result<(), ProtocolError> {
@@ -54,6 +74,39 @@ pub async fn respond(
         RequestKind::OffsetForLeaderEpoch(r) => ResponseKind::OffsetForLeaderEpoch(
             offset_for_leader_epoch::handle(broker, r),
         ),
+        RequestKind::FindCoordinator(r) => {
+            ResponseKind::FindCoordinator(find_coordinator::handle(broker, version, r))
+        }
+        RequestKind::JoinGroup(r) => {
+            let client = Client {
+                client_id: opt_string(&header.client_id).unwrap_or_default(),
+                host: format!("/{}", peer.ip()),
+            };
+            ResponseKind::JoinGroup(join_group::handle(broker, version, &client, r).await)
+        }
+        RequestKind::SyncGroup(r) => ResponseKind::SyncGroup(sync_group::handle(broker, r).await),
+        RequestKind::Heartbeat(r) => ResponseKind::Heartbeat(heartbeat::handle(broker, r).await),
+        RequestKind::LeaveGroup(r) => {
+            ResponseKind::LeaveGroup(leave_group::handle(broker, version, r).await)
+        }
+        RequestKind::OffsetCommit(r) => {
+            ResponseKind::OffsetCommit(offset_commit::handle(broker, r).await)
+        }
+        RequestKind::OffsetFetch(r) => {
+            ResponseKind::OffsetFetch(offset_fetch::handle(broker, version, r).await)
+        }
+        RequestKind::DescribeGroups(r) => {
+            ResponseKind::DescribeGroups(describe_groups::handle(broker, r).await)
+        }
+        RequestKind::ListGroups(r) => {
+            ResponseKind::ListGroups(list_groups::handle(broker, version, r))
+        }
+        RequestKind::DeleteGroups(r) => {
+            ResponseKind::DeleteGroups(delete_groups::handle(broker, r).await)
+        }
+        RequestKind::OffsetDelete(r) => {
+            ResponseKind::OffsetDelete(offset_delete::handle(broker, r).await)
+        }
         _ => {
             // The versions table only admits the APIs above; anything else is a table bug.
             return Err(ProtocolError::UnsupportedVersion { api: api_key, version });
@@ -68,6 +121,10 @@ fn topic_name(name: &str) -> TopicName {
 
 fn str_bytes(s: impl Into<String>) -> StrBytes {
     StrBytes::from_string(s.into())
+}
+
+fn opt_string(s: &Option<StrBytes>) -> Option<String> {
+    s.as_ref().map(|s| s.to_string())
 }
 
 /// The only leader epoch weir has: one broker, leader since the partition was created.

@@ -1,0 +1,296 @@
+//! The public handle: starts the coordinator from its store, routes each request to its
+//! group's task (created on first use) and gathers multi-group answers.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::actor::{all_failed, Command, GroupActor};
+use super::api::{
+    CommitRequest, FetchedOffset, GroupDescription, GroupListing, HeartbeatRequest, JoinRequest, JoinResponse,
+    LeaveMember, LeaveResult, PartitionResult, SyncRequest, SyncResponse,
+};
+use super::clock::Clock;
+use super::config::GroupConfig;
+use super::error::GroupError;
+use super::group::{Group, Outbox};
+use super::store::Store;
+use super::writer::StoreWriter;
+
+/// The group coordinator. Cheap to clone; every clone talks to the same groups.
+#[derive(Clone)]
+pub struct GroupCoordinator {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for GroupCoordinator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupCoordinator").finish_non_exhaustive()
+    }
+}
+
+/// State shared by the handle and the group tasks.
+pub(crate) struct Shared {
+    pub cfg: GroupConfig,
+    pub clock: Clock,
+    pub store: StoreWriter,
+    registry: Mutex<Registry>,
+    listings: Mutex<HashMap<String, GroupListing>>,
+}
+
+#[derive(Default)]
+struct Registry {
+    /// group id -> (task id, the task's queue)
+    tasks: HashMap<String, (u64, mpsc::UnboundedSender<Command>)>,
+    next_task_id: u64,
+    closing: bool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    /// Sends `command` to its group's task, starting one for a group not in memory.
+    pub(crate) fn dispatch(self: &Arc<Self>, group_id: &str, mut command: Command) {
+        loop {
+            let (task_id, tx) = {
+                let mut reg = lock(&self.registry);
+                if reg.closing {
+                    return command.fail(GroupError::CoordinatorNotAvailable);
+                }
+                match reg.tasks.get(group_id) {
+                    Some((id, tx)) => (*id, tx.clone()),
+                    None => {
+                        let group = Group::absent(group_id, self.cfg.clone(), self.clock.now_ms());
+                        self.spawn_locked(&mut reg, group)
+                    }
+                }
+            };
+            match tx.send(command) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(c)) => {
+                    // The task is exiting (or died): forget it and retry with a new one.
+                    command = c;
+                    self.unregister(group_id, task_id);
+                }
+            }
+        }
+    }
+
+    fn spawn_locked(self: &Arc<Self>, reg: &mut Registry, group: Group) -> (u64, mpsc::UnboundedSender<Command>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        reg.next_task_id += 1;
+        let id = reg.next_task_id;
+        reg.tasks.insert(group.id().to_string(), (id, tx.clone()));
+        tokio::spawn(GroupActor::new(group, rx, self.clone(), id).run());
+        (id, tx)
+    }
+
+    /// Removes the group's task from the registry if it is still `task_id`.
+    pub(crate) fn unregister(&self, group_id: &str, task_id: u64) {
+        let mut reg = lock(&self.registry);
+        if reg.tasks.get(group_id).is_some_and(|(id, _)| *id == task_id) {
+            reg.tasks.remove(group_id);
+            lock(&self.listings).remove(group_id);
+        }
+    }
+
+    /// Records the group's ListGroups entry.
+    pub(crate) fn publish(&self, group: &Group) {
+        let mut listings = lock(&self.listings);
+        match group.listing() {
+            Some(l) => {
+                if listings.get(group.id()) != Some(&l) {
+                    listings.insert(l.group_id.clone(), l);
+                }
+            }
+            None => {
+                listings.remove(group.id());
+            }
+        }
+    }
+}
+
+impl GroupCoordinator {
+    /// Opens (or creates) the group log in `dir`, replays it and starts a task for every
+    /// group found, with its members' session timers starting now.
+    pub async fn start(dir: PathBuf, config: GroupConfig) -> Result<GroupCoordinator, GroupError> {
+        let min = config.store_compaction_min_bytes;
+        let (store, loaded) = tokio::task::spawn_blocking(move || Store::open(&dir, min))
+            .await
+            .map_err(|e| GroupError::from(std::io::Error::other(e)))??;
+        let shared = Arc::new(Shared {
+            cfg: config,
+            clock: Clock::new(),
+            store: StoreWriter::spawn(store),
+            registry: Mutex::new(Registry::default()),
+            listings: Mutex::new(HashMap::new()),
+        });
+        let now = shared.clock.now_ms();
+        {
+            let mut reg = lock(&shared.registry);
+            for (id, image) in loaded {
+                let mut group = Group::restore(&id, shared.cfg.clone(), image, now);
+                let mut out = Outbox::default();
+                group.on_loaded(now, &mut out);
+                shared.publish(&group);
+                shared.spawn_locked(&mut reg, group);
+            }
+        }
+        Ok(GroupCoordinator { shared })
+    }
+
+    async fn call<T>(&self, group_id: &str, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        self.shared.dispatch(group_id, make(tx));
+        rx.await.ok()
+    }
+
+    /// JoinGroup.
+    pub async fn join_group(&self, req: JoinRequest) -> Result<JoinResponse, GroupError> {
+        if req.group_id.is_empty() {
+            return Err(GroupError::InvalidGroupId);
+        }
+        let group_id = req.group_id.clone();
+        self.call(&group_id, |tx| Command::Join(req, tx))
+            .await
+            .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
+    }
+
+    /// SyncGroup.
+    pub async fn sync_group(&self, req: SyncRequest) -> Result<SyncResponse, GroupError> {
+        if req.group_id.is_empty() {
+            return Err(GroupError::InvalidGroupId);
+        }
+        let group_id = req.group_id.clone();
+        self.call(&group_id, |tx| Command::Sync(req, tx))
+            .await
+            .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
+    }
+
+    /// Heartbeat.
+    pub async fn heartbeat(&self, req: HeartbeatRequest) -> Result<(), GroupError> {
+        if req.group_id.is_empty() {
+            return Err(GroupError::InvalidGroupId);
+        }
+        let group_id = req.group_id.clone();
+        self.call(&group_id, |tx| Command::Heartbeat(req, tx))
+            .await
+            .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
+    }
+
+    /// LeaveGroup. `Err` is a group-level error; otherwise one result per member, in order.
+    pub async fn leave_group(&self, group_id: &str, members: Vec<LeaveMember>) -> Result<Vec<LeaveResult>, GroupError> {
+        if group_id.is_empty() {
+            return Err(GroupError::InvalidGroupId);
+        }
+        self.call(group_id, |tx| Command::Leave(members, tx))
+            .await
+            .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
+    }
+
+    /// OffsetCommit: one result per partition, in order; accepted offsets are durable when
+    /// this returns.
+    pub async fn commit_offsets(&self, req: CommitRequest) -> Vec<PartitionResult> {
+        let parts: Vec<(String, i32)> = req.partitions.iter().map(|p| (p.topic.clone(), p.partition)).collect();
+        let group_id = req.group_id.clone();
+        match self.call(&group_id, |tx| Command::Commit(req, tx)).await {
+            Some(results) => results,
+            None => all_failed(parts.iter().map(|(t, p)| (t, *p)), &GroupError::CoordinatorNotAvailable),
+        }
+    }
+
+    /// OffsetFetch for one group: the given partitions, or all committed ones when `topics`
+    /// is `None`.
+    pub async fn fetch_offsets(
+        &self,
+        group_id: &str,
+        topics: Option<Vec<(String, Vec<i32>)>>,
+        require_stable: bool,
+    ) -> Result<Vec<FetchedOffset>, GroupError> {
+        self.call(group_id, |tx| Command::Fetch(topics, require_stable, tx))
+            .await
+            .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
+    }
+
+    /// DescribeGroups: one entry per id, in order.
+    pub async fn describe_groups(&self, group_ids: Vec<String>) -> Vec<(String, Result<GroupDescription, GroupError>)> {
+        let pending: Vec<_> = group_ids
+            .into_iter()
+            .map(|id| {
+                let (tx, rx) = oneshot::channel();
+                self.shared.dispatch(&id, Command::Describe(tx));
+                (id, rx)
+            })
+            .collect();
+        let mut out = Vec::with_capacity(pending.len());
+        for (id, rx) in pending {
+            out.push((id, rx.await.unwrap_or(Err(GroupError::CoordinatorNotAvailable))));
+        }
+        out
+    }
+
+    /// ListGroups: every existing group, optionally only those in one of `states`
+    /// (case-insensitive Kafka state names; empty = all), sorted by id.
+    pub fn list_groups(&self, states: &[String]) -> Vec<GroupListing> {
+        let mut groups: Vec<GroupListing> = lock(&self.shared.listings)
+            .values()
+            .filter(|l| states.is_empty() || states.iter().any(|s| s.eq_ignore_ascii_case(l.state.as_str())))
+            .cloned()
+            .collect();
+        groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+        groups
+    }
+
+    /// DeleteGroups: one result per id, in order.
+    pub async fn delete_groups(&self, group_ids: Vec<String>) -> Vec<(String, Result<(), GroupError>)> {
+        let pending: Vec<_> = group_ids
+            .into_iter()
+            .map(|id| {
+                let (tx, rx) = oneshot::channel();
+                self.shared.dispatch(&id, Command::Delete(tx));
+                (id, rx)
+            })
+            .collect();
+        let mut out = Vec::with_capacity(pending.len());
+        for (id, rx) in pending {
+            out.push((id, rx.await.unwrap_or(Err(GroupError::CoordinatorNotAvailable))));
+        }
+        out
+    }
+
+    /// OffsetDelete. `Err` is a group-level error; otherwise one result per partition.
+    pub async fn delete_offsets(
+        &self,
+        group_id: &str,
+        topics: Vec<(String, Vec<i32>)>,
+    ) -> Result<Vec<PartitionResult>, GroupError> {
+        self.call(group_id, |tx| Command::DeleteOffsets(topics, tx))
+            .await
+            .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
+    }
+
+    /// Stops every group (parked JoinGroup/SyncGroup requests get COORDINATOR_NOT_AVAILABLE)
+    /// and the store writer. Everything acknowledged was already durable.
+    pub async fn shutdown(&self) {
+        let tasks: Vec<_> = {
+            let mut reg = lock(&self.shared.registry);
+            reg.closing = true;
+            reg.tasks.values().map(|(_, tx)| tx.clone()).collect()
+        };
+        let mut acks = Vec::new();
+        for tx in tasks {
+            let (done, rx) = oneshot::channel();
+            if tx.send(Command::Shutdown(done)).is_ok() {
+                acks.push(rx);
+            }
+        }
+        for rx in acks {
+            let _ = rx.await;
+        }
+        self.shared.store.shutdown().await;
+    }
+}

@@ -1,0 +1,51 @@
+//! Consumer groups: Apache Kafka's classic group coordinator, with weir as the coordinator of
+//! every group.
+//!
+//! - `state.rs`: the five group states, each documented with its actions and transitions.
+//! - `group.rs`: the pure state machine (membership, join rounds, generations, timers);
+//!   `join.rs`, `membership.rs` (sync, heartbeat, leave) and `commit.rs` (offsets, deletion,
+//!   retention) add the per-request operations. Time is passed in; nothing blocks.
+//! - `member.rs`, `offsets.rs`, `subscription.rs`: a member, committed offsets, reading
+//!   ConsumerProtocol subscriptions.
+//! - `record.rs`, `store.rs`, `writer.rs`: the durable group log (format documented in
+//!   store.rs), replayed on start and compacted; written by one task on the blocking pool.
+//! - `actor.rs`, `handle.rs`, `clock.rs`: one tokio task per group owning its timers; the
+//!   [`GroupCoordinator`] handle routes requests to them.
+//!
+//! The API uses plain types (`api.rs`); the broker's handlers convert Kafka messages and map
+//! [`GroupError`] to Kafka error codes.
+
+mod actor;
+mod api;
+mod clock;
+mod commit;
+mod config;
+mod error;
+mod group;
+mod handle;
+mod join;
+mod member;
+mod membership;
+mod offsets;
+mod record;
+mod state;
+mod store;
+mod subscription;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+pub use api::{
+    CommitPartition, CommitRequest, FetchedOffset, GroupDescription, GroupListing, HeartbeatRequest, JoinRequest,
+    JoinResponse, JoinedMember, LeaveMember, LeaveResult, MemberDescription, PartitionResult, SyncRequest,
+    SyncResponse,
+};
+pub use config::GroupConfig;
+pub use error::GroupError;
+pub use group::{Group, Outbox};
+pub use handle::GroupCoordinator;
+pub use member::Ticket;
+pub use offsets::CommittedOffset;
+pub use state::GroupState;
+pub use subscription::subscribed_topics;

@@ -1,0 +1,75 @@
+//! The records of the group log (see store.rs for their encoding): what the coordinator keeps
+//! durable, as Kafka keeps it in `__consumer_offsets`.
+
+use bytes::Bytes;
+
+use super::offsets::CommittedOffset;
+
+/// One durable change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// A committed offset (replaces the previous one of the partition).
+    Offset {
+        group_id: String,
+        topic: String,
+        partition: i32,
+        value: CommittedOffset,
+    },
+    /// An offset deleted (OffsetDelete) or expired.
+    OffsetTombstone {
+        group_id: String,
+        topic: String,
+        partition: i32,
+    },
+    /// The group's membership as of its last completed rebalance (replaces the previous one).
+    Group {
+        group_id: String,
+        metadata: GroupMetadataRecord,
+    },
+    /// The group was deleted or expired: its metadata and all its offsets are gone.
+    GroupTombstone { group_id: String },
+}
+
+impl Record {
+    pub fn group_id(&self) -> &str {
+        match self {
+            Record::Offset { group_id, .. }
+            | Record::OffsetTombstone { group_id, .. }
+            | Record::Group { group_id, .. }
+            | Record::GroupTombstone { group_id } => group_id,
+        }
+    }
+}
+
+/// A group's membership, written when a rebalance completes (Stable or Empty) and when a
+/// static member is replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GroupMetadataRecord {
+    pub protocol_type: Option<String>,
+    pub protocol_name: Option<String>,
+    pub generation_id: i32,
+    pub leader: Option<String>,
+    /// When the group entered its current state (the expiry base of an empty group).
+    pub state_timestamp_ms: i64,
+    pub members: Vec<MemberRecord>,
+}
+
+/// One member in a [`GroupMetadataRecord`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MemberRecord {
+    pub member_id: String,
+    pub group_instance_id: Option<String>,
+    pub client_id: String,
+    pub client_host: String,
+    pub session_timeout_ms: i64,
+    pub rebalance_timeout_ms: i64,
+    pub protocols: Vec<(String, Bytes)>,
+    pub assignment: Bytes,
+}
+
+/// What the store holds for one group after replay.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadedGroup {
+    pub metadata: Option<GroupMetadataRecord>,
+    pub offsets: Vec<(String, i32, CommittedOffset)>,
+}

@@ -1,0 +1,40 @@
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::find_coordinator_response::Coordinator;
+use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
+
+use super::str_bytes;
+use crate::broker::Broker;
+
+const GROUP: i8 = 0;
+
+/// weir coordinates every group. Transaction coordinators (key type 1) are not served yet, so
+/// such keys get COORDINATOR_NOT_AVAILABLE. v4+ batches keys.
+pub fn handle(broker: &Broker, version: i16, request: FindCoordinatorRequest) -> FindCoordinatorResponse {
+    let (host, port) = broker.advertised();
+    let node = BrokerId(broker.node_id());
+    let error = (request.key_type != GROUP).then_some(ResponseError::CoordinatorNotAvailable.code());
+    if version < 4 {
+        return match error {
+            Some(code) => FindCoordinatorResponse::default()
+                .with_error_code(code)
+                .with_node_id(BrokerId(-1))
+                .with_port(-1),
+            None => FindCoordinatorResponse::default()
+                .with_node_id(node)
+                .with_host(str_bytes(host))
+                .with_port(port),
+        };
+    }
+    let coordinators = request
+        .coordinator_keys
+        .into_iter()
+        .map(|key| {
+            let c = Coordinator::default().with_key(key);
+            match error {
+                Some(code) => c.with_error_code(code).with_node_id(BrokerId(-1)).with_port(-1),
+                None => c.with_node_id(node).with_host(str_bytes(host)).with_port(port),
+            }
+        })
+        .collect();
+    FindCoordinatorResponse::default().with_coordinators(coordinators)
+}

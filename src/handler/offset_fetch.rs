@@ -1,0 +1,88 @@
+use kafka_protocol::messages::offset_fetch_response::{
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
+    OffsetFetchResponseTopic, OffsetFetchResponseTopics,
+};
+use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse};
+
+use super::{str_bytes, topic_name};
+use crate::broker::Broker;
+use crate::coordinator::{FetchedOffset, GroupError};
+use crate::error::code_of;
+
+type Wanted = Option<Vec<(String, Vec<i32>)>>;
+
+/// v0-v7 ask for one group at the top level; v8+ for several in `groups`.
+pub async fn handle(broker: &Broker, version: i16, request: OffsetFetchRequest) -> OffsetFetchResponse {
+    if version < 8 {
+        let wanted: Wanted = request.topics.map(|topics| {
+            topics
+                .into_iter()
+                .map(|t| (t.name.to_string(), t.partition_indexes))
+                .collect()
+        });
+        let fetched = fetch(broker, request.group_id.as_str(), wanted, request.require_stable).await;
+        let (offsets, code) = match fetched {
+            Ok(offsets) => (offsets, 0),
+            Err(e) => (Vec::new(), code_of(e)),
+        };
+        let mut topics: Vec<OffsetFetchResponseTopic> = Vec::new();
+        for o in offsets {
+            let p = OffsetFetchResponsePartition::default()
+                .with_partition_index(o.partition)
+                .with_committed_offset(o.offset)
+                .with_committed_leader_epoch(o.leader_epoch)
+                .with_metadata(Some(str_bytes(o.metadata)));
+            match topics.last_mut() {
+                Some(t) if t.name.as_str() == o.topic => t.partitions.push(p),
+                _ => topics.push(
+                    OffsetFetchResponseTopic::default()
+                        .with_name(topic_name(&o.topic))
+                        .with_partitions(vec![p]),
+                ),
+            }
+        }
+        // The top-level error code exists from v2 on.
+        let code = if version >= 2 { code } else { 0 };
+        return OffsetFetchResponse::default().with_topics(topics).with_error_code(code);
+    }
+    let mut groups = Vec::with_capacity(request.groups.len());
+    for g in request.groups {
+        let wanted: Wanted = g.topics.map(|topics| {
+            topics
+                .into_iter()
+                .map(|t| (t.name.to_string(), t.partition_indexes))
+                .collect()
+        });
+        let (offsets, code) = match fetch(broker, g.group_id.as_str(), wanted, request.require_stable).await {
+            Ok(offsets) => (offsets, 0),
+            Err(e) => (Vec::new(), code_of(e)),
+        };
+        let mut topics: Vec<OffsetFetchResponseTopics> = Vec::new();
+        for o in offsets {
+            let p = OffsetFetchResponsePartitions::default()
+                .with_partition_index(o.partition)
+                .with_committed_offset(o.offset)
+                .with_committed_leader_epoch(o.leader_epoch)
+                .with_metadata(Some(str_bytes(o.metadata)));
+            match topics.last_mut() {
+                Some(t) if t.name.as_str() == o.topic => t.partitions.push(p),
+                _ => topics.push(
+                    OffsetFetchResponseTopics::default()
+                        .with_name(topic_name(&o.topic))
+                        .with_partitions(vec![p]),
+                ),
+            }
+        }
+        groups.push(
+            OffsetFetchResponseGroup::default()
+                .with_group_id(g.group_id)
+                .with_topics(topics)
+                .with_error_code(code),
+        );
+    }
+    OffsetFetchResponse::default().with_groups(groups)
+}
+
+async fn fetch(broker: &Broker, group: &str, wanted: Wanted, require_stable: bool) -> Result<Vec<FetchedOffset>, GroupError> {
+    broker.groups.fetch_offsets(group, wanted, require_stable).await
+}

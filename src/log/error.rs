@@ -1,0 +1,37 @@
+//! Errors of the partition log. Mapped to Kafka error codes by the crate's `error.rs`, never here.
+
+/// Everything that can go wrong in a partition log operation.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// A file system operation failed (KAFKA_STORAGE_ERROR).
+    #[error("log i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// Bad CRC, bad length, truncated batch, inconsistent counts (CORRUPT_MESSAGE).
+    #[error("corrupt record batch: {0}")]
+    CorruptMessage(String),
+    /// A well-formed batch that this broker refuses (INVALID_RECORD).
+    #[error("invalid record: {0}")]
+    InvalidRecord(String),
+    /// Message sets with magic 0 or 1, or an unknown magic.
+    #[error("unsupported record batch magic {0}")]
+    UnsupportedMagic(i8),
+    /// One batch is larger than `max_message_bytes` (MESSAGE_TOO_LARGE).
+    #[error("record batch of {size} bytes exceeds the limit of {max} bytes")]
+    MessageTooLarge { size: usize, max: usize },
+    /// A read outside `[log_start, log_end]` (OFFSET_OUT_OF_RANGE).
+    #[error("offset {offset} is out of range [{log_start}, {log_end}]")]
+    OffsetOutOfRange {
+        offset: i64,
+        log_start: i64,
+        log_end: i64,
+    },
+    /// Idempotent producer sequence gap or mismatch (OUT_OF_ORDER_SEQUENCE_NUMBER).
+    #[error("out of order sequence: {0}")]
+    OutOfOrderSequence(String),
+    /// A producer epoch older than the one already seen (INVALID_PRODUCER_EPOCH).
+    #[error("invalid producer epoch: {0}")]
+    InvalidProducerEpoch(String),
+    /// An offset argument that makes no sense, e.g. delete_records beyond the end.
+    #[error("invalid offset: {0}")]
+    InvalidOffset(String),
+}

@@ -1,0 +1,48 @@
+//! Partition logs: Kafka-style storage for one partition per [`PartitionLog`].
+//!
+//! A partition is a folder of segments. Each segment is a `.log` file of record batches stored
+//! as produced (the broker only writes the base offset), a sparse `.index` from offsets to file
+//! positions and a `.timeindex` from timestamps to offsets. The last segment is active and
+//! rolls by size and age; retention deletes whole old segments. On open the folder is recovered:
+//! a torn or corrupt tail is truncated, indexes are checked and rebuilt, idempotent producer
+//! state is replayed from batch headers.
+//!
+//! One file per concept, each on-disk format documented at the top of its file:
+//!
+//! - `batch.rs`: the record batch v2 header (layout, parse, CRC check)
+//! - `records.rs`: records inside a batch (only for validation and timestamp lookups)
+//! - `validate.rs`: what a producer may append
+//! - `segment.rs`: a segment and its `.log` file
+//! - `index_file.rs`, `index.rs`, `time_index.rs`: the `.index` and `.timeindex` files
+//! - `checkpoint.rs`: the `log-start-offset` file
+//! - `producer_state.rs`: idempotent producer sequence tracking
+//! - `recovery.rs`: opening a folder after a clean or unclean stop
+//! - `partition.rs`: append and read; `retention.rs`, `timestamps.rs`: the rest of the API
+//!
+//! This module uses only std, `bytes`, `crc32c`, `thiserror`, `tracing` and `kafka_protocol`
+//! (to decode compressed batches for timestamp lookups). All file I/O is blocking: callers run
+//! it off the async reactor.
+
+mod batch;
+mod checkpoint;
+mod config;
+mod error;
+mod index;
+mod index_file;
+mod partition;
+mod producer_state;
+mod records;
+mod recovery;
+mod retention;
+mod segment;
+mod time_index;
+mod timestamps;
+mod validate;
+
+pub use batch::{BatchHeader, HEADER_SIZE};
+pub use config::{LogConfig, TimestampType};
+pub use error::LogError;
+pub use partition::{AppendOutcome, PartitionLog, TimestampLookup};
+
+#[cfg(test)]
+mod tests;

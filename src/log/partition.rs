@@ -1,0 +1,360 @@
+//! [`PartitionLog`]: the log of one partition, a folder of segments keyed by base offset.
+//!
+//! Folder contents: `<baseOffset:020>.log` / `.index` / `.timeindex` per segment (formats in
+//! `segment.rs`, `index.rs`, `time_index.rs`) and an optional `log-start-offset` checkpoint
+//! (`checkpoint.rs`). The last segment is the active one; all appends go there.
+//!
+//! This file holds append and read; retention is in `retention.rs`, timestamp lookups in
+//! `timestamps.rs`, opening in `recovery.rs`.
+
+use std::collections::BTreeMap;
+use std::io::IoSlice;
+use std::path::PathBuf;
+
+use bytes::{Bytes, BytesMut};
+
+use super::batch::{whole_batches_len, BatchHeader, HEADER_SIZE};
+use super::checkpoint;
+use super::config::{LogConfig, TimestampType};
+use super::error::LogError;
+use super::producer_state::{Check, ProducerStates};
+use super::recovery;
+use super::segment::Segment;
+use super::validate::validate_append;
+
+/// Result of [`PartitionLog::append`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// Offset of the first record of the first batch (for a duplicate: the original one).
+    pub base_offset: i64,
+    pub last_offset: i64,
+    /// The time stamped on the batches with LogAppendTime, else -1.
+    pub log_append_time_ms: i64,
+    pub log_start_offset: i64,
+    /// The whole append was a retried duplicate and was not written again.
+    pub duplicate: bool,
+}
+
+/// A record found by timestamp: its offset and its timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimestampLookup {
+    pub offset: i64,
+    pub timestamp: i64,
+}
+
+/// The segment log of one partition. Not thread-safe by itself: the owner serialises writers
+/// (`&mut self`); reads need only `&self` (positional reads).
+pub struct PartitionLog {
+    pub(super) dir: PathBuf,
+    pub(super) config: LogConfig,
+    /// Never empty; the last entry is the active segment.
+    pub(super) segments: BTreeMap<i64, Segment>,
+    pub(super) log_start_offset: i64,
+    pub(super) producers: ProducerStates,
+    /// Records appended since the last fsync.
+    unflushed_records: u64,
+}
+
+impl PartitionLog {
+    /// Opens (creating the folder if missing) and recovers the log in `dir`: see `recovery.rs`.
+    pub fn open(dir: PathBuf, config: LogConfig) -> Result<PartitionLog, LogError> {
+        let loaded = recovery::load(&dir, &config)?;
+        Ok(PartitionLog {
+            dir,
+            config,
+            segments: loaded.segments,
+            log_start_offset: loaded.log_start_offset,
+            producers: loaded.producers,
+            unflushed_records: 0,
+        })
+    }
+
+    /// Validates every batch of `records` (the raw records of one produce partition), then
+    /// assigns offsets and appends them with one vectored write. Nothing is written if any
+    /// batch is invalid. A retried duplicate of an idempotent producer's batch returns its
+    /// original offsets with `duplicate: true`.
+    pub fn append(&mut self, records: Bytes, now_ms: i64) -> Result<AppendOutcome, LogError> {
+        let batches = validate_append(&records, &self.config)?;
+        let headers: Vec<BatchHeader> = batches.iter().map(|(h, _)| *h).collect();
+        let checks = self.producers.check(&headers)?;
+        if let Some(outcome) = self.duplicate_outcome(&checks)? {
+            return Ok(outcome);
+        }
+        // Segment positions are u32. (An append larger than segment_bytes is accepted: it
+        // gets a segment of its own.)
+        if records.len() as u64 > u64::from(u32::MAX) {
+            return Err(LogError::MessageTooLarge {
+                size: records.len(),
+                max: u32::MAX as usize,
+            });
+        }
+        let log_append_time = self.config.timestamp_type == TimestampType::LogAppendTime;
+        let base_offset = self.log_end_offset();
+        let mut next = base_offset;
+        let mut new_headers: Vec<[u8; HEADER_SIZE]> = Vec::with_capacity(batches.len());
+        let mut finals: Vec<BatchHeader> = Vec::with_capacity(batches.len());
+        let mut record_count: u64 = 0;
+        for (header, range) in &batches {
+            let bytes = records.get(range.clone()).unwrap_or_default();
+            let (raw, fin) = header.stored_header(bytes, next, log_append_time, now_ms)?;
+            next = fin
+                .last_offset()
+                .checked_add(1)
+                .ok_or_else(|| LogError::InvalidRecord("offset overflow".into()))?;
+            record_count += u64::try_from(fin.record_count).unwrap_or(0);
+            new_headers.push(raw);
+            finals.push(fin);
+        }
+        let last_offset = next - 1;
+        if last_offset - base_offset > i64::from(u32::MAX) {
+            return Err(LogError::InvalidRecord(
+                "append spans more offsets than a segment can index".into(),
+            ));
+        }
+        self.maybe_roll(records.len() as u64, last_offset, now_ms)?;
+
+        let mut slices = Vec::with_capacity(batches.len() * 2);
+        for (raw, (_, range)) in new_headers.iter().zip(&batches) {
+            slices.push(IoSlice::new(raw));
+            let rest = records.get(range.start + HEADER_SIZE..range.end);
+            slices.push(IoSlice::new(rest.unwrap_or_default()));
+        }
+        let interval = self.config.index_interval_bytes;
+        self.active_mut()?
+            .append(&mut slices, &finals, interval, now_ms)?;
+        for fin in &finals {
+            self.producers.record(fin, now_ms);
+        }
+        self.unflushed_records = self.unflushed_records.saturating_add(record_count);
+        if self.unflushed_records >= self.config.flush_interval_messages {
+            self.flush()?;
+        }
+        Ok(AppendOutcome {
+            base_offset,
+            last_offset,
+            log_append_time_ms: if log_append_time { now_ms } else { -1 },
+            log_start_offset: self.log_start_offset,
+            duplicate: false,
+        })
+    }
+
+    /// `Some` when every batch is a duplicate; an error when duplicates and new batches mix.
+    fn duplicate_outcome(&self, checks: &[Check]) -> Result<Option<AppendOutcome>, LogError> {
+        let mut dups = checks.iter().filter_map(|c| match c {
+            Check::Duplicate(meta) => Some(*meta),
+            Check::Append => None,
+        });
+        let Some(first) = dups.next() else {
+            return Ok(None);
+        };
+        let last = dups.next_back().unwrap_or(first);
+        if checks.contains(&Check::Append) {
+            return Err(LogError::OutOfOrderSequence(
+                "an append mixes retried duplicates with new batches".into(),
+            ));
+        }
+        let log_append_time = self.config.timestamp_type == TimestampType::LogAppendTime;
+        Ok(Some(AppendOutcome {
+            base_offset: first.base_offset,
+            last_offset: last.last_offset,
+            log_append_time_ms: if log_append_time {
+                first.max_timestamp
+            } else {
+                -1
+            },
+            log_start_offset: self.log_start_offset,
+            duplicate: true,
+        }))
+    }
+
+    /// Rolls a new segment at the log end if the active one is non-empty and would grow past
+    /// `segment_bytes`, is older than `segment_ms`, or could not index `last_offset`.
+    fn maybe_roll(
+        &mut self,
+        append_len: u64,
+        last_offset: i64,
+        now_ms: i64,
+    ) -> Result<(), LogError> {
+        let active = self.active()?;
+        if active.is_empty() {
+            return Ok(());
+        }
+        let limit = self.config.segment_bytes.min(u64::from(u32::MAX));
+        let too_big = active.size().saturating_add(append_len) > limit;
+        let too_old = active
+            .rolling_base_ms()
+            .is_some_and(|t| now_ms.saturating_sub(t) > self.config.segment_ms);
+        let too_far = last_offset.saturating_sub(active.base_offset()) > i64::from(u32::MAX);
+        if too_big || too_old || too_far {
+            self.roll()?;
+        }
+        Ok(())
+    }
+
+    /// Seals and fsyncs the active segment and starts a new one at the log end.
+    pub(super) fn roll(&mut self) -> Result<(), LogError> {
+        let new_base = self.log_end_offset();
+        let active = self.active_mut()?;
+        active.seal();
+        active.sync_all()?;
+        let segment = Segment::create(&self.dir, new_base)?;
+        checkpoint::sync_dir(&self.dir)?;
+        self.segments.insert(new_base, segment);
+        self.unflushed_records = 0;
+        tracing::debug!(dir = %self.dir.display(), base_offset = new_base, "rolled segment");
+        Ok(())
+    }
+
+    pub(super) fn active(&self) -> Result<&Segment, LogError> {
+        self.segments
+            .values()
+            .next_back()
+            .ok_or_else(|| LogError::InvalidOffset("log has no segment".into()))
+    }
+
+    fn active_mut(&mut self) -> Result<&mut Segment, LogError> {
+        self.segments
+            .values_mut()
+            .next_back()
+            .ok_or_else(|| LogError::InvalidOffset("log has no segment".into()))
+    }
+
+    /// Whole batches from the one containing `offset`, up to `max_bytes` in total, except that
+    /// the first batch is returned whole however large (KIP-74). Empty at the log end. May
+    /// span segments; each contiguous range is read with a single positional read into one
+    /// buffer.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Bytes, LogError> {
+        let (log_start, log_end) = (self.log_start_offset, self.log_end_offset());
+        if offset < log_start || offset > log_end {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                log_start,
+                log_end,
+            });
+        }
+        if offset == log_end {
+            return Ok(Bytes::new());
+        }
+        let from = self.segment_key_for(offset);
+        let mut start = None;
+        for (&base, seg) in self.segments.range(from..) {
+            if let Some((pos, header)) = seg.locate(offset)? {
+                start = Some((base, pos, header.size()));
+                break;
+            }
+        }
+        let Some((start_base, start_pos, first_size)) = start else {
+            return Ok(Bytes::new());
+        };
+        let available: u64 = self
+            .segments
+            .range(start_base..)
+            .map(|(&b, s)| {
+                if b == start_base {
+                    s.size() - start_pos
+                } else {
+                    s.size()
+                }
+            })
+            .sum();
+        let cap = usize::try_from(available)
+            .unwrap_or(usize::MAX)
+            .min(max_bytes.max(first_size));
+        let mut buf = BytesMut::zeroed(cap);
+        let mut filled = 0usize;
+        for (&base, seg) in self.segments.range(start_base..) {
+            let pos = if base == start_base { start_pos } else { 0 };
+            let left_in_seg = usize::try_from(seg.size() - pos).unwrap_or(usize::MAX);
+            let want = (cap - filled).min(left_in_seg);
+            let Some(dst) = buf.get_mut(filled..filled + want) else {
+                break;
+            };
+            if want == 0 {
+                if filled == cap {
+                    break;
+                }
+                continue;
+            }
+            seg.read_into(pos, dst)?;
+            let whole = whole_batches_len(dst);
+            filled += whole;
+            if whole < want || filled == cap {
+                break;
+            }
+        }
+        buf.truncate(filled);
+        Ok(buf.freeze())
+    }
+
+    /// Key of the segment that would hold `offset` (the first segment if none starts below it).
+    pub(super) fn segment_key_for(&self, offset: i64) -> i64 {
+        self.segments
+            .range(..=offset)
+            .next_back()
+            .or_else(|| self.segments.iter().next())
+            .map_or(offset, |(&k, _)| k)
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start_offset
+    }
+
+    /// The offset the next appended record gets.
+    pub fn log_end_offset(&self) -> i64 {
+        self.segments
+            .values()
+            .next_back()
+            .map_or(self.log_start_offset, Segment::next_offset)
+    }
+
+    /// Bytes of all segment files.
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.values().map(Segment::size).sum()
+    }
+
+    /// Number of segments, the active one included.
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    pub fn set_config(&mut self, config: LogConfig) {
+        self.config = config;
+    }
+
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+
+    /// The partition's folder.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// Writes pending index entries and fsyncs the active segment.
+    pub fn flush(&mut self) -> Result<(), LogError> {
+        self.active_mut()?.flush()?;
+        self.unflushed_records = 0;
+        Ok(())
+    }
+
+    /// Closes the log and removes its folder with everything in it. (No fsync first: the
+    /// files are about to disappear.)
+    pub fn delete(mut self) -> Result<(), LogError> {
+        let dir = std::mem::take(&mut self.dir);
+        self.segments.clear();
+        drop(self);
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+}
+
+impl Drop for PartitionLog {
+    /// Best effort: write index entries still only in memory (opening rebuilds them anyway).
+    fn drop(&mut self) {
+        for seg in self.segments.values_mut() {
+            if let Err(e) = seg.persist_indexes() {
+                tracing::warn!(dir = %self.dir.display(), error = %e, "could not write index");
+            }
+        }
+    }
+}

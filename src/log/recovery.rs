@@ -1,0 +1,214 @@
+//! Opening a partition folder: finding segments, checking them, cutting a torn tail, rebuilding
+//! indexes and producer state.
+//!
+//! Every segment's batch headers are scanned in order (one 61-byte positional read per batch):
+//! lengths must be sane and fully present, magic 2, offsets contiguous from the segment's
+//! base offset. The last segment, the
+//! only one that can hold unflushed data (a segment is fsynced when it is rolled), is also
+//! CRC-checked, batch by batch. A segment is truncated before its first bad batch, with a
+//! warning; later segments are kept, so a fully written valid batch is never dropped. Offset
+//! and time indexes are recomputed from the scan exactly as appends build them and the files
+//! are fixed when they differ. Stray files (indexes without a log, temporary files) are removed.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use super::batch::{BatchHeader, ATTRIBUTES_POS, HEADER_SIZE};
+use super::checkpoint;
+use super::config::LogConfig;
+use super::error::LogError;
+use super::producer_state::ProducerStates;
+use super::segment::{Segment, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
+
+/// CRC-checking reads go through a buffer of this size, whatever the batch size.
+const CRC_CHUNK: usize = 64 * 1024;
+
+pub(super) struct Loaded {
+    pub segments: BTreeMap<i64, Segment>,
+    pub log_start_offset: i64,
+    pub producers: ProducerStates,
+}
+
+/// Opens (creating it if needed) and recovers the partition folder `dir`.
+pub(super) fn load(dir: &Path, config: &LogConfig) -> Result<Loaded, LogError> {
+    fs::create_dir_all(dir)?;
+    let bases = list_segments(dir)?;
+    let checkpoint = checkpoint::read(dir)?;
+    let mut producers = ProducerStates::default();
+    let mut segments = BTreeMap::new();
+    let last = bases.last().copied();
+    let mut crc_buf = Vec::new();
+    for base in bases {
+        let is_last = Some(base) == last;
+        let seg = recover_segment(dir, base, is_last, config, &mut producers, &mut crc_buf)?;
+        segments.insert(base, seg);
+    }
+    let first_base = match segments.keys().next() {
+        Some(&b) => b,
+        None => {
+            let base = checkpoint.unwrap_or(0);
+            segments.insert(base, Segment::create(dir, base)?);
+            checkpoint::sync_dir(dir)?;
+            base
+        }
+    };
+    let log_end = segments
+        .values()
+        .next_back()
+        .map_or(0, Segment::next_offset);
+    let mut log_start = checkpoint.unwrap_or(first_base).max(first_base);
+    if log_start > log_end {
+        // The log start was checkpointed past data that did not survive: nothing below it may
+        // be served, so start afresh there rather than reuse offsets below the log start.
+        tracing::warn!(dir = %dir.display(), log_start, log_end,
+            "log start offset beyond the recovered log end; restarting the log at the log start");
+        while let Some((_, seg)) = segments.pop_first() {
+            seg.delete_files()?;
+        }
+        segments.insert(log_start, Segment::create(dir, log_start)?);
+        checkpoint::sync_dir(dir)?;
+    }
+    log_start = log_start.max(segments.keys().next().copied().unwrap_or(log_start));
+    Ok(Loaded {
+        segments,
+        log_start_offset: log_start,
+        producers,
+    })
+}
+
+/// Base offsets of the `.log` files in `dir`, sorted; removes stray files.
+fn list_segments(dir: &Path) -> Result<Vec<i64>, LogError> {
+    let mut logs = Vec::new();
+    let mut indexes = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.ends_with(checkpoint::TMP_SUFFIX) {
+            tracing::warn!(file = %entry.path().display(), "removing leftover temporary file");
+            fs::remove_file(entry.path())?;
+            continue;
+        }
+        let Some((stem, ext)) = name.split_once('.') else {
+            continue;
+        };
+        let base = (stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| stem.parse::<i64>().ok())
+            .flatten();
+        match (base, ext) {
+            (Some(b), LOG_SUFFIX) => logs.push(b),
+            (Some(b), INDEX_SUFFIX | TIME_INDEX_SUFFIX) => indexes.push((b, entry.path())),
+            _ => {}
+        }
+    }
+    logs.sort_unstable();
+    for (base, path) in indexes {
+        if logs.binary_search(&base).is_err() {
+            tracing::warn!(file = %path.display(), "removing index file without a segment");
+            fs::remove_file(path)?;
+        }
+    }
+    Ok(logs)
+}
+
+fn recover_segment(
+    dir: &Path,
+    base: i64,
+    verify_crc: bool,
+    config: &LogConfig,
+    producers: &mut ProducerStates,
+    crc_buf: &mut Vec<u8>,
+) -> Result<Segment, LogError> {
+    let mut seg = Segment::open_for_recovery(dir, base)?;
+    let file_len = seg.file_len()?;
+    let mut pos = 0u64;
+    let mut expected_offset = base;
+    let problem: Option<String> = loop {
+        if pos >= file_len {
+            break None;
+        }
+        match check_batch_at(&seg, pos, file_len, expected_offset, verify_crc, crc_buf)? {
+            Ok(header) => {
+                seg.track_batch(&header, config.index_interval_bytes, header.max_timestamp);
+                producers.record(&header, header.max_timestamp);
+                expected_offset = header.next_offset();
+                pos += header.size() as u64;
+            }
+            Err(reason) => break Some(reason),
+        }
+    };
+    if let Some(reason) = problem {
+        tracing::warn!(
+            segment = %dir.join(format!("{base:020}.{LOG_SUFFIX}")).display(),
+            position = pos,
+            discarded_bytes = file_len - pos,
+            %reason,
+            "truncating segment at the first invalid batch"
+        );
+    }
+    let (_, bad_index) = seg.finish_recovery(!verify_crc)?;
+    if bad_index {
+        tracing::warn!(segment = base, dir = %dir.display(), "rebuilt inconsistent index files");
+    }
+    Ok(seg)
+}
+
+/// Validates the batch at `pos` of a segment file being recovered. The inner Err carries the
+/// reason the batch is invalid; the outer one is an I/O failure, which must not be mistaken
+/// for corruption (that would truncate valid data).
+fn check_batch_at(
+    seg: &Segment,
+    pos: u64,
+    file_len: u64,
+    expected_offset: i64,
+    verify_crc: bool,
+    crc_buf: &mut Vec<u8>,
+) -> std::io::Result<Result<BatchHeader, String>> {
+    let remaining = file_len - pos;
+    if remaining < HEADER_SIZE as u64 {
+        return Ok(Err(format!("torn batch header ({remaining} bytes)")));
+    }
+    let mut head = [0u8; HEADER_SIZE];
+    seg.read_raw(pos, &mut head)?;
+    let header = match BatchHeader::parse(&head) {
+        Ok(h) => h,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let size = header.size() as u64;
+    if size > remaining {
+        return Ok(Err(format!(
+            "torn batch: {size} bytes declared, {remaining} present"
+        )));
+    }
+    // Offsets are assigned contiguously inside a segment, starting at its base offset.
+    if header.base_offset != expected_offset {
+        return Ok(Err(format!(
+            "batch offset {}, expected {expected_offset}",
+            header.base_offset
+        )));
+    }
+    let rel_last = header.last_offset().saturating_sub(seg.base_offset());
+    if rel_last > i64::from(u32::MAX) || pos.saturating_add(size) > u64::from(u32::MAX) {
+        return Ok(Err("batch beyond the range a segment can index".into()));
+    }
+    if verify_crc {
+        let mut crc = crc32c::crc32c(head.get(ATTRIBUTES_POS..).unwrap_or_default());
+        crc_buf.resize(CRC_CHUNK, 0);
+        let end = pos + size;
+        let mut at = pos + HEADER_SIZE as u64;
+        while at < end {
+            let n = usize::try_from(end - at)
+                .unwrap_or(CRC_CHUNK)
+                .min(CRC_CHUNK);
+            let chunk = crc_buf.get_mut(..n).unwrap_or_default();
+            seg.read_raw(at, chunk)?;
+            crc = crc32c::crc32c_append(crc, chunk);
+            at += n as u64;
+        }
+        if crc != header.crc {
+            return Ok(Err("CRC mismatch".into()));
+        }
+    }
+    Ok(Ok(header))
+}

@@ -1,0 +1,86 @@
+//! Removing old data: retention by time and size (whole non-active segments, oldest first, as
+//! Kafka does) and DeleteRecords (moves the log start offset, persisted in `log-start-offset`).
+
+use super::checkpoint;
+use super::error::LogError;
+use super::partition::PartitionLog;
+
+impl PartitionLog {
+    /// Applies `retention_ms` and `retention_bytes`; never deletes the active segment.
+    /// Advances the log start offset and returns the number of segments deleted. Also forgets
+    /// idle idempotent producers.
+    pub fn enforce_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
+        let mut deleted = 0;
+        let retention_ms = self.config.retention_ms;
+        if retention_ms >= 0 {
+            while self.segments.len() > 1 {
+                let Some(first) = self.segments.values().next() else {
+                    break;
+                };
+                let largest = first.largest_timestamp_for_retention()?;
+                if now_ms.saturating_sub(largest) <= retention_ms {
+                    break;
+                }
+                self.delete_oldest_segment()?;
+                deleted += 1;
+            }
+        }
+        if let Ok(limit) = u64::try_from(self.config.retention_bytes) {
+            let mut excess = self.size_bytes().saturating_sub(limit);
+            while self.segments.len() > 1 && excess > 0 {
+                let Some(first) = self.segments.values().next() else {
+                    break;
+                };
+                if first.size() > excess {
+                    break;
+                }
+                excess -= first.size();
+                self.delete_oldest_segment()?;
+                deleted += 1;
+            }
+        }
+        self.producers.expire(now_ms);
+        Ok(deleted)
+    }
+
+    /// DeleteRecords: moves the log start offset up to `offset` (at most the log end offset)
+    /// and deletes the segments wholly below it. The new log start is checkpointed before any
+    /// file is removed, so it survives a restart. Returns the log start offset afterwards
+    /// (unchanged if `offset` is not above it).
+    pub fn delete_records_before(&mut self, offset: i64) -> Result<i64, LogError> {
+        let log_end = self.log_end_offset();
+        if offset < 0 || offset > log_end {
+            return Err(LogError::InvalidOffset(format!(
+                "cannot delete records before {offset}: the log ends at {log_end}"
+            )));
+        }
+        if offset <= self.log_start_offset {
+            return Ok(self.log_start_offset);
+        }
+        checkpoint::write(&self.dir, offset)?;
+        self.log_start_offset = offset;
+        while self.segments.len() > 1 {
+            match self.segments.values().next() {
+                Some(first) if first.next_offset() <= offset => self.delete_oldest_segment()?,
+                _ => break,
+            }
+        }
+        Ok(self.log_start_offset)
+    }
+
+    /// Removes the first segment (never the last) and moves the log start offset up to the
+    /// new first segment.
+    fn delete_oldest_segment(&mut self) -> Result<(), LogError> {
+        if self.segments.len() < 2 {
+            return Ok(());
+        }
+        if let Some((base, segment)) = self.segments.pop_first() {
+            tracing::info!(dir = %self.dir.display(), base_offset = base, "deleting segment");
+            segment.delete_files()?;
+        }
+        if let Some(&first) = self.segments.keys().next() {
+            self.log_start_offset = self.log_start_offset.max(first);
+        }
+        Ok(())
+    }
+}
