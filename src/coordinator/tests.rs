@@ -220,6 +220,22 @@ impl H {
     }
 }
 
+/// Heartbeats `members` every 5 s from `from` to `to` (inclusive), firing timers as it goes.
+fn keep_alive(h: &mut H, members: &[(&str, Option<&str>)], from: i64, to: i64) {
+    let mut at = from;
+    while at <= to {
+        for (m, instance) in members {
+            let generation = h.g.generation();
+            let _ = match instance {
+                Some(i) => h.hb_static(m, i, generation, at),
+                None => h.hb(m, generation, at),
+            };
+        }
+        h.tick(at);
+        at += 5_000;
+    }
+}
+
 /// A Stable group of `n` dynamic members m1..mn (generation 1, leader m1, member i assigned
 /// "a-mi"), all synced. Returns the harness and the time it became Stable.
 fn stable(n: usize) -> (H, i64) {
@@ -415,7 +431,7 @@ fn leader_rejoin_in_stable_rebalances() {
     let t = h.join(req("m1"), now + 1);
     assert!(h.join_reply(t).is_none());
     assert_eq!(h.g.state(), GroupState::PreparingRebalance);
-    assert_eq!(h.hb("m2", 1, now + 2), Err(GroupError::RebalanceInProgress).map_err(|e: GroupError| e).or_else(|e| Err(e)).map(|_: ()| ()).or(h.hb("m2", 1, now + 2)));
+    assert_err!(h.hb("m2", 1, now + 2), GroupError::RebalanceInProgress);
     let t2 = h.join(req("m2"), now + 3);
     // Everybody rejoined: the round completes at once.
     assert_eq!(h.g.state(), GroupState::CompletingRebalance);
@@ -476,12 +492,7 @@ fn members_that_do_not_rejoin_are_removed_at_the_rebalance_timeout() {
     let (mut h, now) = stable(3);
     let t1 = h.join(req("m1"), now + 1);
     // m2 and m3 keep heartbeating but never rejoin.
-    for i in 1..6 {
-        let at = now + i * 9_000;
-        assert_err!(h.hb("m2", 1, at), GroupError::RebalanceInProgress);
-        assert_err!(h.hb("m3", 1, at), GroupError::RebalanceInProgress);
-        h.tick(at);
-    }
+    keep_alive(&mut h, &[("m2", None), ("m3", None)], now + 5_000, now + 55_000);
     h.tick(now + 1 + REBALANCE - 1);
     assert_eq!(h.g.state(), GroupState::PreparingRebalance);
     h.tick(now + 1 + REBALANCE);
@@ -615,7 +626,6 @@ fn heartbeat_answers() {
     let a = h.join(req(""), T0);
     let now = h.finish_round();
     h.joined(a);
-    assert_eq!(h.hb("m1", 1, now), Ok(()).map_err(|e: GroupError| e).and(h.hb("m1", 1, now)));
     h.hb("m1", 1, now).unwrap(); // CompletingRebalance: normal
     assert_err!(h.hb("m1", 0, now), GroupError::IllegalGeneration);
     assert_err!(h.hb("zz", 1, now), GroupError::UnknownMemberId);
@@ -668,16 +678,20 @@ fn members_parked_in_a_join_round_do_not_expire() {
 
 #[test]
 fn a_new_member_parked_too_long_is_dropped() {
-    let (mut h, now) = stable(1);
+    let mut h = H::with(GroupConfig { new_member_join_timeout_ms: 20_000, ..cfg() });
+    let a = h.join(req(""), T0);
+    let now = h.finish_round();
+    h.joined(a);
+    let s = h.sync("m1", 1, &[("m1", "x")], now);
+    h.synced(s);
+    // m2 joins; the round waits for m1 (rebalance timeout 60 s), which only heartbeats.
     let t = h.join(req(""), now + 1);
-    // m1 never rejoins but keeps heartbeating; the round waits for the rebalance timeout,
-    // which here is longer than the new-member join timeout.
-    let mut h2 = H::with(GroupConfig { new_member_join_timeout_ms: 20_000, ..cfg() });
-    std::mem::swap(&mut h.g.cfg, &mut h2.g.cfg);
-    h.hb("m1", 1, now + 9_000).unwrap_err();
-    h.hb("m1", 1, now + 18_000).unwrap_err();
-    h.tick(now + 1 + 300_000); // the member was registered with the 5-minute default
-    assert_err!(h.join_reply(t).unwrap_or(Err(GroupError::CoordinatorNotAvailable)), GroupError::UnknownMemberId | GroupError::CoordinatorNotAvailable);
+    keep_alive(&mut h, &[("m1", None)], now + 5_000, now + 20_000);
+    assert!(h.join_reply(t).is_none());
+    h.tick(now + 1 + 20_000);
+    assert_err!(h.join_reply(t).unwrap(), GroupError::UnknownMemberId);
+    assert_eq!(h.g.member_ids(), vec!["m1"]);
+    assert_eq!(h.g.state(), GroupState::PreparingRebalance);
 }
 
 #[test]
@@ -813,7 +827,7 @@ fn static_rejoin_that_changes_the_protocol_rebalances() {
         with_protocols(static_req("", "i2"), &[("sticky", Bytes::new()), ("range", sub(&["t"]))]),
         now + 1,
     );
-    // Votes: m1 range, new member sticky: a tie broken by join order keeps range.
+    // m1 does not support sticky: range stays, no rebalance.
     assert!(h.join_reply(t).is_some());
     let t = h.join(with_protocols(static_req("", "i1"), &[("sticky", Bytes::new()), ("range", sub(&["t"]))]), now + 2);
     assert!(h.join_reply(t).is_none(), "sticky now wins: rebalance");
@@ -839,7 +853,7 @@ fn static_rejoin_while_completing_rebalance_rebalances_and_fences_the_parked_syn
 fn static_members_that_do_not_rejoin_stay_until_their_session_expires() {
     let (mut h, now) = stable_static();
     let t1 = h.join(with_protocols(static_req("m1", "i1"), &[("range", sub(&["x"]))]), now + 1);
-    h.hb_static("m2", "i2", 1, now + 5_000).unwrap_err();
+    keep_alive(&mut h, &[("m2", Some("i2"))], now + 5_000, now + 55_000);
     h.tick(now + 1 + REBALANCE);
     // The round completed without removing the static member m2.
     let r = h.joined(t1);
@@ -850,13 +864,17 @@ fn static_members_that_do_not_rejoin_stay_until_their_session_expires() {
 #[test]
 fn a_round_with_only_absent_static_members_waits_for_them() {
     let (mut h, now) = stable_static();
-    h.leave("m1", None, now + 1).unwrap(); // PreparingRebalance; m2 (static) never rejoins
-    h.tick(now + 1 + REBALANCE - 1);
+    h.leave("m1", None, now + 1).unwrap(); // PreparingRebalance; m2 (static) does not rejoin
+    assert_eq!(h.g.leader(), Some("m2"));
+    keep_alive(&mut h, &[("m2", Some("i2"))], now + 5_000, now + 60_000);
+    h.tick(now + 1 + REBALANCE);
+    // Nobody rejoined and only a static member is left: the round is postponed.
     assert_eq!(h.g.state(), GroupState::PreparingRebalance);
-    // m2's session ends first (it never heartbeats), emptying the group.
-    assert!(h.g.member_ids().is_empty() || h.g.state() == GroupState::PreparingRebalance);
-    h.tick(now + 1 + 2 * REBALANCE);
-    assert_eq!(h.g.state(), GroupState::Empty);
+    assert_eq!(h.g.join_deadline, Some(now + 1 + 2 * REBALANCE));
+    assert_eq!(h.g.member_ids(), vec!["m2"]);
+    let t = h.join(static_req("m2", "i2"), now + REBALANCE + 10);
+    let r = h.joined(t);
+    assert_eq!((r.generation_id, r.leader.as_str()), (2, "m2"));
 }
 
 // ----- Offsets -------------------------------------------------------------------------------
@@ -885,7 +903,7 @@ fn standalone_commit_creates_a_simple_group() {
 #[test]
 fn commit_to_a_missing_group_with_a_generation_is_illegal() {
     let mut h = H::new();
-    assert_err!(h.commit(3, "m1", &[("t", 0, 1)]).remove(0), GroupError::IllegalGeneration);
+    assert_err!(h.commit_default(3, "m1", &[("t", 0, 1)]).remove(0), GroupError::IllegalGeneration);
     assert!(!h.g.exists());
 }
 
@@ -919,7 +937,6 @@ fn commit_rules_for_members() {
     h.join(req(""), now + 1);
     assert!(h.commit(1, "m2", &[("t", 1, 9)], now + 1).remove(0).is_ok());
     assert_eq!(h.records().len(), 2);
-    let _ = h.commit_default(1, "m2", &[]);
 }
 
 #[test]
@@ -978,7 +995,6 @@ fn delete_offsets_with_garbage_subscriptions_and_other_protocols() {
     let t = h.join(with_protocols(req(""), &[("range", Bytes::from_static(b"\xff"))]), T0);
     h.finish_round();
     h.joined(t);
-    h.commit(-1, "", &[], T0); // no-op
     h.g.offsets.put("t", 0, super::offsets::CommittedOffset { offset: 1, leader_epoch: -1, metadata: String::new(), commit_timestamp_ms: T0 });
     let r = h.g.delete_offsets(vec![("t".into(), vec![0])], &mut h.out).unwrap();
     assert!(r[0].result.is_ok(), "unreadable subscriptions subscribe to nothing");

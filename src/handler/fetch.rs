@@ -63,7 +63,10 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -
 
     let deadline = Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
     let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
-    let max_bytes = usize::try_from(request.max_bytes).unwrap_or(0);
+    // fetch.max.bytes caps what one response may hold, whatever the client asks for.
+    let max_bytes = usize::try_from(request.max_bytes)
+        .unwrap_or(0)
+        .min(broker.config().fetch_max_bytes);
     let wanted = Arc::new(wanted);
     loop {
         if !ready_without_reading(&wanted) && wait_for_append(&wanted, deadline, true).await {
