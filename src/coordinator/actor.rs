@@ -9,13 +9,14 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::error;
 
 use super::api::{
-    CommitRequest, FetchedOffset, GroupDescription, HeartbeatRequest, JoinRequest, JoinResponse, LeaveMember,
-    LeaveResult, PartitionResult, SyncRequest, SyncResponse,
+    CommitRequest, FetchedOffset, GroupDescription, HeartbeatRequest, JoinRequest, JoinResponse,
+    LeaveMember, LeaveResult, PartitionResult, SyncRequest, SyncResponse,
 };
 use super::error::GroupError;
 use super::group::{Group, Outbox};
 use super::handle::Shared;
 use super::member::{new_member_id, Ticket};
+use super::record::Record;
 
 type Reply<T> = oneshot::Sender<T>;
 
@@ -24,12 +25,22 @@ pub(crate) enum Command {
     Join(JoinRequest, Reply<Result<JoinResponse, GroupError>>),
     Sync(SyncRequest, Reply<Result<SyncResponse, GroupError>>),
     Heartbeat(HeartbeatRequest, Reply<Result<(), GroupError>>),
-    Leave(Vec<LeaveMember>, Reply<Result<Vec<LeaveResult>, GroupError>>),
+    Leave(
+        Vec<LeaveMember>,
+        Reply<Result<Vec<LeaveResult>, GroupError>>,
+    ),
     Commit(CommitRequest, Reply<Vec<PartitionResult>>),
-    Fetch(Option<Vec<(String, Vec<i32>)>>, bool, Reply<Result<Vec<FetchedOffset>, GroupError>>),
+    Fetch(
+        Option<Vec<(String, Vec<i32>)>>,
+        bool,
+        Reply<Result<Vec<FetchedOffset>, GroupError>>,
+    ),
     Describe(Reply<Result<GroupDescription, GroupError>>),
     Delete(Reply<Result<(), GroupError>>),
-    DeleteOffsets(Vec<(String, Vec<i32>)>, Reply<Result<Vec<PartitionResult>, GroupError>>),
+    DeleteOffsets(
+        Vec<(String, Vec<i32>)>,
+        Reply<Result<Vec<PartitionResult>, GroupError>>,
+    ),
     Shutdown(Reply<()>),
 }
 
@@ -41,7 +52,10 @@ impl Command {
             Command::Sync(_, tx) => drop(tx.send(Err(e))),
             Command::Heartbeat(_, tx) => drop(tx.send(Err(e))),
             Command::Leave(_, tx) => drop(tx.send(Err(e))),
-            Command::Commit(req, tx) => drop(tx.send(all_failed(req.partitions.iter().map(|p| (&p.topic, p.partition)), &e))),
+            Command::Commit(req, tx) => drop(tx.send(all_failed(
+                req.partitions.iter().map(|p| (&p.topic, p.partition)),
+                &e,
+            ))),
             Command::Fetch(_, _, tx) => drop(tx.send(Err(e))),
             Command::Describe(tx) => drop(tx.send(Err(e))),
             Command::Delete(tx) => drop(tx.send(Err(e))),
@@ -51,7 +65,10 @@ impl Command {
     }
 }
 
-pub(crate) fn all_failed<'a>(parts: impl Iterator<Item = (&'a String, i32)>, e: &GroupError) -> Vec<PartitionResult> {
+pub(crate) fn all_failed<'a>(
+    parts: impl Iterator<Item = (&'a String, i32)>,
+    e: &GroupError,
+) -> Vec<PartitionResult> {
     parts
         .map(|(topic, partition)| PartitionResult {
             topic: topic.clone(),
@@ -65,12 +82,24 @@ pub(crate) fn all_failed<'a>(parts: impl Iterator<Item = (&'a String, i32)>, e: 
 enum Deferred {
     Nothing,
     Heartbeat(Reply<Result<(), GroupError>>, Result<(), GroupError>),
-    Leave(Reply<Result<Vec<LeaveResult>, GroupError>>, Result<Vec<LeaveResult>, GroupError>),
+    Leave(
+        Reply<Result<Vec<LeaveResult>, GroupError>>,
+        Result<Vec<LeaveResult>, GroupError>,
+    ),
     Commit(Reply<Vec<PartitionResult>>, Vec<PartitionResult>),
-    Fetch(Reply<Result<Vec<FetchedOffset>, GroupError>>, Vec<FetchedOffset>),
-    Describe(Reply<Result<GroupDescription, GroupError>>, GroupDescription),
+    Fetch(
+        Reply<Result<Vec<FetchedOffset>, GroupError>>,
+        Vec<FetchedOffset>,
+    ),
+    Describe(
+        Reply<Result<GroupDescription, GroupError>>,
+        GroupDescription,
+    ),
     Delete(Reply<Result<(), GroupError>>, Result<(), GroupError>),
-    DeleteOffsets(Reply<Result<Vec<PartitionResult>, GroupError>>, Result<Vec<PartitionResult>, GroupError>),
+    DeleteOffsets(
+        Reply<Result<Vec<PartitionResult>, GroupError>>,
+        Result<Vec<PartitionResult>, GroupError>,
+    ),
 }
 
 impl Deferred {
@@ -119,7 +148,12 @@ pub(crate) struct GroupActor {
 }
 
 impl GroupActor {
-    pub fn new(group: Group, rx: mpsc::UnboundedReceiver<Command>, shared: Arc<Shared>, task_id: u64) -> GroupActor {
+    pub fn new(
+        group: Group,
+        rx: mpsc::UnboundedReceiver<Command>,
+        shared: Arc<Shared>,
+        task_id: u64,
+    ) -> GroupActor {
         GroupActor {
             group,
             rx,
@@ -133,7 +167,10 @@ impl GroupActor {
 
     pub async fn run(mut self) {
         loop {
-            let deadline = self.group.next_deadline().map(|d| self.shared.clock.instant_at(d));
+            let deadline = self
+                .group
+                .next_deadline()
+                .map(|d| self.shared.clock.instant_at(d));
             let timer = async move {
                 match deadline {
                     Some(at) => tokio::time::sleep_until(at).await,
@@ -197,13 +234,17 @@ impl GroupActor {
             }
             Command::Heartbeat(req, tx) => Deferred::Heartbeat(tx, self.group.heartbeat(&req, now)),
             Command::Leave(members, tx) => Deferred::Leave(tx, self.group.leave(members, now, out)),
-            Command::Commit(req, tx) => Deferred::Commit(tx, self.group.commit_offsets(req, now, out)),
+            Command::Commit(req, tx) => {
+                Deferred::Commit(tx, self.group.commit_offsets(req, now, out))
+            }
             Command::Fetch(topics, require_stable, tx) => {
                 Deferred::Fetch(tx, self.group.fetch_offsets(topics, require_stable))
             }
             Command::Describe(tx) => Deferred::Describe(tx, self.group.describe()),
             Command::Delete(tx) => Deferred::Delete(tx, self.group.delete_group(now, out)),
-            Command::DeleteOffsets(topics, tx) => Deferred::DeleteOffsets(tx, self.group.delete_offsets(topics, out)),
+            Command::DeleteOffsets(topics, tx) => {
+                Deferred::DeleteOffsets(tx, self.group.delete_offsets(topics, out))
+            }
             Command::Shutdown(done) => {
                 let _ = done.send(());
                 Deferred::Nothing
@@ -214,6 +255,10 @@ impl GroupActor {
     /// Persists the step's records, then sends its replies.
     async fn finish(&mut self, mut out: Outbox, deferred: Deferred, now: i64) {
         let mut failure = None;
+        let membership_changed = out
+            .records
+            .iter()
+            .any(|r| matches!(r, Record::Group { .. }));
         if !out.records.is_empty() {
             let records = std::mem::take(&mut out.records);
             if let Err(e) = self.shared.store.append(records).await {
@@ -222,17 +267,22 @@ impl GroupActor {
             }
         }
         if let Some(e) = &failure {
-            self.group.undo_offsets(std::mem::take(&mut out.undo_offsets));
-            for (_, r) in out.joins.iter_mut().filter(|(_, r)| r.is_ok()) {
-                *r = Err(e.clone());
+            self.group
+                .undo_offsets(std::mem::take(&mut out.undo_offsets));
+            // Replies that depend on the membership write fail with it, and the group
+            // rebalances as Kafka does when storing an assignment fails.
+            if membership_changed {
+                for (_, r) in out.joins.iter_mut().filter(|(_, r)| r.is_ok()) {
+                    *r = Err(e.clone());
+                }
+                for (_, r) in out.syncs.iter_mut().filter(|(_, r)| r.is_ok()) {
+                    *r = Err(e.clone());
+                }
+                let mut recovery = Outbox::default();
+                self.group.on_store_failure(now, &mut recovery);
+                out.joins.append(&mut recovery.joins);
+                out.syncs.append(&mut recovery.syncs);
             }
-            for (_, r) in out.syncs.iter_mut().filter(|(_, r)| r.is_ok()) {
-                *r = Err(e.clone());
-            }
-            let mut recovery = Outbox::default();
-            self.group.on_store_failure(now, &mut recovery);
-            out.joins.append(&mut recovery.joins);
-            out.syncs.append(&mut recovery.syncs);
         }
         self.send_replies(out);
         deferred.send(failure.as_ref());

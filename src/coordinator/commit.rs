@@ -20,14 +20,21 @@ impl Group {
     /// Handles an OffsetCommit. Accepted commits are applied and their records pushed to
     /// `out` (the actor makes them durable before replying). A group-level error is reported
     /// on every partition.
-    pub fn commit_offsets(&mut self, req: CommitRequest, now_ms: i64, out: &mut Outbox) -> Vec<PartitionResult> {
+    pub fn commit_offsets(
+        &mut self,
+        req: CommitRequest,
+        now_ms: i64,
+        out: &mut Outbox,
+    ) -> Vec<PartitionResult> {
         let verdict = self.validate_commit(&req, now_ms);
         let mut results = Vec::with_capacity(req.partitions.len());
         for p in req.partitions {
             let metadata = p.metadata.unwrap_or_default();
             let result = match &verdict {
                 Err(e) => Err(e.clone()),
-                Ok(()) if metadata.len() > self.cfg.offset_metadata_max_bytes => Err(GroupError::OffsetMetadataTooLarge),
+                Ok(()) if metadata.len() > self.cfg.offset_metadata_max_bytes => {
+                    Err(GroupError::OffsetMetadataTooLarge)
+                }
                 Ok(()) => {
                     let value = CommittedOffset {
                         offset: p.offset,
@@ -92,7 +99,11 @@ impl Group {
     /// Handles an OffsetFetch: the requested partitions (offset -1 when nothing is
     /// committed), or every committed partition when `topics` is `None`. There are no
     /// transactional offsets, so `require_stable` never has to wait.
-    pub fn fetch_offsets(&self, topics: Option<Vec<(String, Vec<i32>)>>, _require_stable: bool) -> Vec<FetchedOffset> {
+    pub fn fetch_offsets(
+        &self,
+        topics: Option<Vec<(String, Vec<i32>)>>,
+        _require_stable: bool,
+    ) -> Vec<FetchedOffset> {
         let fetched = |topic: &str, partition: i32, o: Option<&CommittedOffset>| FetchedOffset {
             topic: topic.to_string(),
             partition,
@@ -101,7 +112,11 @@ impl Group {
             metadata: o.map(|o| o.metadata.clone()).unwrap_or_default(),
         };
         match topics {
-            None => self.offsets.iter().map(|(t, p, o)| fetched(t, p, Some(o))).collect(),
+            None => self
+                .offsets
+                .iter()
+                .map(|(t, p, o)| fetched(t, p, Some(o)))
+                .collect(),
             Some(topics) => topics
                 .iter()
                 .flat_map(|(t, parts)| parts.iter().map(move |p| (t, *p)))
@@ -110,22 +125,27 @@ impl Group {
         }
     }
 
-    /// The topics the members subscribe to (consumer protocol only). Members whose metadata
-    /// is not a readable subscription contribute nothing.
-    pub(crate) fn subscribed_topics(&self) -> BTreeSet<String> {
+    /// The topics the members subscribe to (consumer protocol), and whether every member's
+    /// subscription could be read. An unreadable subscription contributes no topic.
+    pub(crate) fn subscriptions(&self) -> (BTreeSet<String>, bool) {
         let protocol = self.protocol_name.clone().unwrap_or_default();
-        self.members
-            .values()
-            .filter_map(|m| {
-                let metadata = if m.supports(&protocol) {
-                    m.metadata(&protocol)
-                } else {
-                    m.protocols.first().map(|(_, b)| b.clone()).unwrap_or_default()
-                };
-                subscribed_topics(&metadata)
-            })
-            .flatten()
-            .collect()
+        let mut topics = BTreeSet::new();
+        let mut all_readable = true;
+        for m in self.members.values() {
+            let metadata = if m.supports(&protocol) {
+                m.metadata(&protocol)
+            } else {
+                m.protocols
+                    .first()
+                    .map(|(_, b)| b.clone())
+                    .unwrap_or_default()
+            };
+            match subscribed_topics(&metadata) {
+                Some(t) => topics.extend(t),
+                None => all_readable = false,
+            }
+        }
+        (topics, all_readable)
     }
 
     fn is_consumer_group(&self) -> bool {
@@ -133,16 +153,22 @@ impl Group {
     }
 
     /// Handles an OffsetDelete. `Err` is a group-level error.
-    pub fn delete_offsets(&mut self, topics: Vec<(String, Vec<i32>)>, out: &mut Outbox) -> Result<Vec<PartitionResult>, GroupError> {
+    pub fn delete_offsets(
+        &mut self,
+        topics: Vec<(String, Vec<i32>)>,
+        out: &mut Outbox,
+    ) -> Result<Vec<PartitionResult>, GroupError> {
         if self.is_gone() {
             return Err(GroupError::GroupIdNotFound);
         }
         let subscribed = match self.state {
             GroupState::Empty => BTreeSet::new(),
-            GroupState::PreparingRebalance | GroupState::CompletingRebalance | GroupState::Stable
+            GroupState::PreparingRebalance
+            | GroupState::CompletingRebalance
+            | GroupState::Stable
                 if self.is_consumer_group() =>
             {
-                self.subscribed_topics()
+                self.subscriptions().0
             }
             _ => return Err(GroupError::NonEmptyGroup),
         };
@@ -167,7 +193,8 @@ impl Group {
 
     fn remove_offset(&mut self, topic: &str, partition: i32, out: &mut Outbox) {
         if let Some(old) = self.offsets.remove(topic, partition) {
-            out.undo_offsets.push((topic.to_string(), partition, Some(old)));
+            out.undo_offsets
+                .push((topic.to_string(), partition, Some(old)));
             out.records.push(Record::OffsetTombstone {
                 group_id: self.id.clone(),
                 topic: topic.to_string(),
@@ -202,8 +229,9 @@ impl Group {
 
     /// Expires offsets past `offsets.retention.minutes` (Kafka's rules): in an Empty group,
     /// all of them once the group has been empty that long; in a simple group (no protocol
-    /// type), each one that long after its commit; in a Stable consumer group, those of
-    /// topics nobody subscribes to any more. An Empty group left without offsets dies.
+    /// type), each one that long after its commit; in a Stable consumer group whose
+    /// subscriptions are all readable, those of topics nobody subscribes to any more. An Empty
+    /// group left without offsets dies.
     pub fn expire_offsets(&mut self, now_ms: i64, out: &mut Outbox) {
         if self.is_gone() {
             return;
@@ -214,11 +242,21 @@ impl Group {
                 let since = self.state_timestamp_ms;
                 self.offsets.expired(now_ms, retention, |_| since, |_| true)
             }
-            (None, _) => self.offsets.expired(now_ms, retention, |o| o.commit_timestamp_ms, |_| true),
-            (Some(_), GroupState::Stable) if self.is_consumer_group() => {
-                let subscribed = self.subscribed_topics();
+            (None, _) => {
                 self.offsets
-                    .expired(now_ms, retention, |o| o.commit_timestamp_ms, |t| !subscribed.contains(t))
+                    .expired(now_ms, retention, |o| o.commit_timestamp_ms, |_| true)
+            }
+            (Some(_), GroupState::Stable) if self.is_consumer_group() => {
+                // Like Kafka, expire nothing while a subscription cannot be read.
+                match self.subscriptions() {
+                    (subscribed, true) => self.offsets.expired(
+                        now_ms,
+                        retention,
+                        |o| o.commit_timestamp_ms,
+                        |t| !subscribed.contains(t),
+                    ),
+                    (_, false) => Vec::new(),
+                }
             }
             _ => Vec::new(),
         };
@@ -228,7 +266,10 @@ impl Group {
         for (topic, partition) in expired {
             self.remove_offset(&topic, partition, out);
         }
-        if self.state == GroupState::Empty && self.offsets.is_empty() && self.pending_members.is_empty() {
+        if self.state == GroupState::Empty
+            && self.offsets.is_empty()
+            && self.pending_members.is_empty()
+        {
             info!(group = %self.id, "empty group without offsets removed");
             self.make_dead(now_ms, out);
         }

@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use bytes::Bytes;
 use tracing::{error, info};
 
-use super::api::{GroupDescription, GroupListing, JoinResponse, JoinedMember, MemberDescription, SyncResponse};
+use super::api::{
+    GroupDescription, GroupListing, JoinResponse, JoinedMember, MemberDescription, SyncResponse,
+};
 use super::config::GroupConfig;
 use super::error::GroupError;
 use super::member::{Member, Ticket};
@@ -150,7 +152,8 @@ impl Group {
 
     /// Called once after [`Group::restore`].
     pub fn on_loaded(&mut self, now_ms: i64, out: &mut Outbox) {
-        if self.state == GroupState::Stable && self.members.len() as i64 > self.cfg.max_size as i64 {
+        if self.state == GroupState::Stable && self.members.len() as i64 > self.cfg.max_size as i64
+        {
             info!(group = %self.id, "loaded group is over group.max.size; rebalancing");
             self.prepare_rebalance(now_ms, out);
         }
@@ -188,7 +191,10 @@ impl Group {
 
     /// Member ids in join order.
     pub fn member_ids(&self) -> Vec<String> {
-        self.members_in_order().iter().map(|m| m.member_id.clone()).collect()
+        self.members_in_order()
+            .iter()
+            .map(|m| m.member_id.clone())
+            .collect()
     }
 
     /// The member's current assignment.
@@ -220,7 +226,11 @@ impl Group {
             group_id: self.id.clone(),
             state: self.state,
             protocol_type: self.protocol_type.clone().unwrap_or_default(),
-            protocol_data: if stable { protocol.clone() } else { String::new() },
+            protocol_data: if stable {
+                protocol.clone()
+            } else {
+                String::new()
+            },
             members: self
                 .members_in_order()
                 .into_iter()
@@ -229,8 +239,16 @@ impl Group {
                     group_instance_id: m.group_instance_id.clone(),
                     client_id: m.client_id.clone(),
                     client_host: m.client_host.clone(),
-                    metadata: if stable { m.metadata(&protocol) } else { Bytes::new() },
-                    assignment: if stable { m.assignment.clone() } else { Bytes::new() },
+                    metadata: if stable {
+                        m.metadata(&protocol)
+                    } else {
+                        Bytes::new()
+                    },
+                    assignment: if stable {
+                        m.assignment.clone()
+                    } else {
+                        Bytes::new()
+                    },
                 })
                 .collect(),
         }
@@ -255,7 +273,11 @@ impl Group {
                 generation_id: self.generation,
                 leader: self.leader.clone(),
                 state_timestamp_ms: self.state_timestamp_ms,
-                members: self.members_in_order().iter().map(|m| m.to_record()).collect(),
+                members: self
+                    .members_in_order()
+                    .iter()
+                    .map(|m| m.to_record())
+                    .collect(),
             },
         }
     }
@@ -266,7 +288,8 @@ impl Group {
     pub fn next_deadline(&self) -> Option<i64> {
         let members = self.members.values().filter_map(|m| m.heartbeat_deadline);
         let pending = self.pending_members.values().copied();
-        let expiry = (self.exists && self.state != GroupState::Dead).then_some(self.next_expiry_check_ms);
+        let expiry =
+            (self.exists && self.state != GroupState::Dead).then_some(self.next_expiry_check_ms);
         [self.join_deadline, self.sync_deadline, expiry]
             .into_iter()
             .flatten()
@@ -299,12 +322,15 @@ impl Group {
             .map(|m| m.member_id.clone())
             .collect();
         for id in due {
-            let Some(m) = self.members.get_mut(&id) else { continue };
-            if !m.heartbeat_deadline.is_some_and(|d| d <= now_ms) {
+            let Some(m) = self.members.get_mut(&id) else {
+                continue;
+            };
+            if m.heartbeat_deadline.is_none_or(|d| d > now_ms) {
                 continue; // rescheduled by an earlier expiry in this tick
             }
             if m.has_satisfied_heartbeat() {
-                m.heartbeat_deadline = Some(now_ms + m.session_timeout_ms);
+                // Check again later (never at `now`, so a timer cannot spin).
+                m.heartbeat_deadline = Some(now_ms + m.session_timeout_ms.max(1));
             } else {
                 info!(group = %self.id, member = %id, "member session expired");
                 self.remove_member_and_update(&id, now_ms, out);
@@ -318,7 +344,8 @@ impl Group {
             self.on_sync_timeout(now_ms, out);
         }
         if self.exists && self.state != GroupState::Dead && self.next_expiry_check_ms <= now_ms {
-            self.next_expiry_check_ms = now_ms + self.cfg.offsets_retention_check_interval_ms;
+            self.next_expiry_check_ms =
+                now_ms + self.cfg.offsets_retention_check_interval_ms.max(1);
             self.expire_offsets(now_ms, out);
         }
     }
@@ -329,7 +356,10 @@ impl Group {
             return;
         }
         match self.join_timer {
-            JoinTimer::Initial { delay_ms, remaining_ms } if self.new_member_added && remaining_ms > 0 => {
+            JoinTimer::Initial {
+                delay_ms,
+                remaining_ms,
+            } if self.new_member_added && remaining_ms > 0 => {
                 self.new_member_added = false;
                 let next_delay = self.cfg.initial_rebalance_delay_ms.min(remaining_ms);
                 let next_remaining = (remaining_ms - delay_ms).max(0);
@@ -347,7 +377,11 @@ impl Group {
     /// completed are removed and the group rebalances.
     fn on_sync_timeout(&mut self, now_ms: i64, out: &mut Outbox) {
         self.sync_deadline = None;
-        if !matches!(self.state, GroupState::CompletingRebalance | GroupState::Stable) || self.pending_sync.is_empty() {
+        if !matches!(
+            self.state,
+            GroupState::CompletingRebalance | GroupState::Stable
+        ) || self.pending_sync.is_empty()
+        {
             return;
         }
         let pending: Vec<String> = self.pending_sync.iter().cloned().collect();
@@ -380,10 +414,18 @@ impl Group {
 
     /// The largest rebalance timeout of the members (bounds a join round).
     pub(crate) fn rebalance_timeout_ms(&self) -> i64 {
-        self.members.values().map(|m| m.rebalance_timeout_ms).max().unwrap_or(0)
+        self.members
+            .values()
+            .map(|m| m.rebalance_timeout_ms)
+            .max()
+            .unwrap_or(0)
     }
 
-    pub(crate) fn maybe_prepare_rebalance_or_complete_join(&mut self, now_ms: i64, out: &mut Outbox) {
+    pub(crate) fn maybe_prepare_rebalance_or_complete_join(
+        &mut self,
+        now_ms: i64,
+        out: &mut Outbox,
+    ) {
         if self.can_rebalance() {
             self.prepare_rebalance(now_ms, out);
         } else {
@@ -403,7 +445,10 @@ impl Group {
         if initial {
             let delay_ms = self.cfg.initial_rebalance_delay_ms;
             let remaining_ms = (self.rebalance_timeout_ms() - delay_ms).max(0);
-            self.join_timer = JoinTimer::Initial { delay_ms, remaining_ms };
+            self.join_timer = JoinTimer::Initial {
+                delay_ms,
+                remaining_ms,
+            };
             self.join_deadline = Some(now_ms + delay_ms);
             self.new_member_added = false;
         } else {
@@ -446,7 +491,7 @@ impl Group {
             // Only static members that have not rejoined are left: wait for them (or for
             // their sessions to expire) for another rebalance timeout.
             self.join_timer = JoinTimer::Rebalance;
-            self.join_deadline = Some(now_ms + self.rebalance_timeout_ms());
+            self.join_deadline = Some(now_ms + self.rebalance_timeout_ms().max(1));
             return;
         }
         self.join_deadline = None;
@@ -474,7 +519,9 @@ impl Group {
         let ids = self.member_ids();
         for id in ids {
             let response = self.join_response(&id, id == leader, &leader_members);
-            let Some(m) = self.members.get_mut(&id) else { continue };
+            let Some(m) = self.members.get_mut(&id) else {
+                continue;
+            };
             if let Some(ticket) = m.awaiting_join.take() {
                 out.join_reply(ticket, Ok(response));
             }
@@ -485,7 +532,12 @@ impl Group {
         self.sync_deadline = Some(now_ms + self.rebalance_timeout_ms());
     }
 
-    fn join_response(&self, member_id: &str, is_leader: bool, leader_members: &[JoinedMember]) -> JoinResponse {
+    fn join_response(
+        &self,
+        member_id: &str,
+        is_leader: bool,
+        leader_members: &[JoinedMember],
+    ) -> JoinResponse {
         JoinResponse {
             generation_id: self.generation,
             protocol_type: self.protocol_type.clone(),
@@ -493,24 +545,46 @@ impl Group {
             leader: self.leader.clone().unwrap_or_default(),
             member_id: member_id.to_string(),
             skip_assignment: false,
-            members: if is_leader { leader_members.to_vec() } else { Vec::new() },
+            members: if is_leader {
+                leader_members.to_vec()
+            } else {
+                Vec::new()
+            },
         }
     }
 
     /// The current generation as a JoinGroup response (for a rejoin that changes nothing).
-    pub(crate) fn current_join_response(&self, member_id: &str, include_members: bool) -> JoinResponse {
-        let members = if include_members { self.current_members() } else { Vec::new() };
+    pub(crate) fn current_join_response(
+        &self,
+        member_id: &str,
+        include_members: bool,
+    ) -> JoinResponse {
+        let members = if include_members {
+            self.current_members()
+        } else {
+            Vec::new()
+        };
         self.join_response(member_id, include_members, &members)
     }
 
     /// Keeps the leader if it rejoined, else promotes a member that did. False when the
     /// leader and nobody else rejoined.
     fn maybe_elect_new_joined_leader(&mut self) -> bool {
-        let Some(leader) = self.leader.clone() else { return false };
-        if self.members.get(&leader).is_some_and(|m| m.awaiting_join.is_some()) {
+        let Some(leader) = self.leader.clone() else {
+            return false;
+        };
+        if self
+            .members
+            .get(&leader)
+            .is_some_and(|m| m.awaiting_join.is_some())
+        {
             return true;
         }
-        match self.members_in_order().into_iter().find(|m| m.awaiting_join.is_some()) {
+        match self
+            .members_in_order()
+            .into_iter()
+            .find(|m| m.awaiting_join.is_some())
+        {
             Some(m) => {
                 let id = m.member_id.clone();
                 info!(group = %self.id, old = %leader, new = %id, "leader did not rejoin; new leader elected");
@@ -561,7 +635,11 @@ impl Group {
     }
 
     /// Whether a member with these protocols may be in the group (Kafka's `supportsProtocols`).
-    pub(crate) fn supports_protocols(&self, protocol_type: &str, protocols: &[(String, Bytes)]) -> bool {
+    pub(crate) fn supports_protocols(
+        &self,
+        protocol_type: &str,
+        protocols: &[(String, Bytes)],
+    ) -> bool {
         if self.state == GroupState::Empty {
             return !protocol_type.is_empty() && !protocols.is_empty();
         }
@@ -610,7 +688,8 @@ impl Group {
             self.leader = Some(member.member_id.clone());
         }
         if let Some(inst) = &member.group_instance_id {
-            self.static_members.insert(inst.clone(), member.member_id.clone());
+            self.static_members
+                .insert(inst.clone(), member.member_id.clone());
         }
         self.pending_members.remove(&member.member_id);
         self.members.insert(member.member_id.clone(), member);
@@ -627,7 +706,11 @@ impl Group {
             out.sync_reply(t, Err(GroupError::UnknownMemberId));
         }
         if let Some(inst) = &m.group_instance_id {
-            if self.static_members.get(inst).is_some_and(|id| id == member_id) {
+            if self
+                .static_members
+                .get(inst)
+                .is_some_and(|id| id == member_id)
+            {
                 self.static_members.remove(inst);
             }
         }
@@ -640,7 +723,12 @@ impl Group {
 
     /// Removes a member and lets the group react: a rebalance if it was Stable or
     /// CompletingRebalance, a possible end of the join round if one is open.
-    pub(crate) fn remove_member_and_update(&mut self, member_id: &str, now_ms: i64, out: &mut Outbox) {
+    pub(crate) fn remove_member_and_update(
+        &mut self,
+        member_id: &str,
+        now_ms: i64,
+        out: &mut Outbox,
+    ) {
         if self.remove_member(member_id, out).is_none() {
             return;
         }
@@ -692,7 +780,10 @@ impl Group {
     /// After the store failed to persist this step: rebalance, as Kafka does when storing an
     /// assignment fails (members are told to rejoin; nothing half-written is kept).
     pub fn on_store_failure(&mut self, now_ms: i64, out: &mut Outbox) {
-        if matches!(self.state, GroupState::Stable | GroupState::CompletingRebalance) {
+        if matches!(
+            self.state,
+            GroupState::Stable | GroupState::CompletingRebalance
+        ) {
             self.prepare_rebalance(now_ms, out);
         }
     }
@@ -712,7 +803,11 @@ impl Group {
     }
 
     /// Validates a request's member and instance ids (Kafka's `validateMember`).
-    pub(crate) fn validate_member(&self, member_id: &str, instance: Option<&str>) -> Result<(), GroupError> {
+    pub(crate) fn validate_member(
+        &self,
+        member_id: &str,
+        instance: Option<&str>,
+    ) -> Result<(), GroupError> {
         if let Some(inst) = instance {
             match self.static_members.get(inst) {
                 None => return Err(GroupError::UnknownMemberId),

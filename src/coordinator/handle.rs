@@ -9,8 +9,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::actor::{all_failed, Command, GroupActor};
 use super::api::{
-    CommitRequest, FetchedOffset, GroupDescription, GroupListing, HeartbeatRequest, JoinRequest, JoinResponse,
-    LeaveMember, LeaveResult, PartitionResult, SyncRequest, SyncResponse,
+    CommitRequest, FetchedOffset, GroupDescription, GroupListing, HeartbeatRequest, JoinRequest,
+    JoinResponse, LeaveMember, LeaveResult, PartitionResult, SyncRequest, SyncResponse,
 };
 use super::clock::Clock;
 use super::config::GroupConfig;
@@ -80,7 +80,11 @@ impl Shared {
         }
     }
 
-    fn spawn_locked(self: &Arc<Self>, reg: &mut Registry, group: Group) -> (u64, mpsc::UnboundedSender<Command>) {
+    fn spawn_locked(
+        self: &Arc<Self>,
+        reg: &mut Registry,
+        group: Group,
+    ) -> (u64, mpsc::UnboundedSender<Command>) {
         let (tx, rx) = mpsc::unbounded_channel();
         reg.next_task_id += 1;
         let id = reg.next_task_id;
@@ -92,7 +96,11 @@ impl Shared {
     /// Removes the group's task from the registry if it is still `task_id`.
     pub(crate) fn unregister(&self, group_id: &str, task_id: u64) {
         let mut reg = lock(&self.registry);
-        if reg.tasks.get(group_id).is_some_and(|(id, _)| *id == task_id) {
+        if reg
+            .tasks
+            .get(group_id)
+            .is_some_and(|(id, _)| *id == task_id)
+        {
             reg.tasks.remove(group_id);
             lock(&self.listings).remove(group_id);
         }
@@ -143,7 +151,11 @@ impl GroupCoordinator {
         Ok(GroupCoordinator { shared })
     }
 
-    async fn call<T>(&self, group_id: &str, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Option<T> {
+    async fn call<T>(
+        &self,
+        group_id: &str,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Option<T> {
         let (tx, rx) = oneshot::channel();
         self.shared.dispatch(group_id, make(tx));
         rx.await.ok()
@@ -183,7 +195,11 @@ impl GroupCoordinator {
     }
 
     /// LeaveGroup. `Err` is a group-level error; otherwise one result per member, in order.
-    pub async fn leave_group(&self, group_id: &str, members: Vec<LeaveMember>) -> Result<Vec<LeaveResult>, GroupError> {
+    pub async fn leave_group(
+        &self,
+        group_id: &str,
+        members: Vec<LeaveMember>,
+    ) -> Result<Vec<LeaveResult>, GroupError> {
         if group_id.is_empty() {
             return Err(GroupError::InvalidGroupId);
         }
@@ -195,11 +211,18 @@ impl GroupCoordinator {
     /// OffsetCommit: one result per partition, in order; accepted offsets are durable when
     /// this returns.
     pub async fn commit_offsets(&self, req: CommitRequest) -> Vec<PartitionResult> {
-        let parts: Vec<(String, i32)> = req.partitions.iter().map(|p| (p.topic.clone(), p.partition)).collect();
+        let parts: Vec<(String, i32)> = req
+            .partitions
+            .iter()
+            .map(|p| (p.topic.clone(), p.partition))
+            .collect();
         let group_id = req.group_id.clone();
         match self.call(&group_id, |tx| Command::Commit(req, tx)).await {
             Some(results) => results,
-            None => all_failed(parts.iter().map(|(t, p)| (t, *p)), &GroupError::CoordinatorNotAvailable),
+            None => all_failed(
+                parts.iter().map(|(t, p)| (t, *p)),
+                &GroupError::CoordinatorNotAvailable,
+            ),
         }
     }
 
@@ -217,7 +240,10 @@ impl GroupCoordinator {
     }
 
     /// DescribeGroups: one entry per id, in order.
-    pub async fn describe_groups(&self, group_ids: Vec<String>) -> Vec<(String, Result<GroupDescription, GroupError>)> {
+    pub async fn describe_groups(
+        &self,
+        group_ids: Vec<String>,
+    ) -> Vec<(String, Result<GroupDescription, GroupError>)> {
         let pending: Vec<_> = group_ids
             .into_iter()
             .map(|id| {
@@ -228,7 +254,10 @@ impl GroupCoordinator {
             .collect();
         let mut out = Vec::with_capacity(pending.len());
         for (id, rx) in pending {
-            out.push((id, rx.await.unwrap_or(Err(GroupError::CoordinatorNotAvailable))));
+            out.push((
+                id,
+                rx.await.unwrap_or(Err(GroupError::CoordinatorNotAvailable)),
+            ));
         }
         out
     }
@@ -238,7 +267,12 @@ impl GroupCoordinator {
     pub fn list_groups(&self, states: &[String]) -> Vec<GroupListing> {
         let mut groups: Vec<GroupListing> = lock(&self.shared.listings)
             .values()
-            .filter(|l| states.is_empty() || states.iter().any(|s| s.eq_ignore_ascii_case(l.state.as_str())))
+            .filter(|l| {
+                states.is_empty()
+                    || states
+                        .iter()
+                        .any(|s| s.eq_ignore_ascii_case(l.state.as_str()))
+            })
             .cloned()
             .collect();
         groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
@@ -246,7 +280,10 @@ impl GroupCoordinator {
     }
 
     /// DeleteGroups: one result per id, in order.
-    pub async fn delete_groups(&self, group_ids: Vec<String>) -> Vec<(String, Result<(), GroupError>)> {
+    pub async fn delete_groups(
+        &self,
+        group_ids: Vec<String>,
+    ) -> Vec<(String, Result<(), GroupError>)> {
         let pending: Vec<_> = group_ids
             .into_iter()
             .map(|id| {
@@ -257,7 +294,10 @@ impl GroupCoordinator {
             .collect();
         let mut out = Vec::with_capacity(pending.len());
         for (id, rx) in pending {
-            out.push((id, rx.await.unwrap_or(Err(GroupError::CoordinatorNotAvailable))));
+            out.push((
+                id,
+                rx.await.unwrap_or(Err(GroupError::CoordinatorNotAvailable)),
+            ));
         }
         out
     }

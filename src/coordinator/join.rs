@@ -2,7 +2,7 @@
 //! static membership (KIP-345), as Kafka's classic coordinator.
 
 use bytes::Bytes;
-use tracing::info;
+use tracing::{debug, info};
 
 use super::api::{JoinRequest, JoinResponse};
 use super::error::GroupError;
@@ -13,12 +13,27 @@ use super::state::GroupState;
 impl Group {
     /// Handles a JoinGroup. The reply is written to `out` under `ticket`: at once, or when
     /// the join round completes. `fresh_member_id` becomes the id of a new member.
-    pub fn join(&mut self, req: JoinRequest, ticket: Ticket, fresh_member_id: String, now_ms: i64, out: &mut Outbox) {
+    pub fn join(
+        &mut self,
+        req: JoinRequest,
+        ticket: Ticket,
+        fresh_member_id: String,
+        now_ms: i64,
+        out: &mut Outbox,
+    ) {
         let session = i64::from(req.session_timeout_ms);
         if session < self.cfg.min_session_timeout_ms || session > self.cfg.max_session_timeout_ms {
             return out.join_reply(ticket, Err(GroupError::InvalidSessionTimeout));
         }
         let is_new = req.member_id.is_empty();
+        debug!(
+            group = %self.id,
+            member = %req.member_id,
+            instance = req.group_instance_id.as_deref().unwrap_or(""),
+            reason = req.reason.as_deref().unwrap_or(""),
+            state = %self.state,
+            "join"
+        );
         if !self.exists {
             if !is_new {
                 return out.join_reply(ticket, Err(GroupError::UnknownMemberId));
@@ -48,7 +63,12 @@ impl Group {
             GroupState::Empty | GroupState::Dead => true,
             GroupState::PreparingRebalance => {
                 known.is_some_and(|m| m.awaiting_join.is_some())
-                    || (self.members.values().filter(|m| m.awaiting_join.is_some()).count() as i64) < max
+                    || (self
+                        .members
+                        .values()
+                        .filter(|m| m.awaiting_join.is_some())
+                        .count() as i64)
+                        < max
             }
             GroupState::CompletingRebalance | GroupState::Stable => {
                 known.is_some() || (self.members.len() as i64) < max
@@ -56,7 +76,14 @@ impl Group {
         }
     }
 
-    fn join_new_member(&mut self, req: JoinRequest, ticket: Ticket, new_id: String, now_ms: i64, out: &mut Outbox) {
+    fn join_new_member(
+        &mut self,
+        req: JoinRequest,
+        ticket: Ticket,
+        new_id: String,
+        now_ms: i64,
+        out: &mut Outbox,
+    ) {
         if self.state == GroupState::Dead {
             return out.join_reply(ticket, Err(GroupError::CoordinatorNotAvailable));
         }
@@ -74,13 +101,22 @@ impl Group {
             None if req.require_known_member_id => {
                 let deadline = now_ms + i64::from(req.session_timeout_ms);
                 self.pending_members.insert(new_id.clone(), deadline);
-                out.join_reply(ticket, Err(GroupError::MemberIdRequired { member_id: new_id }));
+                out.join_reply(
+                    ticket,
+                    Err(GroupError::MemberIdRequired { member_id: new_id }),
+                );
             }
             None => self.add_member_and_rebalance(new_id, req, ticket, now_ms, out),
         }
     }
 
-    fn join_existing_member(&mut self, req: JoinRequest, ticket: Ticket, now_ms: i64, out: &mut Outbox) {
+    fn join_existing_member(
+        &mut self,
+        req: JoinRequest,
+        ticket: Ticket,
+        now_ms: i64,
+        out: &mut Outbox,
+    ) {
         let member_id = req.member_id.clone();
         if self.state == GroupState::Dead {
             return out.join_reply(ticket, Err(GroupError::CoordinatorNotAvailable));
@@ -99,13 +135,19 @@ impl Group {
             return out.join_reply(ticket, Err(e));
         }
         let is_leader = self.leader.as_deref() == Some(member_id.as_str());
-        let unchanged = self.members.get(&member_id).is_some_and(|m| m.matches(&req.protocols));
+        let unchanged = self
+            .members
+            .get(&member_id)
+            .is_some_and(|m| m.matches(&req.protocols));
         match self.state {
-            GroupState::PreparingRebalance => self.update_member_and_rebalance(req, ticket, now_ms, out),
-            // Same metadata: the member probably lost the JoinGroup response; repeat it.
-            GroupState::CompletingRebalance if unchanged => {
-                out.join_reply(ticket, Ok(self.current_join_response(&member_id, is_leader)))
+            GroupState::PreparingRebalance => {
+                self.update_member_and_rebalance(req, ticket, now_ms, out)
             }
+            // Same metadata: the member probably lost the JoinGroup response; repeat it.
+            GroupState::CompletingRebalance if unchanged => out.join_reply(
+                ticket,
+                Ok(self.current_join_response(&member_id, is_leader)),
+            ),
             // A follower with nothing new gets the current generation and goes on to SyncGroup;
             // the leader rejoining always rebalances (it may have seen a topic change).
             GroupState::Stable if unchanged && !is_leader => {
@@ -114,11 +156,20 @@ impl Group {
             GroupState::CompletingRebalance | GroupState::Stable => {
                 self.update_member_and_rebalance(req, ticket, now_ms, out)
             }
-            GroupState::Empty | GroupState::Dead => out.join_reply(ticket, Err(GroupError::UnknownMemberId)),
+            GroupState::Empty | GroupState::Dead => {
+                out.join_reply(ticket, Err(GroupError::UnknownMemberId))
+            }
         }
     }
 
-    fn add_member_and_rebalance(&mut self, member_id: String, req: JoinRequest, ticket: Ticket, now_ms: i64, out: &mut Outbox) {
+    fn add_member_and_rebalance(
+        &mut self,
+        member_id: String,
+        req: JoinRequest,
+        ticket: Ticket,
+        now_ms: i64,
+        out: &mut Outbox,
+    ) {
         let seq = self.take_seq();
         let member = Member {
             member_id,
@@ -136,14 +187,21 @@ impl Group {
             is_new: true,
             seq,
         };
-        if self.state == GroupState::PreparingRebalance && self.previous_state == GroupState::Empty {
+        if self.state == GroupState::PreparingRebalance && self.previous_state == GroupState::Empty
+        {
             self.new_member_added = true;
         }
         self.add_member(member, &req.protocol_type);
         self.maybe_prepare_rebalance_or_complete_join(now_ms, out);
     }
 
-    fn update_member_and_rebalance(&mut self, req: JoinRequest, ticket: Ticket, now_ms: i64, out: &mut Outbox) {
+    fn update_member_and_rebalance(
+        &mut self,
+        req: JoinRequest,
+        ticket: Ticket,
+        now_ms: i64,
+        out: &mut Outbox,
+    ) {
         let Some(m) = self.members.get_mut(&req.member_id) else {
             return out.join_reply(ticket, Err(GroupError::UnknownMemberId));
         };
@@ -230,7 +288,11 @@ impl Group {
             GroupState::PreparingRebalance => self.maybe_complete_join(now_ms, out),
             // Unreachable: a group with a static member is neither Empty nor Dead.
             GroupState::Empty | GroupState::Dead => {
-                if let Some(t) = self.members.get_mut(&new_id).and_then(|m| m.awaiting_join.take()) {
+                if let Some(t) = self
+                    .members
+                    .get_mut(&new_id)
+                    .and_then(|m| m.awaiting_join.take())
+                {
                     out.join_reply(t, Err(GroupError::CoordinatorNotAvailable));
                 }
             }

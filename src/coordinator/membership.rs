@@ -19,10 +19,16 @@ impl Group {
         }
         let member_id = req.member_id.clone();
         match self.state {
-            GroupState::Empty | GroupState::Dead => out.sync_reply(ticket, Err(GroupError::UnknownMemberId)),
-            GroupState::PreparingRebalance => out.sync_reply(ticket, Err(GroupError::RebalanceInProgress)),
+            GroupState::Empty | GroupState::Dead => {
+                out.sync_reply(ticket, Err(GroupError::UnknownMemberId))
+            }
+            GroupState::PreparingRebalance => {
+                out.sync_reply(ticket, Err(GroupError::RebalanceInProgress))
+            }
             GroupState::CompletingRebalance => {
                 self.pending_sync.remove(&member_id);
+                // A SyncGroup is a sign of life too.
+                self.refresh_heartbeat(&member_id, now_ms);
                 if let Some(m) = self.members.get_mut(&member_id) {
                     if let Some(previous) = m.awaiting_sync.replace(ticket) {
                         out.sync_reply(previous, Err(GroupError::RebalanceInProgress));
@@ -99,7 +105,12 @@ impl Group {
     }
 
     /// Handles a LeaveGroup. `Err` is a group-level error; otherwise one result per member.
-    pub fn leave(&mut self, members: Vec<LeaveMember>, now_ms: i64, out: &mut Outbox) -> Result<Vec<LeaveResult>, GroupError> {
+    pub fn leave(
+        &mut self,
+        members: Vec<LeaveMember>,
+        now_ms: i64,
+        out: &mut Outbox,
+    ) -> Result<Vec<LeaveResult>, GroupError> {
         if self.exists && self.state == GroupState::Dead {
             return Err(GroupError::CoordinatorNotAvailable);
         }
@@ -128,7 +139,12 @@ impl Group {
         Ok(results)
     }
 
-    fn leave_one(&mut self, leaving: &LeaveMember, now_ms: i64, out: &mut Outbox) -> Result<(), GroupError> {
+    fn leave_one(
+        &mut self,
+        leaving: &LeaveMember,
+        now_ms: i64,
+        out: &mut Outbox,
+    ) -> Result<(), GroupError> {
         let instance = leaving.group_instance_id.as_deref();
         if leaving.member_id.is_empty() {
             // Administrative removal of a static member by its instance id.

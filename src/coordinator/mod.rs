@@ -13,7 +13,10 @@
 //!   [`GroupCoordinator`] handle routes requests to them.
 //!
 //! The API uses plain types (`api.rs`); the broker's handlers convert Kafka messages and map
-//! [`GroupError`] to Kafka error codes.
+//! [`GroupError`] to Kafka error codes. [`GroupCoordinator::start`] must run inside a tokio
+//! runtime. Tests: `tests/` (the state machine, one file per request kind), `handle_tests.rs`
+//! (the running coordinator with tokio's paused clock; needs tokio's `test-util` feature),
+//! and inline tests in store.rs and the small files.
 
 mod actor;
 mod api;
@@ -34,18 +37,21 @@ mod subscription;
 mod writer;
 
 #[cfg(test)]
+mod handle_tests;
+#[cfg(test)]
 mod tests;
 
 pub use api::{
-    CommitPartition, CommitRequest, FetchedOffset, GroupDescription, GroupListing, HeartbeatRequest, JoinRequest,
-    JoinResponse, JoinedMember, LeaveMember, LeaveResult, MemberDescription, PartitionResult, SyncRequest,
-    SyncResponse,
+    CommitPartition, CommitRequest, FetchedOffset, GroupDescription, GroupListing,
+    HeartbeatRequest, JoinRequest, JoinResponse, JoinedMember, LeaveMember, LeaveResult,
+    MemberDescription, PartitionResult, SyncRequest, SyncResponse,
 };
 pub use config::GroupConfig;
 pub use error::GroupError;
 pub use group::{Group, Outbox};
 pub use handle::GroupCoordinator;
 pub use member::Ticket;
-pub use offsets::CommittedOffset;
+pub use offsets::{CommittedOffset, Offsets};
+pub use record::{GroupMetadataRecord, LoadedGroup, MemberRecord, Record};
 pub use state::GroupState;
 pub use subscription::subscribed_topics;

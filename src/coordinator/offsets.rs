@@ -25,7 +25,12 @@ impl Offsets {
     }
 
     /// Stores `value`, returning the value it replaces.
-    pub fn put(&mut self, topic: &str, partition: i32, value: CommittedOffset) -> Option<CommittedOffset> {
+    pub fn put(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        value: CommittedOffset,
+    ) -> Option<CommittedOffset> {
         self.topics
             .entry(topic.to_string())
             .or_default()

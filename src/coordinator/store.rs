@@ -79,17 +79,28 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the log in `dir`, replays it, truncates a torn tail and returns
     /// what every group holds.
-    pub fn open(dir: &Path, compaction_min_bytes: u64) -> io::Result<(Store, BTreeMap<String, LoadedGroup>)> {
+    pub fn open(
+        dir: &Path,
+        compaction_min_bytes: u64,
+    ) -> io::Result<(Store, BTreeMap<String, LoadedGroup>)> {
         fs::create_dir_all(dir)?;
         let path = dir.join(FILE_NAME);
         let _ = fs::remove_file(dir.join(TMP_NAME)); // a compaction interrupted by a crash
-        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
         let mut data = Vec::new();
         file.read_to_end(&mut data)?;
 
         if data.len() < MAGIC.len() {
             if !MAGIC.starts_with(&data) {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{} is not a group log", path.display())));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{} is not a group log", path.display()),
+                ));
             }
             file.set_len(0)?;
             file.seek(SeekFrom::Start(0))?;
@@ -98,7 +109,10 @@ impl Store {
             sync_dir(dir)?;
             data = MAGIC.to_vec();
         } else if &data[..MAGIC.len()] != MAGIC {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{} is not a group log", path.display())));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{} is not a group log", path.display()),
+            ));
         }
 
         let mut store = Store {
@@ -112,7 +126,9 @@ impl Store {
         let mut images: BTreeMap<String, Image> = BTreeMap::new();
         let mut pos = MAGIC.len();
         while pos < data.len() {
-            let Some((record, frame_len)) = read_frame(&data[pos..]) else { break };
+            let Some((record, frame_len)) = read_frame(&data[pos..]) else {
+                break;
+            };
             let frame = data[pos..pos + frame_len].to_vec();
             apply_image(&mut images, &record);
             store.apply_live(&record, frame);
@@ -134,8 +150,18 @@ impl Store {
         let groups = images
             .into_iter()
             .map(|(g, img)| {
-                let offsets = img.offsets.into_iter().map(|((t, p), o)| (t, p, o)).collect();
-                (g, LoadedGroup { metadata: img.metadata, offsets })
+                let offsets = img
+                    .offsets
+                    .into_iter()
+                    .map(|((t, p), o)| (t, p, o))
+                    .collect();
+                (
+                    g,
+                    LoadedGroup {
+                        metadata: img.metadata,
+                        offsets,
+                    },
+                )
             })
             .collect();
         Ok((store, groups))
@@ -153,7 +179,10 @@ impl Store {
         if buf.is_empty() {
             return Ok(());
         }
-        let written = self.file.write_all(&buf).and_then(|()| self.file.sync_data());
+        let written = self
+            .file
+            .write_all(&buf)
+            .and_then(|()| self.file.sync_data());
         if let Err(e) = written {
             // Do not leave a partial frame in front of later appends.
             let _ = self.file.set_len(self.len);
@@ -220,10 +249,22 @@ impl Store {
 
     fn apply_live(&mut self, record: &Record, frame: Vec<u8>) {
         match record {
-            Record::Offset { group_id, topic, partition, .. } => {
-                self.put_live(Key::Offset(group_id.clone(), topic.clone(), *partition), frame);
+            Record::Offset {
+                group_id,
+                topic,
+                partition,
+                ..
+            } => {
+                self.put_live(
+                    Key::Offset(group_id.clone(), topic.clone(), *partition),
+                    frame,
+                );
             }
-            Record::OffsetTombstone { group_id, topic, partition } => {
+            Record::OffsetTombstone {
+                group_id,
+                topic,
+                partition,
+            } => {
                 self.remove_live(&Key::Offset(group_id.clone(), topic.clone(), *partition));
             }
             Record::Group { group_id, .. } => self.put_live(Key::Group(group_id.clone()), frame),
@@ -277,14 +318,23 @@ struct Image {
 
 fn apply_image(images: &mut BTreeMap<String, Image>, record: &Record) {
     match record {
-        Record::Offset { group_id, topic, partition, value } => {
+        Record::Offset {
+            group_id,
+            topic,
+            partition,
+            value,
+        } => {
             images
                 .entry(group_id.clone())
                 .or_default()
                 .offsets
                 .insert((topic.clone(), *partition), value.clone());
         }
-        Record::OffsetTombstone { group_id, topic, partition } => {
+        Record::OffsetTombstone {
+            group_id,
+            topic,
+            partition,
+        } => {
             if let Some(img) = images.get_mut(group_id) {
                 img.offsets.remove(&(topic.clone(), *partition));
                 if img.metadata.is_none() && img.offsets.is_empty() {
@@ -307,7 +357,12 @@ fn apply_image(images: &mut BTreeMap<String, Image>, record: &Record) {
 fn encode_frame(record: &Record) -> io::Result<Vec<u8>> {
     let mut e = Enc(vec![0; FRAME_HEADER]);
     match record {
-        Record::Offset { group_id, topic, partition, value } => {
+        Record::Offset {
+            group_id,
+            topic,
+            partition,
+            value,
+        } => {
             e.u8(KIND_OFFSET);
             e.str(group_id)?;
             e.str(topic)?;
@@ -317,13 +372,20 @@ fn encode_frame(record: &Record) -> io::Result<Vec<u8>> {
             e.i64(value.commit_timestamp_ms);
             e.str(&value.metadata)?;
         }
-        Record::OffsetTombstone { group_id, topic, partition } => {
+        Record::OffsetTombstone {
+            group_id,
+            topic,
+            partition,
+        } => {
             e.u8(KIND_OFFSET_TOMBSTONE);
             e.str(group_id)?;
             e.str(topic)?;
             e.i32(*partition);
         }
-        Record::Group { group_id, metadata: m } => {
+        Record::Group {
+            group_id,
+            metadata: m,
+        } => {
             e.u8(KIND_GROUP);
             e.str(group_id)?;
             e.opt(m.protocol_type.as_deref())?;
@@ -355,7 +417,10 @@ fn encode_frame(record: &Record) -> io::Result<Vec<u8>> {
     let mut frame = e.0;
     let payload_len = frame.len() - FRAME_HEADER;
     if payload_len > MAX_PAYLOAD {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "group log record too large"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "group log record too large",
+        ));
     }
     let crc = crc32c::crc32c(&frame[FRAME_HEADER..]);
     frame[0..4].copy_from_slice(&(payload_len as u32).to_be_bytes());
@@ -427,7 +492,10 @@ fn decode_payload(payload: &[u8]) -> Option<Record> {
                 mem.assignment = d.bytes()?;
                 m.members.push(mem);
             }
-            Record::Group { group_id, metadata: m }
+            Record::Group {
+                group_id,
+                metadata: m,
+            }
         }
         KIND_GROUP_TOMBSTONE => Record::GroupTombstone { group_id: d.str()? },
         _ => return None,
@@ -453,7 +521,10 @@ impl Enc {
                 self.0.extend_from_slice(&n.to_be_bytes());
                 Ok(())
             }
-            _ => Err(io::Error::new(io::ErrorKind::InvalidInput, "field too long for the group log")),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "field too long for the group log",
+            )),
         }
     }
     fn bytes(&mut self, b: &[u8]) -> io::Result<()> {
@@ -561,7 +632,10 @@ mod tests {
                     },
                     MemberRecord {
                         member_id: "m2".into(),
-                        protocols: vec![("range".into(), Bytes::new()), ("sticky".into(), Bytes::from_static(b"x"))],
+                        protocols: vec![
+                            ("range".into(), Bytes::new()),
+                            ("sticky".into(), Bytes::from_static(b"x")),
+                        ],
                         ..MemberRecord::default()
                     },
                 ],
@@ -569,7 +643,12 @@ mod tests {
         }
     }
 
-    fn loaded_offset(groups: &BTreeMap<String, LoadedGroup>, g: &str, t: &str, p: i32) -> Option<i64> {
+    fn loaded_offset(
+        groups: &BTreeMap<String, LoadedGroup>,
+        g: &str,
+        t: &str,
+        p: i32,
+    ) -> Option<i64> {
         groups
             .get(g)?
             .offsets
@@ -582,10 +661,19 @@ mod tests {
     fn every_record_kind_round_trips() {
         for r in [
             offset("g", "t", 0, 5),
-            Record::OffsetTombstone { group_id: "g".into(), topic: "t".into(), partition: 0 },
+            Record::OffsetTombstone {
+                group_id: "g".into(),
+                topic: "t".into(),
+                partition: 0,
+            },
             group("g", 4),
-            Record::GroupTombstone { group_id: "g".into() },
-            Record::Group { group_id: "".into(), metadata: GroupMetadataRecord::default() },
+            Record::GroupTombstone {
+                group_id: "g".into(),
+            },
+            Record::Group {
+                group_id: "".into(),
+                metadata: GroupMetadataRecord::default(),
+            },
         ] {
             let frame = encode_frame(&r).unwrap();
             let (back, len) = read_frame(&frame).unwrap();
@@ -600,19 +688,43 @@ mod tests {
         {
             let (mut s, groups) = Store::open(dir.path(), 0).unwrap();
             assert!(groups.is_empty());
-            s.append(&[offset("g1", "t", 0, 1), offset("g1", "t", 1, 2), group("g1", 1)]).unwrap();
-            s.append(&[offset("g1", "t", 0, 10), group("g1", 2)]).unwrap();
-            s.append(&[Record::OffsetTombstone { group_id: "g1".into(), topic: "t".into(), partition: 1 }])
+            s.append(&[
+                offset("g1", "t", 0, 1),
+                offset("g1", "t", 1, 2),
+                group("g1", 1),
+            ])
+            .unwrap();
+            s.append(&[offset("g1", "t", 0, 10), group("g1", 2)])
                 .unwrap();
-            s.append(&[offset("g2", "u", 3, 7), group("g3", 1), offset("g3", "v", 0, 9)]).unwrap();
-            s.append(&[Record::GroupTombstone { group_id: "g3".into() }]).unwrap();
+            s.append(&[Record::OffsetTombstone {
+                group_id: "g1".into(),
+                topic: "t".into(),
+                partition: 1,
+            }])
+            .unwrap();
+            s.append(&[
+                offset("g2", "u", 3, 7),
+                group("g3", 1),
+                offset("g3", "v", 0, 9),
+            ])
+            .unwrap();
+            s.append(&[Record::GroupTombstone {
+                group_id: "g3".into(),
+            }])
+            .unwrap();
         }
         let (_s, groups) = Store::open(dir.path(), 0).unwrap();
         assert_eq!(groups.len(), 2, "{groups:?}");
         assert_eq!(loaded_offset(&groups, "g1", "t", 0), Some(10));
         assert_eq!(loaded_offset(&groups, "g1", "t", 1), None);
         let g1 = &groups["g1"];
-        assert_eq!(g1.metadata, match group("g1", 2) { Record::Group { metadata, .. } => Some(metadata), _ => None });
+        assert_eq!(
+            g1.metadata,
+            match group("g1", 2) {
+                Record::Group { metadata, .. } => Some(metadata),
+                _ => None,
+            }
+        );
         assert_eq!(g1.offsets[0].2.metadata, "meta-10");
         assert_eq!(g1.offsets[0].2.leader_epoch, 3);
         assert_eq!(loaded_offset(&groups, "g2", "u", 3), Some(7));
@@ -682,13 +794,23 @@ mod tests {
     fn compaction_keeps_live_state_and_shrinks_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let (mut s, _) = Store::open(dir.path(), 0).unwrap();
-        s.append(&[offset("dead", "t", 0, 1), group("dead", 1)]).unwrap();
-        s.append(&[Record::GroupTombstone { group_id: "dead".into() }]).unwrap();
+        s.append(&[offset("dead", "t", 0, 1), group("dead", 1)])
+            .unwrap();
+        s.append(&[Record::GroupTombstone {
+            group_id: "dead".into(),
+        }])
+        .unwrap();
         for i in 0..200 {
-            s.append(&[offset("g", "t", i % 4, i as i64), group("g", i)]).unwrap();
+            s.append(&[offset("g", "t", i % 4, i as i64), group("g", i)])
+                .unwrap();
             s.maybe_compact().unwrap();
         }
-        assert!(s.len() <= 4 * (s.live_bytes() + MAGIC.len() as u64), "len {} live {}", s.len(), s.live_bytes());
+        assert!(
+            s.len() <= 4 * (s.live_bytes() + MAGIC.len() as u64),
+            "len {} live {}",
+            s.len(),
+            s.live_bytes()
+        );
         s.compact().unwrap();
         assert_eq!(s.len(), s.live_bytes() + MAGIC.len() as u64);
         s.append(&[offset("g", "t", 9, 99)]).unwrap();

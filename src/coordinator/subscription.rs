@@ -75,6 +75,9 @@ mod tests {
         assert_eq!(subscribed_topics(&[0, 0, 0, 0, 0, 5, 0, 3, b'a']), None);
         assert_eq!(subscribed_topics(&[0xff, 0xff, 0, 0, 0, 0]), None);
         assert_eq!(subscribed_topics(&[0, 0, 0xff, 0xff, 0xff, 0xff]), None);
-        assert_eq!(subscribed_topics(&[0, 0, 0, 0, 0, 1, 0, 2, 0xff, 0xfe]), None);
+        assert_eq!(
+            subscribed_topics(&[0, 0, 0, 0, 0, 1, 0, 2, 0xff, 0xfe]),
+            None
+        );
     }
 }

@@ -71,7 +71,8 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Msg>) {
         }
         if !batch.is_empty() {
             let Some(s) = store.take() else { break };
-            let records: Vec<Vec<Record>> = batch.iter_mut().map(|(r, _)| std::mem::take(r)).collect();
+            let records: Vec<Vec<Record>> =
+                batch.iter_mut().map(|(r, _)| std::mem::take(r)).collect();
             match tokio::task::spawn_blocking(move || write_batch(s, records)).await {
                 Ok((s, results)) => {
                     store = Some(s);
@@ -94,13 +95,20 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Msg>) {
 
 /// Writes every request of the batch in one append; if that fails, each request on its own
 /// so that one bad request does not fail the others.
-fn write_batch(mut store: Store, requests: Vec<Vec<Record>>) -> (Store, Vec<Result<(), GroupError>>) {
+fn write_batch(
+    mut store: Store,
+    requests: Vec<Vec<Record>>,
+) -> (Store, Vec<Result<(), GroupError>>) {
     let all: Vec<Record> = requests.iter().flatten().cloned().collect();
     let results = match store.append(&all) {
         Ok(()) => requests.iter().map(|_| Ok(())).collect(),
         Err(_) if requests.len() > 1 => requests
             .iter()
-            .map(|r| store.append(r).map_err(|e| GroupError::Storage(Arc::new(e))))
+            .map(|r| {
+                store
+                    .append(r)
+                    .map_err(|e| GroupError::Storage(Arc::new(e)))
+            })
             .collect(),
         Err(e) => vec![Err(GroupError::Storage(Arc::new(e)))],
     };
