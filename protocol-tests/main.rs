@@ -5,10 +5,15 @@
 //! `protocol-tests/.deps/`; a missing client fails the test with a message naming the command
 //! that installs it.
 
+// The same allocator as the binary, so embedded brokers survive hostile array counts too.
+#[global_allocator]
+static ALLOC: weir::alloc::GuardedAlloc = weir::alloc::GuardedAlloc;
+
 mod support;
 
 mod bad_input;
 mod crash;
+mod groups;
 mod java;
 mod kafka_python;
 mod kcat;

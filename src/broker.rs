@@ -82,7 +82,8 @@ impl BrokerBuilder {
     }
 
     pub async fn start(self) -> Result<BrokerHandle, Error> {
-        let config = Config::load_with_env(self.config_file.as_deref(), &self.settings, self.use_env)?;
+        let config =
+            Config::load_with_env(self.config_file.as_deref(), &self.settings, self.use_env)?;
         start(config).await
     }
 }
@@ -138,7 +139,8 @@ pub async fn start(config: Config) -> Result<BrokerHandle, Error> {
     })
     .await??;
 
-    let groups = GroupCoordinator::start(config.data_dir.join(GROUPS_DIR), group_config(&config)).await?;
+    let groups =
+        GroupCoordinator::start(config.data_dir.join(GROUPS_DIR), group_config(&config)).await?;
     let listener = TcpListener::bind(&config.listen).await?;
     let addr = listener.local_addr()?;
     let (advertised_host, advertised_port) = advertised(&config, addr);
@@ -152,7 +154,11 @@ pub async fn start(config: Config) -> Result<BrokerHandle, Error> {
         advertised_port,
     });
     let (stop, stopped) = watch::channel(false);
-    let server = tokio::spawn(crate::server::serve(listener, broker.clone(), stopped.clone()));
+    let server = tokio::spawn(crate::server::serve(
+        listener,
+        broker.clone(),
+        stopped.clone(),
+    ));
     let retention = tokio::spawn(retention_loop(broker.clone(), stopped));
     tracing::info!(addr = %addr, cluster_id = %broker.cluster.cluster_id, "broker ready");
     Ok(BrokerHandle {
@@ -227,12 +233,19 @@ pub fn now_ms() -> i64 {
 fn advertised(config: &Config, bound: SocketAddr) -> (String, i32) {
     let (host, port) = match &config.advertised {
         Some(adv) => match adv.rsplit_once(':') {
-            Some((h, p)) => (h.trim_matches(['[', ']']).to_string(), p.parse::<i32>().unwrap_or(0)),
+            Some((h, p)) => (
+                h.trim_matches(['[', ']']).to_string(),
+                p.parse::<i32>().unwrap_or(0),
+            ),
             None => (adv.clone(), 0),
         },
         None => (bound.ip().to_string(), 0),
     };
-    let port = if port == 0 { i32::from(bound.port()) } else { port };
+    let port = if port == 0 {
+        i32::from(bound.port())
+    } else {
+        port
+    };
     let host = if host.is_empty() || host == "0.0.0.0" || host == "::" {
         tracing::warn!("listening on all interfaces; advertising 127.0.0.1 (set advertised.listeners for remote clients)");
         "127.0.0.1".to_string()

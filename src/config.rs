@@ -83,6 +83,25 @@ pub struct Config {
     pub group_max_size: i32,
     pub offsets_retention_ms: i64,
     pub offsets_retention_check_interval_ms: i64,
+    /// Every key above as the layers gave it, for DescribeConfigs on the broker.
+    pub settings: Vec<Setting>,
+}
+
+/// One broker setting as DescribeConfigs shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    pub key: &'static str,
+    pub value: String,
+    /// Kafka's default, as a string.
+    pub default: String,
+}
+
+impl Setting {
+    /// Whether the value differs from Kafka's default (DescribeConfigs reports it as set in
+    /// the broker's config; a value set explicitly to the default reads as the default).
+    pub fn is_set(&self) -> bool {
+        self.value != self.default
+    }
 }
 
 impl std::default::Default for Config {
@@ -93,7 +112,10 @@ impl std::default::Default for Config {
 
 impl Config {
     /// Loads defaults < `file` < `WEIR_*` environment < `overrides` (Kafka key, value).
-    pub fn load(file: Option<&Path>, overrides: &[(String, String)]) -> Result<Config, ConfigError> {
+    pub fn load(
+        file: Option<&Path>,
+        overrides: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
         Self::load_with_env(file, overrides, true)
     }
 
@@ -140,7 +162,9 @@ impl Config {
             flush_interval_messages: r.positive("log.flush.interval.messages")? as u64,
             max_message_bytes: r.positive("message.max.bytes")? as usize,
             timestamp_type: parse_timestamp_type(&r.string("log.message.timestamp.type")?)
-                .ok_or_else(|| r.invalid("log.message.timestamp.type", "CreateTime or LogAppendTime"))?,
+                .ok_or_else(|| {
+                    r.invalid("log.message.timestamp.type", "CreateTime or LogAppendTime")
+                })?,
         };
         Ok(Config {
             listen: strip_scheme(&r.string("listeners")?),
@@ -153,16 +177,36 @@ impl Config {
             delete_topic_enable: r.bool("delete.topic.enable")?,
             log,
             retention_check_interval_ms: r.positive("log.retention.check.interval.ms")? as u64,
-            socket_request_max_bytes: r.ranged("socket.request.max.bytes", 1, i32::MAX as i64)? as usize,
+            socket_request_max_bytes: r.ranged("socket.request.max.bytes", 1, i32::MAX as i64)?
+                as usize,
             fetch_max_bytes: r.ranged("fetch.max.bytes", 1024, i32::MAX as i64)? as usize,
             connections_max_idle_ms: r.positive("connections.max.idle.ms")? as u64,
             max_connections: r.positive("max.connections")? as usize,
-            group_initial_rebalance_delay_ms: r.ranged("group.initial.rebalance.delay.ms", 0, i64::MAX)?,
+            group_initial_rebalance_delay_ms: r.ranged(
+                "group.initial.rebalance.delay.ms",
+                0,
+                i64::MAX,
+            )?,
             group_min_session_timeout_ms: r.positive("group.min.session.timeout.ms")?,
             group_max_session_timeout_ms: r.positive("group.max.session.timeout.ms")?,
             group_max_size: r.ranged("group.max.size", 1, i32::MAX as i64)? as i32,
-            offsets_retention_ms: r.positive("offsets.retention.minutes")?.saturating_mul(60_000),
-            offsets_retention_check_interval_ms: r.positive("offsets.retention.check.interval.ms")?,
+            offsets_retention_ms: r
+                .positive("offsets.retention.minutes")?
+                .saturating_mul(60_000),
+            offsets_retention_check_interval_ms: r
+                .positive("offsets.retention.check.interval.ms")?,
+            settings: DEFAULTS
+                .iter()
+                .map(|(key, default)| Setting {
+                    key,
+                    value: raw.get_string(key).unwrap_or_default(),
+                    default: match default {
+                        Default::Str(s) => s.to_string(),
+                        Default::Int(i) => i.to_string(),
+                        Default::Bool(b) => b.to_string(),
+                    },
+                })
+                .collect(),
         })
     }
 }
@@ -192,11 +236,15 @@ impl Reader<'_> {
     }
 
     fn int(&self, key: &str) -> Result<i64, ConfigError> {
-        self.0.get_int(key).map_err(|_| self.invalid(key, "a whole number"))
+        self.0
+            .get_int(key)
+            .map_err(|_| self.invalid(key, "a whole number"))
     }
 
     fn bool(&self, key: &str) -> Result<bool, ConfigError> {
-        self.0.get_bool(key).map_err(|_| self.invalid(key, "true or false"))
+        self.0
+            .get_bool(key)
+            .map_err(|_| self.invalid(key, "true or false"))
     }
 
     fn positive(&self, key: &str) -> Result<i64, ConfigError> {
@@ -250,8 +298,11 @@ mod tests {
     fn toml_file_dotted_keys() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("weir.toml");
-        std::fs::write(&path, "log.segment.bytes = 4096\nauto.create.topics.enable = false\n")
-            .unwrap();
+        std::fs::write(
+            &path,
+            "log.segment.bytes = 4096\nauto.create.topics.enable = false\n",
+        )
+        .unwrap();
         let c = Config::load_with_env(Some(&path), &[], false).unwrap();
         assert_eq!(c.log.segment_bytes, 4096);
         assert!(!c.auto_create_topics);

@@ -101,10 +101,7 @@ mod tests {
     #[test]
     fn log_errors_map_to_kafka_codes() {
         assert_eq!(code_of(LogError::CorruptMessage("crc".into())), 2);
-        assert_eq!(
-            code_of(LogError::MessageTooLarge { size: 2, max: 1 }),
-            10
-        );
+        assert_eq!(code_of(LogError::MessageTooLarge { size: 2, max: 1 }), 10);
         assert_eq!(
             code_of(LogError::OffsetOutOfRange {
                 offset: 9,

@@ -28,6 +28,7 @@
 //! # }
 //! ```
 
+pub mod alloc;
 pub mod broker;
 pub mod config;
 pub mod coordinator;

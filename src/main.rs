@@ -4,8 +4,15 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+#[global_allocator]
+static ALLOC: weir::alloc::GuardedAlloc = weir::alloc::GuardedAlloc;
+
 #[derive(Parser)]
-#[command(name = "weir", version, about = "A broker that speaks the Apache Kafka protocol")]
+#[command(
+    name = "weir",
+    version,
+    about = "A broker that speaks the Apache Kafka protocol"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -80,7 +87,10 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");

@@ -3,7 +3,9 @@ use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
-use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
 use super::str_bytes;
@@ -14,7 +16,11 @@ use crate::metadata::{MetadataError, TopicSpec};
 /// Config source TOPIC_CONFIG in DescribeConfigs terms.
 const SOURCE_TOPIC: i8 = 1;
 
-pub async fn handle(broker: &Arc<Broker>, version: i16, request: CreateTopicsRequest) -> CreateTopicsResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    version: i16,
+    request: CreateTopicsRequest,
+) -> CreateTopicsResponse {
     let mut seen = HashSet::new();
     let duplicates: HashSet<String> = request
         .topics
@@ -29,7 +35,11 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: CreateTopicsReq
             .with_num_partitions(-1)
             .with_replication_factor(-1);
         if duplicates.contains(topic.name.as_str()) {
-            results.push(fail(result, ResponseError::InvalidRequest.code(), "topic named more than once in the request".into()));
+            results.push(fail(
+                result,
+                ResponseError::InvalidRequest.code(),
+                "topic named more than once in the request".into(),
+            ));
             continue;
         }
         let spec = match spec_of(broker, &topic) {
@@ -55,7 +65,11 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: CreateTopicsReq
                 .with_topic_id(id.unwrap_or_default())
                 .with_num_partitions(spec.partitions)
                 .with_replication_factor(1)
-                .with_configs(Some(if version >= 5 { configs_of(&spec.configs) } else { Vec::new() })),
+                .with_configs(Some(if version >= 5 {
+                    configs_of(&spec.configs)
+                } else {
+                    Vec::new()
+                })),
             Ok(Err(e)) => {
                 let message = e.to_string();
                 fail(result, code_of(e), message)
@@ -74,13 +88,25 @@ fn spec_of(broker: &Broker, topic: &CreatableTopic) -> Result<TopicSpec, Metadat
                 "give either replica assignments or partitions and replication factor".into(),
             ));
         }
-        let mut indexes: Vec<i32> = topic.assignments.iter().map(|a| a.partition_index).collect();
+        let mut indexes: Vec<i32> = topic
+            .assignments
+            .iter()
+            .map(|a| a.partition_index)
+            .collect();
         indexes.sort_unstable();
         if indexes.iter().enumerate().any(|(i, p)| *p != i as i32) {
-            return Err(MetadataError::InvalidReplicaAssignment("partitions must be numbered 0..n".into()));
+            return Err(MetadataError::InvalidReplicaAssignment(
+                "partitions must be numbered 0..n".into(),
+            ));
         }
-        if topic.assignments.iter().any(|a| a.broker_ids.len() != 1 || a.broker_ids[0].0 != node) {
-            return Err(MetadataError::InvalidReplicaAssignment(format!("the only broker is {node}")));
+        if topic
+            .assignments
+            .iter()
+            .any(|a| a.broker_ids.len() != 1 || a.broker_ids[0].0 != node)
+        {
+            return Err(MetadataError::InvalidReplicaAssignment(format!(
+                "the only broker is {node}"
+            )));
         }
         topic.assignments.len() as i32
     } else {
@@ -95,7 +121,11 @@ fn spec_of(broker: &Broker, topic: &CreatableTopic) -> Result<TopicSpec, Metadat
         match topic.num_partitions {
             -1 => broker.config().num_partitions,
             n if n >= 1 => n,
-            n => return Err(MetadataError::InvalidPartitions(format!("{n} partitions requested"))),
+            n => {
+                return Err(MetadataError::InvalidPartitions(format!(
+                    "{n} partitions requested"
+                )))
+            }
         }
     };
     let mut configs = BTreeMap::new();
@@ -124,5 +154,7 @@ fn configs_of(configs: &BTreeMap<String, String>) -> Vec<CreatableTopicConfigs> 
 }
 
 fn fail(result: CreatableTopicResult, code: i16, message: String) -> CreatableTopicResult {
-    result.with_error_code(code).with_error_message(Some(str_bytes(message)))
+    result
+        .with_error_code(code)
+        .with_error_message(Some(str_bytes(message)))
 }

@@ -11,7 +11,11 @@ use crate::error::code_of;
 use crate::metadata::MetadataError;
 
 /// v0-v5 name topics in `topic_names`; v6 in `topics`, by name or by id.
-pub async fn handle(broker: &Arc<Broker>, version: i16, request: DeleteTopicsRequest) -> DeleteTopicsResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    version: i16,
+    request: DeleteTopicsRequest,
+) -> DeleteTopicsResponse {
     let targets: Vec<(Option<String>, Uuid)> = if version >= 6 {
         request
             .topics
@@ -47,7 +51,9 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: DeleteTopicsReq
         })
         .await;
         responses.push(match outcome {
-            Ok(Ok((target, id))) => result.with_name(Some(topic_name(&target))).with_topic_id(id),
+            Ok(Ok((target, id))) => result
+                .with_name(Some(topic_name(&target)))
+                .with_topic_id(id),
             Ok(Err(e)) => {
                 let message = e.to_string();
                 result

@@ -58,7 +58,11 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -
                 })
                 .collect(),
         );
-        topics.push(FetchableTopicResponse::default().with_topic(t.topic).with_topic_id(t.topic_id));
+        topics.push(
+            FetchableTopicResponse::default()
+                .with_topic(t.topic)
+                .with_topic_id(t.topic_id),
+        );
     }
 
     let deadline = Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
@@ -73,12 +77,14 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -
             continue;
         }
         let w = wanted.clone();
-        let read = tokio::task::spawn_blocking(move || read_all(&w, max_bytes, read_committed)).await;
+        let read =
+            tokio::task::spawn_blocking(move || read_all(&w, max_bytes, read_committed)).await;
         let (partitions, total, errors) = match read {
             Ok(result) => result,
             Err(e) => {
                 tracing::error!("fetch task failed: {e}");
-                return FetchResponse::default().with_error_code(ResponseError::UnknownServerError.code());
+                return FetchResponse::default()
+                    .with_error_code(ResponseError::UnknownServerError.code());
             }
         };
         if total >= min_bytes || errors || Instant::now() >= deadline {
@@ -97,7 +103,9 @@ fn ready_without_reading(wanted: &[Vec<Wanted>]) -> bool {
     wanted.iter().flatten().any(|w| match &w.partition {
         None => true,
         Some(p) => {
-            w.offset != p.high_watermark() || w.offset < p.log_start_offset() || w.leader_epoch > LEADER_EPOCH
+            w.offset != p.high_watermark()
+                || w.offset < p.log_start_offset()
+                || w.leader_epoch > LEADER_EPOCH
         }
     })
 }
@@ -124,11 +132,17 @@ async fn wait_for_append(wanted: &[Vec<Wanted>], deadline: Instant, recheck: boo
     if recheck && ready_without_reading(wanted) {
         return true;
     }
-    tokio::time::timeout_at(deadline, select_all(waits)).await.is_ok()
+    tokio::time::timeout_at(deadline, select_all(waits))
+        .await
+        .is_ok()
 }
 
 /// Reads every partition within the response budget. Blocking.
-fn read_all(wanted: &[Vec<Wanted>], max_bytes: usize, read_committed: bool) -> (Vec<Vec<PartitionData>>, usize, bool) {
+fn read_all(
+    wanted: &[Vec<Wanted>],
+    max_bytes: usize,
+    read_committed: bool,
+) -> (Vec<Vec<PartitionData>>, usize, bool) {
     let mut total = 0usize;
     let mut errors = false;
     let out = wanted
@@ -147,7 +161,12 @@ fn read_all(wanted: &[Vec<Wanted>], max_bytes: usize, read_committed: bool) -> (
     (out, total, errors)
 }
 
-fn read_one(w: &Wanted, max_bytes: usize, total: &mut usize, read_committed: bool) -> PartitionData {
+fn read_one(
+    w: &Wanted,
+    max_bytes: usize,
+    total: &mut usize,
+    read_committed: bool,
+) -> PartitionData {
     let out = PartitionData::default()
         .with_partition_index(w.index)
         .with_high_watermark(-1)

@@ -9,10 +9,15 @@ const GROUP: i8 = 0;
 
 /// weir coordinates every group. Transaction coordinators (key type 1) are not served yet, so
 /// such keys get COORDINATOR_NOT_AVAILABLE. v4+ batches keys.
-pub fn handle(broker: &Broker, version: i16, request: FindCoordinatorRequest) -> FindCoordinatorResponse {
+pub fn handle(
+    broker: &Broker,
+    version: i16,
+    request: FindCoordinatorRequest,
+) -> FindCoordinatorResponse {
     let (host, port) = broker.advertised();
     let node = BrokerId(broker.node_id());
-    let error = (request.key_type != GROUP).then_some(ResponseError::CoordinatorNotAvailable.code());
+    let error =
+        (request.key_type != GROUP).then_some(ResponseError::CoordinatorNotAvailable.code());
     if version < 4 {
         return match error {
             Some(code) => FindCoordinatorResponse::default()
@@ -31,8 +36,14 @@ pub fn handle(broker: &Broker, version: i16, request: FindCoordinatorRequest) ->
         .map(|key| {
             let c = Coordinator::default().with_key(key);
             match error {
-                Some(code) => c.with_error_code(code).with_node_id(BrokerId(-1)).with_port(-1),
-                None => c.with_node_id(node).with_host(str_bytes(host)).with_port(port),
+                Some(code) => c
+                    .with_error_code(code)
+                    .with_node_id(BrokerId(-1))
+                    .with_port(-1),
+                None => c
+                    .with_node_id(node)
+                    .with_host(str_bytes(host))
+                    .with_port(port),
             }
         })
         .collect();

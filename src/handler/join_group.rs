@@ -6,7 +6,12 @@ use crate::broker::Broker;
 use crate::coordinator::{GroupError, JoinRequest};
 use crate::error::code_of;
 
-pub async fn handle(broker: &Broker, version: i16, client: &Client, request: JoinGroupRequest) -> JoinGroupResponse {
+pub async fn handle(
+    broker: &Broker,
+    version: i16,
+    client: &Client,
+    request: JoinGroupRequest,
+) -> JoinGroupResponse {
     let join = JoinRequest {
         group_id: request.group_id.to_string(),
         member_id: request.member_id.to_string(),

@@ -7,7 +7,11 @@ use crate::coordinator::LeaveMember;
 use crate::error::code_of;
 
 /// v0-v2 name one member at the top level; v3+ batch members, each with its own result.
-pub async fn handle(broker: &Broker, version: i16, request: LeaveGroupRequest) -> LeaveGroupResponse {
+pub async fn handle(
+    broker: &Broker,
+    version: i16,
+    request: LeaveGroupRequest,
+) -> LeaveGroupResponse {
     let members = if version >= 3 {
         request
             .members
@@ -24,7 +28,11 @@ pub async fn handle(broker: &Broker, version: i16, request: LeaveGroupRequest) -
             ..LeaveMember::default()
         }]
     };
-    let results = match broker.groups.leave_group(request.group_id.as_str(), members).await {
+    let results = match broker
+        .groups
+        .leave_group(request.group_id.as_str(), members)
+        .await
+    {
         Ok(results) => results,
         Err(e) => return LeaveGroupResponse::default().with_error_code(code_of(e)),
     };

@@ -6,9 +6,16 @@ use crate::broker::Broker;
 
 /// Every group weir has is a classic group; a type filter without "classic" matches none.
 pub fn handle(broker: &Broker, version: i16, request: ListGroupsRequest) -> ListGroupsResponse {
-    let states: Vec<String> = request.states_filter.iter().map(|s| s.to_string()).collect();
+    let states: Vec<String> = request
+        .states_filter
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let classic_wanted = request.types_filter.is_empty()
-        || request.types_filter.iter().any(|t| t.eq_ignore_ascii_case("classic"));
+        || request
+            .types_filter
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case("classic"));
     let groups = if classic_wanted {
         broker.groups.list_groups(&states)
     } else {

@@ -17,7 +17,11 @@ const MAX_TIMESTAMP: i64 = -3;
 const EARLIEST_LOCAL: i64 = -4;
 const LATEST_TIERED: i64 = -5;
 
-pub async fn handle(broker: &Arc<Broker>, version: i16, request: ListOffsetsRequest) -> ListOffsetsResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    version: i16,
+    request: ListOffsetsRequest,
+) -> ListOffsetsResponse {
     let b = broker.clone();
     // Timestamp lookups read the time index and segment files: keep them off the reactor.
     let topics = tokio::task::spawn_blocking(move || {
@@ -34,15 +38,20 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: ListOffsetsRequ
                             .with_partition_index(p.partition_index)
                             .with_timestamp(-1)
                             .with_offset(-1);
-                        let Some(partition) = topic.as_ref().and_then(|t| t.partition(p.partition_index)) else {
-                            return out.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+                        let Some(partition) =
+                            topic.as_ref().and_then(|t| t.partition(p.partition_index))
+                        else {
+                            return out
+                                .with_error_code(ResponseError::UnknownTopicOrPartition.code());
                         };
                         if p.current_leader_epoch > LEADER_EPOCH {
                             return out.with_error_code(ResponseError::UnknownLeaderEpoch.code());
                         }
                         let found = match p.timestamp {
                             LATEST => Ok(Some((-1, partition.high_watermark()))),
-                            EARLIEST | EARLIEST_LOCAL => Ok(Some((-1, partition.log_start_offset()))),
+                            EARLIEST | EARLIEST_LOCAL => {
+                                Ok(Some((-1, partition.log_start_offset())))
+                            }
                             LATEST_TIERED => Ok(Some((-1, -1))),
                             MAX_TIMESTAMP => lookup(partition.log().max_timestamp()),
                             ts if ts >= 0 => lookup(partition.log().lookup_timestamp(ts)),

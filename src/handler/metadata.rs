@@ -13,7 +13,11 @@ use crate::broker::Broker;
 use crate::error::code_of;
 use crate::metadata::{Topic, TopicSpec};
 
-pub async fn handle(broker: &Arc<Broker>, version: i16, request: MetadataRequest) -> MetadataResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    version: i16,
+    request: MetadataRequest,
+) -> MetadataResponse {
     let node = broker.node_id();
     let (host, port) = broker.advertised();
     let brokers = vec![MetadataResponseBroker::default()
@@ -26,10 +30,15 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: MetadataRequest
         other => other,
     };
     // Before v4 there was no flag and the broker setting alone decided.
-    let may_create = broker.config().auto_create_topics
-        && (version < 4 || request.allow_auto_topic_creation);
+    let may_create =
+        broker.config().auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
     let topics = match requested {
-        None => broker.topics.list().iter().map(|t| describe(t, node)).collect(),
+        None => broker
+            .topics
+            .list()
+            .iter()
+            .map(|t| describe(t, node))
+            .collect(),
         Some(list) => {
             let mut out = Vec::with_capacity(list.len());
             for wanted in list {
@@ -48,7 +57,12 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: MetadataRequest
         .with_topics(topics)
 }
 
-async fn by_name(broker: &Arc<Broker>, name: &str, may_create: bool, node: i32) -> MetadataResponseTopic {
+async fn by_name(
+    broker: &Arc<Broker>,
+    name: &str,
+    may_create: bool,
+    node: i32,
+) -> MetadataResponseTopic {
     if let Some(topic) = broker.topics.get(name) {
         return describe(&topic, node);
     }

@@ -22,7 +22,11 @@ pub async fn handle(broker: &Broker, request: OffsetCommitRequest) -> OffsetComm
         for p in &topic.partitions {
             let key = (topic.name.to_string(), p.partition_index);
             order.push(key.clone());
-            if known.as_ref().and_then(|t| t.partition(p.partition_index)).is_none() {
+            if known
+                .as_ref()
+                .and_then(|t| t.partition(p.partition_index))
+                .is_none()
+            {
                 results.insert(key, ResponseError::UnknownTopicOrPartition.code());
                 continue;
             }
@@ -44,12 +48,18 @@ pub async fn handle(broker: &Broker, request: OffsetCommitRequest) -> OffsetComm
             partitions,
         };
         for r in broker.groups.commit_offsets(commit).await {
-            results.insert((r.topic, r.partition), r.result.err().map(code_of).unwrap_or(0));
+            results.insert(
+                (r.topic, r.partition),
+                r.result.err().map(code_of).unwrap_or(0),
+            );
         }
     }
     let mut topics: Vec<OffsetCommitResponseTopic> = Vec::new();
     for (topic, partition) in order {
-        let code = results.get(&(topic.clone(), partition)).copied().unwrap_or(0);
+        let code = results
+            .get(&(topic.clone(), partition))
+            .copied()
+            .unwrap_or(0);
         let entry = OffsetCommitResponsePartition::default()
             .with_partition_index(partition)
             .with_error_code(code);

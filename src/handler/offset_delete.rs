@@ -16,7 +16,11 @@ pub async fn handle(broker: &Broker, request: OffsetDeleteRequest) -> OffsetDele
             (t.name.to_string(), partitions)
         })
         .collect();
-    let results = match broker.groups.delete_offsets(request.group_id.as_str(), wanted).await {
+    let results = match broker
+        .groups
+        .delete_offsets(request.group_id.as_str(), wanted)
+        .await
+    {
         Ok(results) => results,
         Err(e) => return OffsetDeleteResponse::default().with_error_code(code_of(e)),
     };

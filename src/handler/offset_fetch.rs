@@ -12,7 +12,11 @@ use crate::error::code_of;
 type Wanted = Option<Vec<(String, Vec<i32>)>>;
 
 /// v0-v7 ask for one group at the top level; v8+ for several in `groups`.
-pub async fn handle(broker: &Broker, version: i16, request: OffsetFetchRequest) -> OffsetFetchResponse {
+pub async fn handle(
+    broker: &Broker,
+    version: i16,
+    request: OffsetFetchRequest,
+) -> OffsetFetchResponse {
     if version < 8 {
         let wanted: Wanted = request.topics.map(|topics| {
             topics
@@ -20,7 +24,13 @@ pub async fn handle(broker: &Broker, version: i16, request: OffsetFetchRequest) 
                 .map(|t| (t.name.to_string(), t.partition_indexes))
                 .collect()
         });
-        let fetched = fetch(broker, request.group_id.as_str(), wanted, request.require_stable).await;
+        let fetched = fetch(
+            broker,
+            request.group_id.as_str(),
+            wanted,
+            request.require_stable,
+        )
+        .await;
         let (offsets, code) = match fetched {
             Ok(offsets) => (offsets, 0),
             Err(e) => (Vec::new(), code_of(e)),
@@ -43,7 +53,9 @@ pub async fn handle(broker: &Broker, version: i16, request: OffsetFetchRequest) 
         }
         // The top-level error code exists from v2 on.
         let code = if version >= 2 { code } else { 0 };
-        return OffsetFetchResponse::default().with_topics(topics).with_error_code(code);
+        return OffsetFetchResponse::default()
+            .with_topics(topics)
+            .with_error_code(code);
     }
     let mut groups = Vec::with_capacity(request.groups.len());
     for g in request.groups {
@@ -53,10 +65,11 @@ pub async fn handle(broker: &Broker, version: i16, request: OffsetFetchRequest) 
                 .map(|t| (t.name.to_string(), t.partition_indexes))
                 .collect()
         });
-        let (offsets, code) = match fetch(broker, g.group_id.as_str(), wanted, request.require_stable).await {
-            Ok(offsets) => (offsets, 0),
-            Err(e) => (Vec::new(), code_of(e)),
-        };
+        let (offsets, code) =
+            match fetch(broker, g.group_id.as_str(), wanted, request.require_stable).await {
+                Ok(offsets) => (offsets, 0),
+                Err(e) => (Vec::new(), code_of(e)),
+            };
         let mut topics: Vec<OffsetFetchResponseTopics> = Vec::new();
         for o in offsets {
             let p = OffsetFetchResponsePartitions::default()
@@ -83,6 +96,14 @@ pub async fn handle(broker: &Broker, version: i16, request: OffsetFetchRequest) 
     OffsetFetchResponse::default().with_groups(groups)
 }
 
-async fn fetch(broker: &Broker, group: &str, wanted: Wanted, require_stable: bool) -> Result<Vec<FetchedOffset>, GroupError> {
-    broker.groups.fetch_offsets(group, wanted, require_stable).await
+async fn fetch(
+    broker: &Broker,
+    group: &str,
+    wanted: Wanted,
+    require_stable: bool,
+) -> Result<Vec<FetchedOffset>, GroupError> {
+    broker
+        .groups
+        .fetch_offsets(group, wanted, require_stable)
+        .await
 }

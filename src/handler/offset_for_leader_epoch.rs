@@ -11,7 +11,10 @@ use crate::broker::Broker;
 
 /// Every partition has had one leader epoch, so epoch 0 ends at the log end offset and any
 /// later epoch is unknown (Kafka answers UNDEFINED: epoch -1, offset -1).
-pub fn handle(broker: &Arc<Broker>, request: OffsetForLeaderEpochRequest) -> OffsetForLeaderEpochResponse {
+pub fn handle(
+    broker: &Arc<Broker>,
+    request: OffsetForLeaderEpochRequest,
+) -> OffsetForLeaderEpochResponse {
     let topics = request
         .topics
         .into_iter()
@@ -25,7 +28,8 @@ pub fn handle(broker: &Arc<Broker>, request: OffsetForLeaderEpochRequest) -> Off
                         .with_partition(p.partition)
                         .with_leader_epoch(-1)
                         .with_end_offset(-1);
-                    let Some(partition) = topic.as_ref().and_then(|t| t.partition(p.partition)) else {
+                    let Some(partition) = topic.as_ref().and_then(|t| t.partition(p.partition))
+                    else {
                         return out.with_error_code(ResponseError::UnknownTopicOrPartition.code());
                     };
                     if p.current_leader_epoch > LEADER_EPOCH {

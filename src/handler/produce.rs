@@ -20,7 +20,11 @@ struct Append {
 
 /// Appends each partition's batches; a bad partition gets its own error while the others
 /// succeed. acks=0 gets no response at all, as in Kafka.
-pub async fn handle(broker: &Arc<Broker>, version: i16, request: ProduceRequest) -> Option<ProduceResponse> {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    version: i16,
+    request: ProduceRequest,
+) -> Option<ProduceResponse> {
     let acks = request.acks;
     let refused = if request.transactional_id.is_some() {
         Some(ResponseError::TransactionalIdAuthorizationFailed.code())

@@ -25,7 +25,9 @@ impl ClusterMeta {
                     .find(|(k, _)| k.trim() == "cluster.id")
                     .map(|(_, v)| v.trim().to_string())
                     .filter(|v| !v.is_empty())
-                    .ok_or_else(|| MetadataError::Corrupt(format!("{} has no cluster.id", path.display())))?;
+                    .ok_or_else(|| {
+                        MetadataError::Corrupt(format!("{} has no cluster.id", path.display()))
+                    })?;
                 Ok(ClusterMeta { cluster_id })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -2,6 +2,8 @@
 //! configs and partitions, and producer id allocation. All of it persisted under the data folder.
 
 mod cluster;
+pub mod config_ops;
+pub mod describe;
 mod partition;
 mod producer_ids;
 mod store;

@@ -31,12 +31,15 @@ impl Partition {
 
     /// Locks the log. Blocking: call from a blocking task, never hold it across `.await`.
     pub fn log(&self) -> MutexGuard<'_, PartitionLog> {
-        self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Refreshes the cached offsets from `log` (call with the lock held, after a change).
     pub fn refresh(&self, log: &PartitionLog) {
-        self.start_offset.store(log.log_start_offset(), Ordering::Release);
+        self.start_offset
+            .store(log.log_start_offset(), Ordering::Release);
         let end = log.log_end_offset();
         if self.end_offset.swap(end, Ordering::AcqRel) != end {
             self.appended.notify_waiters();

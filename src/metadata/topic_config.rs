@@ -8,68 +8,202 @@ use crate::log::LogConfig;
 
 use super::MetadataError;
 
+#[derive(Debug, Clone, Copy)]
 enum Kind {
-    /// A whole number of at least this value.
+    /// A whole number of at least this value (and at most i32::MAX for INT configs).
     Int(i64),
+    /// A whole number in this range.
+    Range(i64, i64),
+    /// gzip: -1 (the codec's default) or 1-9.
+    GzipLevel,
     /// One of these words.
     Choice(&'static [&'static str]),
+    /// A non-empty comma-separated list of these words.
+    ChoiceList(&'static [&'static str]),
     /// A comma-separated list (throttled replicas and the like).
     List,
     Bool,
     Ratio,
 }
 
-/// Every topic config Kafka defines, with how its value is checked.
-const KEYS: &[(&str, Kind)] = &[
-    ("cleanup.policy", Kind::Choice(&["delete"])),
-    ("compression.type", Kind::Choice(&["producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"])),
-    ("delete.retention.ms", Kind::Int(0)),
-    ("file.delete.delay.ms", Kind::Int(0)),
-    ("flush.messages", Kind::Int(1)),
-    ("flush.ms", Kind::Int(0)),
-    ("follower.replication.throttled.replicas", Kind::List),
-    ("index.interval.bytes", Kind::Int(0)),
-    ("leader.replication.throttled.replicas", Kind::List),
-    ("local.retention.bytes", Kind::Int(-2)),
-    ("local.retention.ms", Kind::Int(-2)),
-    ("max.compaction.lag.ms", Kind::Int(1)),
-    ("max.message.bytes", Kind::Int(0)),
-    ("message.downconversion.enable", Kind::Bool),
-    ("message.timestamp.after.max.ms", Kind::Int(0)),
-    ("message.timestamp.before.max.ms", Kind::Int(0)),
-    ("message.timestamp.difference.max.ms", Kind::Int(0)),
-    ("message.timestamp.type", Kind::Choice(&["CreateTime", "LogAppendTime"])),
-    ("min.cleanable.dirty.ratio", Kind::Ratio),
-    ("min.compaction.lag.ms", Kind::Int(0)),
-    ("min.insync.replicas", Kind::Int(1)),
-    ("preallocate", Kind::Bool),
-    ("remote.storage.enable", Kind::Choice(&["false"])),
-    ("retention.bytes", Kind::Int(-1)),
-    ("retention.ms", Kind::Int(-1)),
-    ("segment.bytes", Kind::Int(14)),
-    ("segment.index.bytes", Kind::Int(4)),
-    ("segment.jitter.ms", Kind::Int(0)),
-    ("segment.ms", Kind::Int(1)),
-    ("unclean.leader.election.enable", Kind::Bool),
+/// Kafka's config types as DescribeConfigs v3+ reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigType {
+    Boolean = 1,
+    String = 2,
+    Int = 3,
+    Long = 5,
+    Double = 6,
+    List = 7,
+    Password = 9,
+}
+
+/// One topic config: how it is checked, its type, the broker setting that gives its default,
+/// Kafka's default value and what it means.
+#[derive(Debug, Clone, Copy)]
+pub struct TopicKey {
+    pub name: &'static str,
+    kind: Kind,
+    pub config_type: ConfigType,
+    /// The broker setting that supplies the default (Kafka's synonym), if there is one.
+    pub broker_key: Option<&'static str>,
+    /// Kafka's default when neither the topic nor the broker sets it.
+    pub default: &'static str,
+    pub doc: &'static str,
+    /// Accepted for old clients but gone from Kafka 4 (not listed by DescribeConfigs unless set).
+    pub legacy: bool,
+}
+
+const fn key(
+    name: &'static str,
+    kind: Kind,
+    config_type: ConfigType,
+    broker_key: Option<&'static str>,
+    default: &'static str,
+    doc: &'static str,
+) -> TopicKey {
+    TopicKey {
+        name,
+        kind,
+        config_type,
+        broker_key,
+        default,
+        doc,
+        legacy: false,
+    }
+}
+
+const fn legacy(mut k: TopicKey) -> TopicKey {
+    k.legacy = true;
+    k
+}
+
+use ConfigType as T;
+
+const LONG_MAX: &str = "9223372036854775807";
+
+/// Every topic config Kafka defines, in name order.
+pub const KEYS: &[TopicKey] = &[
+    key("cleanup.policy", Kind::ChoiceList(&["delete"]), T::List, Some("log.cleanup.policy"), "delete",
+        "The retention policy for old log segments: \"delete\" discards old segments when their retention time or size limit is reached. (\"compact\" is not supported by weir yet.)"),
+    key("compression.gzip.level", Kind::GzipLevel, T::Int, Some("compression.gzip.level"), "-1",
+        "The compression level to use if compression.type is set to gzip."),
+    key("compression.lz4.level", Kind::Range(1, 17), T::Int, Some("compression.lz4.level"), "9",
+        "The compression level to use if compression.type is set to lz4."),
+    key("compression.type", Kind::Choice(&["producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"]), T::String, Some("compression.type"), "producer",
+        "The final compression type for a given topic; \"producer\" keeps the codec the producer chose."),
+    key("compression.zstd.level", Kind::Range(-131_072, 22), T::Int, Some("compression.zstd.level"), "3",
+        "The compression level to use if compression.type is set to zstd."),
+    key("delete.retention.ms", Kind::Int(0), T::Long, Some("log.cleaner.delete.retention.ms"), "86400000",
+        "The amount of time to retain delete tombstone markers for log compacted topics."),
+    key("file.delete.delay.ms", Kind::Int(0), T::Long, Some("log.segment.delete.delay.ms"), "60000",
+        "The time to wait before deleting a file from the filesystem."),
+    key("flush.messages", Kind::Int(1), T::Long, Some("log.flush.interval.messages"), LONG_MAX,
+        "The number of messages written to a partition log before its data is fsynced."),
+    key("flush.ms", Kind::Int(0), T::Long, Some("log.flush.interval.ms"), LONG_MAX,
+        "The maximum time between fsyncs of a partition log."),
+    key("follower.replication.throttled.replicas", Kind::List, T::List, None, "",
+        "A list of replicas for which log replication should be throttled on the follower side."),
+    key("index.interval.bytes", Kind::Int(0), T::Int, Some("log.index.interval.bytes"), "4096",
+        "How frequently an entry is added to the offset index, in bytes of log."),
+    key("leader.replication.throttled.replicas", Kind::List, T::List, None, "",
+        "A list of replicas for which log replication should be throttled on the leader side."),
+    key("local.retention.bytes", Kind::Int(-2), T::Long, Some("log.local.retention.bytes"), "-2",
+        "The maximum size of local log segments before they become eligible for deletion (tiered storage); -2 means retention.bytes."),
+    key("local.retention.ms", Kind::Int(-2), T::Long, Some("log.local.retention.ms"), "-2",
+        "The time to retain local log segments before they become eligible for deletion (tiered storage); -2 means retention.ms."),
+    key("max.compaction.lag.ms", Kind::Int(1), T::Long, Some("log.cleaner.max.compaction.lag.ms"), LONG_MAX,
+        "The maximum time a message will remain ineligible for compaction in the log."),
+    key("max.message.bytes", Kind::Int(0), T::Int, Some("message.max.bytes"), "1048588",
+        "The largest record batch size allowed by the topic."),
+    legacy(key("message.downconversion.enable", Kind::Bool, T::Boolean, Some("log.message.downconversion.enable"), "true",
+        "Whether down-conversion of message formats is enabled (removed in Kafka 4)." )),
+    key("message.timestamp.after.max.ms", Kind::Int(0), T::Long, Some("log.message.timestamp.after.max.ms"), "3600000",
+        "The allowed time a message's timestamp may be ahead of the broker's clock."),
+    key("message.timestamp.before.max.ms", Kind::Int(0), T::Long, Some("log.message.timestamp.before.max.ms"), LONG_MAX,
+        "The allowed time a message's timestamp may be behind the broker's clock."),
+    legacy(key("message.timestamp.difference.max.ms", Kind::Int(0), T::Long, Some("log.message.timestamp.difference.max.ms"), LONG_MAX,
+        "Deprecated: the maximum difference between a message's timestamp and the broker's clock (removed in Kafka 4).")),
+    key("message.timestamp.type", Kind::Choice(&["CreateTime", "LogAppendTime"]), T::String, Some("log.message.timestamp.type"), "CreateTime",
+        "Whether the timestamp in the message is the create time or the log append time."),
+    key("min.cleanable.dirty.ratio", Kind::Ratio, T::Double, Some("log.cleaner.min.cleanable.ratio"), "0.5",
+        "The minimum ratio of dirty log to total log for a log to be eligible for cleaning."),
+    key("min.compaction.lag.ms", Kind::Int(0), T::Long, Some("log.cleaner.min.compaction.lag.ms"), "0",
+        "The minimum time a message will remain uncompacted in the log."),
+    key("min.insync.replicas", Kind::Int(1), T::Int, Some("min.insync.replicas"), "1",
+        "The minimum number of replicas that must acknowledge a write with acks=all."),
+    key("preallocate", Kind::Bool, T::Boolean, Some("log.preallocate"), "false",
+        "True if the file should be preallocated on disk when creating a new log segment."),
+    key("remote.log.copy.disable", Kind::Choice(&["false"]), T::Boolean, None, "false",
+        "Disables copying of log segments to tiered storage (tiered storage is not supported by weir)."),
+    key("remote.log.delete.on.disable", Kind::Choice(&["false"]), T::Boolean, None, "false",
+        "Whether to delete remote data when tiered storage is disabled (tiered storage is not supported by weir)."),
+    key("remote.storage.enable", Kind::Choice(&["false"]), T::Boolean, None, "false",
+        "Whether tiered storage is enabled for the topic (not supported by weir)."),
+    key("retention.bytes", Kind::Int(-1), T::Long, Some("log.retention.bytes"), "-1",
+        "The maximum size a partition can grow to before old log segments are discarded; -1 means no limit."),
+    key("retention.ms", Kind::Int(-1), T::Long, Some("log.retention.ms"), "604800000",
+        "The maximum time a log segment is retained before it is discarded; -1 means no limit."),
+    key("segment.bytes", Kind::Int(14), T::Int, Some("log.segment.bytes"), "1073741824",
+        "The segment file size for the log."),
+    key("segment.index.bytes", Kind::Int(4), T::Int, Some("log.index.size.max.bytes"), "10485760",
+        "The size of the index that maps offsets to file positions."),
+    key("segment.jitter.ms", Kind::Int(0), T::Long, Some("log.roll.jitter.ms"), "0",
+        "The maximum random jitter subtracted from the scheduled segment roll time."),
+    key("segment.ms", Kind::Int(1), T::Long, Some("log.roll.ms"), "604800000",
+        "The period of time after which the log rolls a new segment even if it is not full."),
+    key("unclean.leader.election.enable", Kind::Bool, T::Boolean, Some("unclean.leader.election.enable"), "false",
+        "Whether replicas not in the ISR may be elected as leader as a last resort."),
 ];
+
+/// The topic config named `name`, if Kafka has one.
+pub fn lookup(name: &str) -> Option<&'static TopicKey> {
+    KEYS.iter().find(|k| k.name == name)
+}
 
 /// Checks one topic config; the error names the key and why the value is refused.
 pub fn validate(key: &str, value: &str) -> Result<(), MetadataError> {
-    let invalid = |why: String| Err(MetadataError::InvalidConfig(format!("{key}={value:?}: {why}")));
-    let Some((_, kind)) = KEYS.iter().find(|(k, _)| *k == key) else {
+    let invalid = |why: String| {
+        Err(MetadataError::InvalidConfig(format!(
+            "{key}={value:?}: {why}"
+        )))
+    };
+    let Some(info) = lookup(key) else {
         return invalid("unknown topic config".to_string());
     };
-    match kind {
-        Kind::Int(min) => match value.trim().parse::<i64>() {
-            Ok(v) if v >= *min => Ok(()),
-            Ok(_) => invalid(format!("must be at least {min}")),
-            Err(_) => invalid("must be a whole number".to_string()),
+    let int = |min: i64, max: i64| match value.trim().parse::<i64>() {
+        Ok(v) if v < min => invalid(format!("must be at least {min}")),
+        Ok(v) if v > max => invalid(format!("must be at most {max}")),
+        Ok(_) => Ok(()),
+        Err(_) => invalid("must be a whole number".to_string()),
+    };
+    let max = if info.config_type == ConfigType::Int {
+        i64::from(i32::MAX)
+    } else {
+        i64::MAX
+    };
+    match info.kind {
+        Kind::Int(min) => int(min, max),
+        Kind::Range(min, max) => int(min, max),
+        Kind::GzipLevel => match value.trim().parse::<i64>() {
+            Ok(-1 | 1..=9) => Ok(()),
+            _ => invalid("must be -1 or between 1 and 9".to_string()),
         },
         Kind::Choice(words) if words.contains(&value.trim()) => Ok(()),
-        Kind::Choice(words) if key == "cleanup.policy" && value.contains("compact") => {
-            invalid(format!("log compaction is not supported by weir yet; use {words:?}"))
-        }
         Kind::Choice(words) => invalid(format!("must be one of {words:?}")),
+        Kind::ChoiceList(words) => {
+            let items = list_items(value);
+            if items.is_empty() {
+                return invalid(format!("must name at least one of {words:?}"));
+            }
+            match items.iter().find(|i| !words.contains(i)) {
+                None => Ok(()),
+                Some(&"compact") if key == "cleanup.policy" => invalid(format!(
+                    "log compaction is not supported by weir yet; use {words:?}"
+                )),
+                Some(other) => invalid(format!("{other:?} is not one of {words:?}")),
+            }
+        }
         Kind::List => Ok(()),
         Kind::Bool => match value.trim() {
             "true" | "false" => Ok(()),
@@ -82,6 +216,15 @@ pub fn validate(key: &str, value: &str) -> Result<(), MetadataError> {
     }
 }
 
+/// The items of a comma-separated list value, trimmed, empty ones dropped.
+pub fn list_items(value: &str) -> Vec<&str> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 pub fn validate_all(configs: &BTreeMap<String, String>) -> Result<(), MetadataError> {
     configs.iter().try_for_each(|(k, v)| validate(k, v))
 }
@@ -90,7 +233,11 @@ pub fn validate_all(configs: &BTreeMap<String, String>) -> Result<(), MetadataEr
 /// way in, so a value that does not parse here keeps the broker default.
 pub fn log_config(broker: &LogConfig, overrides: &BTreeMap<String, String>) -> LogConfig {
     let mut config = broker.clone();
-    let int = |key: &str| overrides.get(key).and_then(|v| v.trim().parse::<i64>().ok());
+    let int = |key: &str| {
+        overrides
+            .get(key)
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    };
     if let Some(v) = int("segment.bytes") {
         config.segment_bytes = v.max(14) as u64;
     }
@@ -133,13 +280,22 @@ mod tests {
         assert!(validate("cleanup.policy", "compact").is_err());
         assert!(validate("message.timestamp.type", "LogAppendTime").is_ok());
         assert!(validate("no.such.key", "1").is_err());
+        assert!(validate("cleanup.policy", "delete,compact").is_err());
+        assert!(validate("cleanup.policy", "").is_err());
+        assert!(validate("segment.bytes", "4294967296").is_err());
+        assert!(validate("retention.bytes", "4294967296").is_ok());
+        assert!(validate("compression.gzip.level", "0").is_err());
+        assert!(validate("compression.zstd.level", "-5").is_ok());
     }
 
     #[test]
     fn overrides_apply_to_the_log_config() {
         let mut o = BTreeMap::new();
         o.insert("segment.bytes".to_string(), "1024".to_string());
-        o.insert("message.timestamp.type".to_string(), "LogAppendTime".to_string());
+        o.insert(
+            "message.timestamp.type".to_string(),
+            "LogAppendTime".to_string(),
+        );
         let c = log_config(&LogConfig::default(), &o);
         assert_eq!(c.segment_bytes, 1024);
         assert_eq!(c.timestamp_type, crate::log::TimestampType::LogAppendTime);

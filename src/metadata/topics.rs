@@ -26,20 +26,31 @@ pub struct Topic {
 impl Topic {
     pub fn partition(&self, index: i32) -> Option<Arc<Partition>> {
         let partitions = self.partitions.read().unwrap_or_else(|p| p.into_inner());
-        usize::try_from(index).ok().and_then(|i| partitions.get(i).cloned())
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| partitions.get(i).cloned())
     }
 
     pub fn partitions(&self) -> Vec<Arc<Partition>> {
-        self.partitions.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.partitions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn partition_count(&self) -> i32 {
-        self.partitions.read().unwrap_or_else(|p| p.into_inner()).len() as i32
+        self.partitions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .len() as i32
     }
 
     /// The topic's config overrides (keys set explicitly on the topic).
     pub fn configs(&self) -> BTreeMap<String, String> {
-        self.configs.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.configs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn record(&self) -> TopicRecord {
@@ -89,16 +100,30 @@ impl Topics {
     }
 
     pub fn get(&self, name: &str) -> Option<Arc<Topic>> {
-        self.by_name.read().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
+        self.by_name
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
     }
 
     pub fn get_by_id(&self, id: &Uuid) -> Option<Arc<Topic>> {
-        self.by_id.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+        self.by_id
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
     }
 
     /// All topics, sorted by name.
     pub fn list(&self) -> Vec<Arc<Topic>> {
-        let mut all: Vec<_> = self.by_name.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        let mut all: Vec<_> = self
+            .by_name
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
     }
@@ -148,17 +173,29 @@ impl Topics {
     /// Deletes a topic and its data. Blocking.
     pub fn delete(&self, name: &str) -> Result<Uuid, MetadataError> {
         let _guard = self.changes.lock().unwrap_or_else(|p| p.into_inner());
-        let topic = self.get(name).ok_or_else(|| MetadataError::UnknownTopic(name.to_string()))?;
+        let topic = self
+            .get(name)
+            .ok_or_else(|| MetadataError::UnknownTopic(name.to_string()))?;
         let mut doomed = Vec::new();
         for partition in topic.partitions() {
             let dir = self.partition_dir(name, partition.index);
-            let target = self.dir.join(format!("{name}-{}.{}-delete", partition.index, topic.id.simple()));
+            let target = self.dir.join(format!(
+                "{name}-{}.{}-delete",
+                partition.index,
+                topic.id.simple()
+            ));
             partition.log().flush()?;
             std::fs::rename(&dir, &target)?;
             doomed.push(target);
         }
-        self.by_name.write().unwrap_or_else(|p| p.into_inner()).remove(name);
-        self.by_id.write().unwrap_or_else(|p| p.into_inner()).remove(&topic.id);
+        self.by_name
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+        self.by_id
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&topic.id);
         store::save(&self.dir, self.records())?;
         for dir in doomed {
             if let Err(e) = std::fs::remove_dir_all(&dir) {
@@ -167,6 +204,94 @@ impl Topics {
         }
         tracing::info!(topic = %name, "deleted topic");
         Ok(topic.id)
+    }
+
+    /// Replaces a topic's config overrides with what `change` makes of the current ones:
+    /// validates the result, and unless `validate_only`, persists it and applies it to every
+    /// partition log at once (no restart needed). Returns the new overrides. Blocking.
+    pub fn update_configs<F>(
+        &self,
+        name: &str,
+        validate_only: bool,
+        change: F,
+    ) -> Result<BTreeMap<String, String>, MetadataError>
+    where
+        F: FnOnce(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, MetadataError>,
+    {
+        let _guard = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+        let topic = self
+            .get(name)
+            .ok_or_else(|| MetadataError::UnknownTopic(name.to_string()))?;
+        let configs = change(&topic.configs())?;
+        topic_config::validate_all(&configs)?;
+        if validate_only {
+            return Ok(configs);
+        }
+        let previous = std::mem::replace(
+            &mut *topic.configs.write().unwrap_or_else(|p| p.into_inner()),
+            configs.clone(),
+        );
+        if let Err(e) = store::save(&self.dir, self.records()) {
+            *topic.configs.write().unwrap_or_else(|p| p.into_inner()) = previous;
+            return Err(e);
+        }
+        let log_config = self.log_config(&configs);
+        for partition in topic.partitions() {
+            partition.log().set_config(log_config.clone());
+        }
+        tracing::info!(topic = %name, ?configs, "altered topic configs");
+        Ok(configs)
+    }
+
+    /// Grows a topic to `count` partitions (Kafka never shrinks one). With `validate_only`
+    /// only checks. New partitions are usable as soon as this returns. Blocking.
+    pub fn add_partitions(
+        &self,
+        name: &str,
+        count: i32,
+        validate_only: bool,
+    ) -> Result<(), MetadataError> {
+        let _guard = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+        let topic = self
+            .get(name)
+            .ok_or_else(|| MetadataError::UnknownTopic(name.to_string()))?;
+        let current = topic.partition_count();
+        if count <= current {
+            let how = if count == current {
+                "equal to"
+            } else {
+                "lower than"
+            };
+            return Err(MetadataError::InvalidPartitions(format!(
+                "topic {name:?} has {current} partitions; the requested count {count} is {how} that, and partitions can only be added"
+            )));
+        }
+        if validate_only {
+            return Ok(());
+        }
+        let config = self.log_config(&topic.configs());
+        let mut added = Vec::new();
+        for p in current..count {
+            let dir = self.partition_dir(name, p);
+            // A folder the registry does not know is a leftover of a crash: start clean.
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)?;
+            }
+            let log = PartitionLog::open(dir, config.clone())?;
+            added.push(Arc::new(Partition::new(p, log)));
+        }
+        let mut records = self.records();
+        if let Some(record) = records.iter_mut().find(|r| r.name == name) {
+            record.partitions = count;
+        }
+        store::save(&self.dir, records)?;
+        topic
+            .partitions
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(added);
+        tracing::info!(topic = %name, from = current, to = count, "added partitions");
+        Ok(())
     }
 
     /// Flushes every partition (clean shutdown). Blocking.
@@ -191,7 +316,9 @@ impl Topics {
                         tracing::info!(topic = %topic.name, partition = partition.index, segments = n, "retention deleted segments");
                         partition.refresh(&log);
                     }
-                    Err(e) => tracing::error!(topic = %topic.name, partition = partition.index, "retention failed: {e}"),
+                    Err(e) => {
+                        tracing::error!(topic = %topic.name, partition = partition.index, "retention failed: {e}")
+                    }
                 }
             }
         }
@@ -219,8 +346,14 @@ impl Topics {
     }
 
     fn insert(&self, topic: Arc<Topic>) {
-        self.by_id.write().unwrap_or_else(|p| p.into_inner()).insert(topic.id, topic.clone());
-        self.by_name.write().unwrap_or_else(|p| p.into_inner()).insert(topic.name.clone(), topic);
+        self.by_id
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(topic.id, topic.clone());
+        self.by_name
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(topic.name.clone(), topic);
     }
 
     fn records(&self) -> Vec<TopicRecord> {
@@ -233,7 +366,9 @@ impl Topics {
 }
 
 fn remove_deleted_leftovers(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() && path.to_string_lossy().ends_with("-delete") {
@@ -261,7 +396,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
         let created = topics.create(spec("orders", 3)).unwrap();
-        assert!(matches!(topics.create(spec("orders", 1)), Err(MetadataError::TopicExists(_))));
+        assert!(matches!(
+            topics.create(spec("orders", 1)),
+            Err(MetadataError::TopicExists(_))
+        ));
         drop(topics);
         let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
         let t = topics.get("orders").unwrap();
@@ -280,14 +418,87 @@ mod tests {
         assert!(!dir.path().join("t-0").exists());
         let again = topics.create(spec("t", 1)).unwrap();
         assert_eq!(again.partition(0).unwrap().high_watermark(), 0);
-        assert!(matches!(topics.delete("nope"), Err(MetadataError::UnknownTopic(_))));
+        assert!(matches!(
+            topics.delete("nope"),
+            Err(MetadataError::UnknownTopic(_))
+        ));
     }
 
     #[test]
     fn invalid_specs_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
-        assert!(matches!(topics.create(spec("bad name", 1)), Err(MetadataError::InvalidTopic(_))));
-        assert!(matches!(topics.create(spec("t", 0)), Err(MetadataError::InvalidPartitions(_))));
+        assert!(matches!(
+            topics.create(spec("bad name", 1)),
+            Err(MetadataError::InvalidTopic(_))
+        ));
+        assert!(matches!(
+            topics.create(spec("t", 0)),
+            Err(MetadataError::InvalidPartitions(_))
+        ));
+    }
+
+    #[test]
+    fn config_changes_persist_and_apply_to_live_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        topics.create(spec("c", 2)).unwrap();
+        let set = |key: &str, value: &str| {
+            let (key, value) = (key.to_string(), value.to_string());
+            move |old: &BTreeMap<String, String>| {
+                let mut new = old.clone();
+                new.insert(key, value);
+                Ok(new)
+            }
+        };
+        topics
+            .update_configs("c", true, set("retention.ms", "5"))
+            .unwrap();
+        assert!(
+            topics.get("c").unwrap().configs().is_empty(),
+            "validate_only changes nothing"
+        );
+        assert!(matches!(
+            topics.update_configs("c", false, set("retention.ms", "x")),
+            Err(MetadataError::InvalidConfig(_))
+        ));
+        assert!(matches!(
+            topics.update_configs("nope", false, set("retention.ms", "5")),
+            Err(MetadataError::UnknownTopic(_))
+        ));
+        topics
+            .update_configs("c", false, set("segment.bytes", "2048"))
+            .unwrap();
+        let t = topics.get("c").unwrap();
+        assert_eq!(
+            t.configs().get("segment.bytes").map(String::as_str),
+            Some("2048")
+        );
+        assert_eq!(t.partition(1).unwrap().log().config().segment_bytes, 2048);
+        drop((t, topics));
+        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let t = topics.get("c").unwrap();
+        assert_eq!(t.partition(0).unwrap().log().config().segment_bytes, 2048);
+    }
+
+    #[test]
+    fn partitions_are_added_never_removed_and_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        topics.create(spec("p", 2)).unwrap();
+        for bad in [1, 2] {
+            assert!(matches!(
+                topics.add_partitions("p", bad, false),
+                Err(MetadataError::InvalidPartitions(_))
+            ));
+        }
+        topics.add_partitions("p", 5, true).unwrap();
+        assert_eq!(topics.get("p").unwrap().partition_count(), 2);
+        topics.add_partitions("p", 5, false).unwrap();
+        assert_eq!(topics.get("p").unwrap().partition_count(), 5);
+        assert!(dir.path().join("p-4").is_dir());
+        drop(topics);
+        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        assert_eq!(topics.get("p").unwrap().partition_count(), 5);
     }
 }

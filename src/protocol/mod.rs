@@ -27,7 +27,9 @@ pub enum Frame {
     Request(Box<Request>),
     /// ApiVersions at a version we do not know: answer UNSUPPORTED_VERSION in a v0 body so the
     /// client can retry at a version we both know.
-    ApiVersionsTooNew { correlation_id: i32 },
+    ApiVersionsTooNew {
+        correlation_id: i32,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +63,10 @@ pub fn decode(mut frame: Bytes) -> Result<Frame, ProtocolError> {
         if api_key == ApiKey::ApiVersions && version > 0 {
             return Ok(Frame::ApiVersionsTooNew { correlation_id });
         }
-        return Err(ProtocolError::UnsupportedVersion { api: api_key, version });
+        return Err(ProtocolError::UnsupportedVersion {
+            api: api_key,
+            version,
+        });
     }
     let malformed = |reason: String| ProtocolError::Malformed {
         api: api_key,
@@ -106,7 +111,10 @@ pub fn encode_response(
 
 /// The UNSUPPORTED_VERSION answer to an ApiVersions request newer than we know: v0 body,
 /// header v0, with our supported ranges.
-pub fn encode_api_versions_too_new(out: &mut BytesMut, correlation_id: i32) -> Result<(), ProtocolError> {
+pub fn encode_api_versions_too_new(
+    out: &mut BytesMut,
+    correlation_id: i32,
+) -> Result<(), ProtocolError> {
     let body = ApiVersionsResponse::default()
         .with_error_code(kafka_protocol::error::ResponseError::UnsupportedVersion.code())
         .with_api_keys(supported_api_versions());
@@ -191,7 +199,11 @@ mod tests {
     fn rejects_short_unknown_and_truncated_frames() {
         assert!(decode(Bytes::from_static(&[0, 18, 0])).is_err());
         assert!(decode(Bytes::from_static(&[3, 231, 0, 0, 0, 0, 0, 1])).is_err());
-        let f = frame(ApiKey::Metadata, 9, &kafka_protocol::messages::MetadataRequest::default());
+        let f = frame(
+            ApiKey::Metadata,
+            9,
+            &kafka_protocol::messages::MetadataRequest::default(),
+        );
         assert!(decode(f.slice(..f.len() - 1)).is_err());
     }
 }

@@ -51,7 +51,9 @@ pub async fn run(
         };
         let api = protocol::peek_api_key(&frame);
         let result = match protocol::decode(frame) {
-            Ok(Frame::Request(request)) => handler::respond(&broker, peer, *request, &mut out).await,
+            Ok(Frame::Request(request)) => {
+                handler::respond(&broker, peer, *request, &mut out).await
+            }
             Ok(Frame::ApiVersionsTooNew { correlation_id }) => {
                 protocol::encode_api_versions_too_new(&mut out, correlation_id)
             }

@@ -16,8 +16,14 @@ use crate::broker::Broker;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves connections until `shutdown` turns true, then waits for in-flight requests.
-pub async fn serve(listener: TcpListener, broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
-    let limit = Arc::new(Semaphore::new(broker.config().max_connections.min(Semaphore::MAX_PERMITS)));
+pub async fn serve(
+    listener: TcpListener,
+    broker: Arc<Broker>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let limit = Arc::new(Semaphore::new(
+        broker.config().max_connections.min(Semaphore::MAX_PERMITS),
+    ));
     let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {

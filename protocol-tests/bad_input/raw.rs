@@ -1,0 +1,583 @@
+//! A deliberately small raw Kafka client for hostile-input tests: it builds frames with the
+//! `kafka_protocol` codec, writes arbitrary bytes, and reads length-prefixed responses.
+//!
+//! Frames are `i32` big-endian length + request header + body; responses are length + response
+//! header (v0: correlation id; v1: + tagged fields) + body. ApiVersions responses always use
+//! header v0.
+
+use std::collections::HashMap;
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{
+    ApiVersionsRequest, BrokerId, CreateTopicsRequest, FetchRequest, InitProducerIdRequest,
+    ListOffsetsRequest, MetadataRequest, ProduceRequest, ProducerId, RequestHeader, ResponseHeader,
+    TopicName,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message, Request, StrBytes};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+/// How long any single network step may take before the test fails.
+pub(crate) const IO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the broker has to close a connection it should refuse.
+pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Kafka error codes used by these tests.
+pub(crate) mod code {
+    pub const NONE: i16 = 0;
+    pub const OFFSET_OUT_OF_RANGE: i16 = 1;
+    pub const CORRUPT_MESSAGE: i16 = 2;
+    pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+    pub const MESSAGE_TOO_LARGE: i16 = 10;
+    pub const INVALID_TOPIC_EXCEPTION: i16 = 17;
+    pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
+    pub const UNSUPPORTED_VERSION: i16 = 35;
+    pub const INVALID_RECORD: i16 = 87;
+}
+
+// Byte positions inside a magic-2 record batch.
+pub(crate) const BATCH_LENGTH_AT: usize = 8;
+pub(crate) const MAGIC_AT: usize = 16;
+pub(crate) const CRC_AT: usize = 17;
+pub(crate) const ATTRIBUTES_AT: usize = 21;
+pub(crate) const LAST_OFFSET_DELTA_AT: usize = 23;
+pub(crate) const RECORD_COUNT_AT: usize = 57;
+pub(crate) const BATCH_HEADER_LEN: usize = 61;
+
+pub(crate) fn topic_name(name: &str) -> TopicName {
+    TopicName(StrBytes::from_string(name.to_string()))
+}
+
+/// A whole request frame (length prefix included) for a known request type.
+pub(crate) fn request_frame<R: Request>(
+    request: &R,
+    version: i16,
+    correlation_id: i32,
+) -> BytesMut {
+    let header = RequestHeader::default()
+        .with_request_api_key(R::KEY)
+        .with_request_api_version(version)
+        .with_correlation_id(correlation_id)
+        .with_client_id(Some(StrBytes::from_static_str("weir-bad-input")));
+    let mut body = BytesMut::new();
+    request
+        .encode(&mut body, version)
+        .expect("encode request body");
+    frame(&header, R::header_version(version), &body)
+}
+
+/// A frame from an explicit header (any api key / version) and arbitrary body bytes.
+pub(crate) fn frame(header: &RequestHeader, header_version: i16, body: &[u8]) -> BytesMut {
+    let mut buf = BytesMut::new();
+    buf.put_i32(0);
+    header
+        .encode(&mut buf, header_version)
+        .expect("encode request header");
+    buf.extend_from_slice(body);
+    let len = (buf.len() - 4) as i32;
+    buf[..4].copy_from_slice(&len.to_be_bytes());
+    buf
+}
+
+/// Writes bytes, tolerating the broker having already closed the connection.
+pub(crate) async fn send_raw(stream: &mut TcpStream, bytes: &[u8]) {
+    match timeout(IO_TIMEOUT, stream.write_all(bytes)).await {
+        Err(_) => panic!("writing {} bytes timed out", bytes.len()),
+        Ok(Ok(())) => {}
+        Ok(Err(e)) if is_disconnect(e.kind()) => {}
+        Ok(Err(e)) => panic!("write failed: {e}"),
+    }
+}
+
+fn is_disconnect(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::ConnectionAborted
+    )
+}
+
+/// Reads one response frame (without its length prefix); `None` when the broker closed the
+/// connection (EOF or reset) before a whole frame arrived.
+pub(crate) async fn read_frame(stream: &mut TcpStream) -> Option<Bytes> {
+    let read = async {
+        let mut len = [0u8; 4];
+        if let Err(e) = stream.read_exact(&mut len).await {
+            if e.kind() == ErrorKind::UnexpectedEof || is_disconnect(e.kind()) {
+                return None;
+            }
+            panic!("reading a response length failed: {e}");
+        }
+        let len = i32::from_be_bytes(len);
+        assert!(
+            (4..=64 << 20).contains(&len),
+            "response frame length {len} is not plausible"
+        );
+        let mut body = vec![0u8; len as usize];
+        if let Err(e) = stream.read_exact(&mut body).await {
+            if e.kind() == ErrorKind::UnexpectedEof || is_disconnect(e.kind()) {
+                return None;
+            }
+            panic!("reading a response body failed: {e}");
+        }
+        Some(Bytes::from(body))
+    };
+    timeout(IO_TIMEOUT, read)
+        .await
+        .unwrap_or_else(|_| panic!("no response (and no close) within {IO_TIMEOUT:?}"))
+}
+
+/// The broker must close the connection promptly without sending anything.
+pub(crate) async fn expect_closed(stream: &mut TcpStream, what: &str) {
+    let mut buf = [0u8; 256];
+    match timeout(CLOSE_TIMEOUT, stream.read(&mut buf)).await {
+        Err(_) => panic!("{what}: connection still open {CLOSE_TIMEOUT:?} later"),
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => panic!(
+            "{what}: expected the connection to be closed, got {n} bytes: {:?}",
+            &buf[..n]
+        ),
+        Ok(Err(e)) if is_disconnect(e.kind()) => {}
+        Ok(Err(e)) => panic!("{what}: read failed: {e}"),
+    }
+}
+
+/// The first four bytes of any response frame: its correlation id.
+pub(crate) fn correlation_id_of(frame: &Bytes) -> i32 {
+    assert!(
+        frame.len() >= 4,
+        "response frame shorter than a correlation id"
+    );
+    i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]])
+}
+
+/// Decodes a response frame for request type `R` at `version`, checking the correlation id.
+pub(crate) fn decode_response<R: Request>(
+    frame: Bytes,
+    version: i16,
+    correlation_id: i32,
+) -> R::Response {
+    let mut buf = frame;
+    let header = ResponseHeader::decode(
+        &mut buf,
+        <R::Response as HeaderVersion>::header_version(version),
+    )
+    .expect("decode response header");
+    assert_eq!(
+        header.correlation_id, correlation_id,
+        "response carries another request's correlation id"
+    );
+    let response = <R::Response as Decodable>::decode(&mut buf, version)
+        .unwrap_or_else(|e| panic!("decode api {} v{version} response: {e}", R::KEY));
+    assert_eq!(
+        buf.remaining(),
+        0,
+        "api {} v{version} response has {} trailing bytes",
+        R::KEY,
+        buf.remaining()
+    );
+    response
+}
+
+/// One connection that negotiated versions with ApiVersions on connect.
+pub(crate) struct RawClient {
+    pub(crate) stream: TcpStream,
+    next_correlation_id: i32,
+    versions: HashMap<i16, (i16, i16)>,
+}
+
+impl RawClient {
+    pub(crate) async fn connect(addr: SocketAddr) -> RawClient {
+        let stream = timeout(IO_TIMEOUT, TcpStream::connect(addr))
+            .await
+            .expect("connect timed out")
+            .expect("connect to broker");
+        let mut client = RawClient {
+            stream,
+            next_correlation_id: 1,
+            versions: HashMap::new(),
+        };
+        let request = ApiVersionsRequest::default()
+            .with_client_software_name(StrBytes::from_static_str("weir-bad-input"))
+            .with_client_software_version(StrBytes::from_static_str("0.1"));
+        let response = client.call(3, &request).await;
+        assert_eq!(response.error_code, code::NONE, "ApiVersions v3 error");
+        assert!(!response.api_keys.is_empty(), "ApiVersions lists no APIs");
+        client.versions = response
+            .api_keys
+            .iter()
+            .map(|k| (k.api_key, (k.min_version, k.max_version)))
+            .collect();
+        client
+    }
+
+    /// The version to use for `R`: `preferred`, lowered to what the broker advertises.
+    pub(crate) fn version<R: Request>(&self, preferred: i16) -> i16 {
+        let (min, max) = *self
+            .versions
+            .get(&R::KEY)
+            .unwrap_or_else(|| panic!("broker does not advertise api key {}", R::KEY));
+        let version = preferred.min(max).min(<R as Message>::VERSIONS.max);
+        assert!(
+            version >= min && version >= <R as Message>::VERSIONS.min,
+            "no usable version of api {} (broker {min}..={max}, wanted {preferred})",
+            R::KEY
+        );
+        version
+    }
+
+    pub(crate) fn next_correlation_id(&mut self) -> i32 {
+        let id = self.next_correlation_id;
+        self.next_correlation_id += 1;
+        id
+    }
+
+    pub(crate) async fn call<R: Request>(&mut self, version: i16, request: &R) -> R::Response {
+        let correlation_id = self.next_correlation_id();
+        let bytes = request_frame(request, version, correlation_id);
+        send_raw(&mut self.stream, &bytes).await;
+        let response = read_frame(&mut self.stream).await.unwrap_or_else(|| {
+            panic!(
+                "broker closed the connection instead of answering api {} v{version}",
+                R::KEY
+            )
+        });
+        decode_response::<R>(response, version, correlation_id)
+    }
+
+    /// Creates a topic (replication factor 1) and asserts success.
+    pub(crate) async fn create_topic(
+        &mut self,
+        name: &str,
+        partitions: i32,
+        configs: &[(&str, &str)],
+    ) {
+        let version = self.version::<CreateTopicsRequest>(5);
+        let topic = CreatableTopic::default()
+            .with_name(topic_name(name))
+            .with_num_partitions(partitions)
+            .with_replication_factor(1)
+            .with_configs(
+                configs
+                    .iter()
+                    .map(|(k, v)| {
+                        CreatableTopicConfig::default()
+                            .with_name(StrBytes::from_string(k.to_string()))
+                            .with_value(Some(StrBytes::from_string(v.to_string())))
+                    })
+                    .collect(),
+            );
+        let request = CreateTopicsRequest::default()
+            .with_topics(vec![topic])
+            .with_timeout_ms(10_000);
+        let response = self.call(version, &request).await;
+        assert_eq!(response.topics.len(), 1, "CreateTopics answers one topic");
+        let result = &response.topics[0];
+        assert_eq!(
+            result.error_code,
+            code::NONE,
+            "create topic {name}: {:?}",
+            result.error_message
+        );
+    }
+
+    /// Sends one Produce request (acks=-1) and returns `(partition, error_code, base_offset)`
+    /// for each partition answered.
+    pub(crate) async fn produce(
+        &mut self,
+        version: i16,
+        topic: &str,
+        partitions: Vec<(i32, Bytes)>,
+    ) -> Vec<(i32, i16, i64)> {
+        let request = produce_request(topic, partitions);
+        let response = self.call(version, &request).await;
+        assert_eq!(response.responses.len(), 1, "Produce answers one topic");
+        let topic_response = &response.responses[0];
+        assert_eq!(topic_response.name.0.as_str(), topic);
+        let mut results: Vec<(i32, i16, i64)> = topic_response
+            .partition_responses
+            .iter()
+            .map(|p| (p.index, p.error_code, p.base_offset))
+            .collect();
+        results.sort();
+        results
+    }
+
+    /// The log end offset (ListOffsets with timestamp -1).
+    pub(crate) async fn latest_offset(&mut self, topic: &str, partition: i32) -> i64 {
+        let (error, offset) = self.list_offsets(topic, partition, -1).await;
+        assert_eq!(error, code::NONE, "ListOffsets {topic}/{partition}");
+        offset
+    }
+
+    /// ListOffsets for one partition: `(error_code, offset)`.
+    pub(crate) async fn list_offsets(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        timestamp: i64,
+    ) -> (i16, i64) {
+        let version = self.version::<ListOffsetsRequest>(5);
+        let request = ListOffsetsRequest::default()
+            .with_replica_id(BrokerId(-1))
+            .with_topics(vec![ListOffsetsTopic::default()
+                .with_name(topic_name(topic))
+                .with_partitions(vec![ListOffsetsPartition::default()
+                    .with_partition_index(partition)
+                    .with_timestamp(timestamp)])]);
+        let response = self.call(version, &request).await;
+        assert_eq!(response.topics.len(), 1, "ListOffsets answers one topic");
+        assert_eq!(
+            response.topics[0].partitions.len(),
+            1,
+            "ListOffsets answers one partition"
+        );
+        let p = &response.topics[0].partitions[0];
+        (p.error_code, p.offset)
+    }
+
+    /// InitProducerId without a transactional id: `(producer_id, epoch)`.
+    pub(crate) async fn init_producer_id(&mut self) -> (i64, i16) {
+        let version = self.version::<InitProducerIdRequest>(4);
+        let request = InitProducerIdRequest::default()
+            .with_transactional_id(None)
+            .with_transaction_timeout_ms(60_000)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1);
+        let response = self.call(version, &request).await;
+        assert_eq!(response.error_code, code::NONE, "InitProducerId");
+        assert!(
+            response.producer_id.0 >= 0,
+            "InitProducerId gave id {}",
+            response.producer_id.0
+        );
+        (response.producer_id.0, response.producer_epoch)
+    }
+
+    /// Fetches from `offset` without waiting; returns `(error_code, high_watermark, records)`.
+    pub(crate) async fn fetch(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> (i16, i64, Bytes) {
+        let version = self.version::<FetchRequest>(12);
+        let request = fetch_request(topic, partition, offset, 0, 0);
+        let response = self.call(version, &request).await;
+        assert_eq!(response.error_code, code::NONE, "Fetch top-level error");
+        let p = &response.responses[0].partitions[0];
+        (
+            p.error_code,
+            p.high_watermark,
+            p.records
+                .clone()
+                .expect("records must be empty bytes, never null"),
+        )
+    }
+
+    /// A Metadata request for all topics; returns the number of brokers listed.
+    pub(crate) async fn metadata_broker_count(&mut self) -> usize {
+        let version = self.version::<MetadataRequest>(9);
+        let response = self
+            .call(version, &MetadataRequest::default().with_topics(None))
+            .await;
+        response.brokers.len()
+    }
+}
+
+pub(crate) fn produce_request(topic: &str, partitions: Vec<(i32, Bytes)>) -> ProduceRequest {
+    ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(10_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(topic_name(topic))
+            .with_partition_data(
+                partitions
+                    .into_iter()
+                    .map(|(index, records)| {
+                        PartitionProduceData::default()
+                            .with_index(index)
+                            .with_records(Some(records))
+                    })
+                    .collect(),
+            )])
+}
+
+pub(crate) fn fetch_request(
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    max_wait_ms: i32,
+    min_bytes: i32,
+) -> FetchRequest {
+    FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_wait_ms(max_wait_ms)
+        .with_min_bytes(min_bytes)
+        .with_max_bytes(8 << 20)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(topic_name(topic))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(partition)
+                .with_fetch_offset(offset)
+                .with_partition_max_bytes(4 << 20)])])
+}
+
+/// A new connection still gets a good ApiVersions answer and a Metadata answer listing a broker.
+pub(crate) async fn assert_broker_serves(addr: SocketAddr) {
+    let mut client = RawClient::connect(addr).await;
+    assert!(
+        client.metadata_broker_count().await >= 1,
+        "Metadata lists no broker"
+    );
+}
+
+/// `count` records with distinct keys/values, timestamps from 1_700_000_000_000.
+pub(crate) fn sample_records(count: usize, value_len: usize) -> Vec<Record> {
+    (0..count)
+        .map(|i| {
+            let mut value = format!("value-{i}-").into_bytes();
+            value.resize(value_len.max(value.len()), b'x');
+            Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: -1,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                // Keeps offset - sequence constant, so the encoder writes one batch with
+                // baseSequence -1 (no producer id).
+                sequence: i as i32 - 1,
+                timestamp: 1_700_000_000_000 + i as i64,
+                key: Some(Bytes::from(format!("key-{i}"))),
+                value: Some(Bytes::from(value)),
+                headers: Default::default(),
+            }
+        })
+        .collect()
+}
+
+/// One valid, uncompressed magic-2 batch of `count` records.
+pub(crate) fn valid_batch(count: usize, value_len: usize) -> BytesMut {
+    encode_one_batch(sample_records(count, value_len))
+}
+
+/// One idempotent batch: `count` records from `producer_id`/`epoch` starting at `base_sequence`.
+pub(crate) fn idempotent_batch(
+    producer_id: i64,
+    epoch: i16,
+    base_sequence: i32,
+    count: usize,
+) -> BytesMut {
+    let records = sample_records(count, 10)
+        .into_iter()
+        .map(|mut r| {
+            r.producer_id = producer_id;
+            r.producer_epoch = epoch;
+            r.sequence = base_sequence + r.offset as i32;
+            r
+        })
+        .collect();
+    let batch = encode_one_batch(records);
+    assert_eq!(
+        i32::from_be_bytes(batch[53..57].try_into().unwrap()),
+        base_sequence,
+        "encoder kept the base sequence"
+    );
+    batch
+}
+
+fn encode_one_batch(records: Vec<Record>) -> BytesMut {
+    let count = records.len();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        records.iter(),
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .expect("encode record batch");
+    assert_eq!(
+        i32::from_be_bytes(
+            buf[RECORD_COUNT_AT..RECORD_COUNT_AT + 4]
+                .try_into()
+                .unwrap()
+        ),
+        count as i32,
+        "encoder wrote a single batch"
+    );
+    assert_eq!(
+        i32::from_be_bytes(
+            buf[BATCH_LENGTH_AT..BATCH_LENGTH_AT + 4]
+                .try_into()
+                .unwrap()
+        ) as usize,
+        buf.len() - 12,
+        "encoder wrote a single batch"
+    );
+    buf
+}
+
+/// Recomputes the CRC-32C over attributes..end after a deliberate edit.
+pub(crate) fn fix_crc(batch: &mut [u8]) {
+    let crc = crc32c::crc32c(&batch[ATTRIBUTES_AT..]);
+    batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
+/// A genuine legacy (magic 1) message set with one message and a valid CRC-32 (IEEE).
+pub(crate) fn magic_1_message_set() -> Bytes {
+    let key = b"legacy-key";
+    let value = b"legacy-value";
+    let mut message = BytesMut::new();
+    message.put_i8(1); // magic
+    message.put_i8(0); // attributes: no compression, create time
+    message.put_i64(1_700_000_000_000);
+    message.put_i32(key.len() as i32);
+    message.extend_from_slice(key);
+    message.put_i32(value.len() as i32);
+    message.extend_from_slice(value);
+    let crc = kafka_protocol::records::IEEE.checksum(&message);
+    let mut set = BytesMut::new();
+    set.put_i64(0); // offset
+    set.put_i32(4 + message.len() as i32); // message size: crc + rest
+    set.put_u32(crc);
+    set.extend_from_slice(&message);
+    set.freeze()
+}
+
+/// Walks the batches in fetched bytes and returns each batch's attributes.
+pub(crate) fn batch_attributes(mut records: &[u8]) -> Vec<i16> {
+    let mut out = Vec::new();
+    while records.len() >= BATCH_HEADER_LEN {
+        let len = i32::from_be_bytes(
+            records[BATCH_LENGTH_AT..BATCH_LENGTH_AT + 4]
+                .try_into()
+                .unwrap(),
+        );
+        let total = 12 + len as usize;
+        if records.len() < total {
+            break; // a partial trailing batch is allowed in fetch responses
+        }
+        assert_eq!(records[MAGIC_AT], 2, "fetched batch is not magic 2");
+        out.push(i16::from_be_bytes([
+            records[ATTRIBUTES_AT],
+            records[ATTRIBUTES_AT + 1],
+        ]));
+        records = &records[total..];
+    }
+    out
+}

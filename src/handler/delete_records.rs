@@ -1,0 +1,62 @@
+//! DeleteRecords v0-v2: moves partitions' log start offsets (offset -1 means the high
+//! watermark); fetches below the new start get OFFSET_OUT_OF_RANGE.
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::delete_records_response::{
+    DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
+};
+use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
+
+use crate::broker::Broker;
+use crate::error::code_of;
+
+const HIGH_WATERMARK: i64 = -1;
+
+pub async fn handle(broker: &Arc<Broker>, request: DeleteRecordsRequest) -> DeleteRecordsResponse {
+    let b = broker.clone();
+    // Deleting segments is file I/O: keep it off the reactor.
+    let topics = tokio::task::spawn_blocking(move || {
+        request
+            .topics
+            .into_iter()
+            .map(|t| {
+                let topic = b.topics.get(t.name.as_str());
+                let partitions = t
+                    .partitions
+                    .into_iter()
+                    .map(|p| {
+                        let out = DeleteRecordsPartitionResult::default()
+                            .with_partition_index(p.partition_index)
+                            .with_low_watermark(-1);
+                        let Some(partition) =
+                            topic.as_ref().and_then(|t| t.partition(p.partition_index))
+                        else {
+                            return out
+                                .with_error_code(ResponseError::UnknownTopicOrPartition.code());
+                        };
+                        let mut log = partition.log();
+                        let offset = if p.offset == HIGH_WATERMARK {
+                            log.log_end_offset()
+                        } else {
+                            p.offset
+                        };
+                        let outcome = log.delete_records_before(offset);
+                        partition.refresh(&log);
+                        match outcome {
+                            Ok(low) => out.with_low_watermark(low),
+                            Err(e) => out.with_error_code(code_of(e)),
+                        }
+                    })
+                    .collect();
+                DeleteRecordsTopicResult::default()
+                    .with_name(t.name)
+                    .with_partitions(partitions)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    DeleteRecordsResponse::default().with_topics(topics)
+}
