@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -45,9 +45,7 @@ impl TestBroker {
 }
 
 async fn start_in(dir: &Path, settings: &[(&str, &str)]) -> weir::BrokerHandle {
-    let mut builder = weir::Broker::builder()
-        .listen("127.0.0.1:0")
-        .data_dir(dir);
+    let mut builder = weir::Broker::builder().listen("127.0.0.1:0").data_dir(dir);
     for (key, value) in settings {
         builder = builder.set(key, value);
     }
@@ -58,7 +56,6 @@ async fn start_in(dir: &Path, settings: &[(&str, &str)]) -> weir::BrokerHandle {
 pub struct ProcessBroker {
     pub child: Child,
     pub addr: SocketAddr,
-    pub data_dir: PathBuf,
 }
 
 impl ProcessBroker {
@@ -100,13 +97,12 @@ impl ProcessBroker {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("weir serve exited before it was ready: {status}");
             }
-            assert!(Instant::now() < deadline, "weir serve not ready within 30 s");
+            assert!(
+                Instant::now() < deadline,
+                "weir serve not ready within 30 s"
+            );
         };
-        ProcessBroker {
-            child,
-            addr,
-            data_dir: data_dir.to_path_buf(),
-        }
+        ProcessBroker { child, addr }
     }
 
     pub fn bootstrap(&self) -> String {

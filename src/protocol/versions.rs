@@ -7,7 +7,7 @@ use kafka_protocol::messages::ApiKey;
 /// (api, min, max). Produce is advertised from v0 because librdkafka decides whether it may
 /// compress from the range it sees; v0-v2 requests (message format v0/v1) are refused.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 0, 12),
+    (ApiKey::Produce, 0, 13),
     (ApiKey::Fetch, 4, 17),
     (ApiKey::ListOffsets, 1, 9),
     (ApiKey::Metadata, 0, 12),
