@@ -109,11 +109,12 @@ impl BrokerHandle {
     /// Stops accepting, lets in-flight requests finish, then flushes and closes the logs.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
+        // Parked JoinGroup/SyncGroup requests are answered now instead of holding the drain.
+        self.broker.groups.shutdown().await;
         for task in self.tasks.drain(..) {
             let _ = task.await;
         }
         let broker = self.broker.clone();
-        self.broker.groups.shutdown().await;
         let _ = tokio::task::spawn_blocking(move || broker.topics.flush_all()).await;
         tracing::info!(addr = %self.addr, "broker stopped");
     }

@@ -64,9 +64,18 @@ pub async fn run(
             break;
         }
         if !out.is_empty() && (!frames.has_frame() || out.len() >= FLUSH_THRESHOLD) {
-            if let Err(e) = write.write_all(&out).await {
-                tracing::debug!(%peer, "write failed: {e}");
-                return;
+            // A client that stops reading its responses is dropped after the idle timeout
+            // rather than holding its buffers forever.
+            match tokio::time::timeout(idle, write.write_all(&out)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, "write failed: {e}");
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!(%peer, "closing connection that read no response for {idle:?}");
+                    return;
+                }
             }
             out.clear();
             if out.capacity() > KEEP_CAPACITY {
@@ -76,7 +85,7 @@ pub async fn run(
         }
     }
     if !out.is_empty() {
-        let _ = write.write_all(&out).await;
+        let _ = tokio::time::timeout(idle, write.write_all(&out)).await;
     }
     let _ = write.shutdown().await;
 }
