@@ -30,6 +30,7 @@
 
 pub mod alloc;
 pub mod broker;
+pub mod cli;
 pub mod config;
 pub mod coordinator;
 pub mod error;

@@ -22,6 +22,8 @@ struct Cli {
 enum Command {
     /// Start the broker.
     Serve(ServeArgs),
+    #[command(flatten)]
+    Client(weir::cli::Command),
 }
 
 #[derive(clap::Args)]
@@ -48,6 +50,11 @@ struct ServeArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The client commands print their own errors and need no log output.
+    let args = match cli.command {
+        Command::Client(command) => return weir::cli::run(command),
+        Command::Serve(args) => args,
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -55,9 +62,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match cli.command {
-        Command::Serve(args) => serve(args),
-    }
+    serve(args)
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
