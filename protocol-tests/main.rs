@@ -12,6 +12,7 @@ static ALLOC: weir::alloc::GuardedAlloc = weir::alloc::GuardedAlloc;
 mod support;
 
 mod bad_input;
+mod compat;
 mod cli;
 mod crash;
 mod groups;

@@ -1,0 +1,191 @@
+//! What the suite does itself, around the clients under test: topics, the records group and
+//! seek scenarios read (written with rdkafka), and a raw Fetch that shows each stored batch's
+//! codec and producer id.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::ClientConfig;
+
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Runs a future from a blocking thread of the test's runtime (cells run on the blocking pool).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Handle::current().block_on(future)
+}
+
+pub fn create_topic(bootstrap: &str, name: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("create admin client");
+    let results = block_on(tokio::time::timeout(
+        WAIT,
+        admin.create_topics(
+            &[NewTopic::new(name, partitions, TopicReplication::Fixed(1))],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        ),
+    ))
+    .expect("CreateTopics timed out")
+    .expect("CreateTopics request");
+    assert_eq!(results, vec![Ok(name.to_string())], "create topic {name}");
+}
+
+/// Writes `records` (partition, key, timestamp) with rdkafka and returns (partition, offset)
+/// of each, in order.
+pub fn write(bootstrap: &str, topic: &str, records: &[(i32, String, i64)]) -> Vec<(i32, i64)> {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("message.timeout.ms", "20000")
+        .set("linger.ms", "5")
+        .create()
+        .expect("create producer");
+    block_on(async {
+        let mut pending = Vec::new();
+        for (partition, key, timestamp) in records {
+            let record = FutureRecord::to(topic)
+                .partition(*partition)
+                .key(key)
+                .payload(key)
+                .timestamp(*timestamp);
+            pending.push(producer.send_result(record).expect("queue record"));
+        }
+        let mut acked = Vec::new();
+        for delivery in pending {
+            let delivery = tokio::time::timeout(WAIT, delivery)
+                .await
+                .expect("delivery timed out")
+                .expect("delivery future")
+                .unwrap_or_else(|(e, _)| panic!("produce to {topic}: {e}"));
+            acked.push((delivery.partition, delivery.offset));
+        }
+        acked
+    })
+}
+
+/// The group's committed offset per partition (-1 when none), read by a consumer that never
+/// joins the group.
+pub fn committed(bootstrap: &str, group: &str, topic: &str, partitions: i32) -> Vec<i64> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .create()
+        .expect("create consumer");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition(topic, p);
+    }
+    let got = consumer.committed_offsets(tpl, WAIT).expect("OffsetFetch");
+    got.elements()
+        .iter()
+        .map(|e| match e.offset() {
+            Offset::Offset(o) => o,
+            _ => -1,
+        })
+        .collect()
+}
+
+/// One stored record batch, as a raw Fetch returns it.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch {
+    pub partition: i32,
+    pub codec: i16,
+    pub producer_id: i64,
+    pub base_sequence: i32,
+    pub records: i32,
+}
+
+pub const CODECS: [&str; 5] = ["none", "gzip", "snappy", "lz4", "zstd"];
+
+pub fn codec_id(codec: &str) -> i16 {
+    CODECS
+        .iter()
+        .position(|c| *c == codec)
+        .map(|i| i as i16)
+        .unwrap_or_else(|| panic!("unknown codec {codec}"))
+}
+
+/// Every batch of `partitions` partitions of `topic`, read with one raw Fetch v4 each.
+pub async fn batches(addr: SocketAddr, topic: &str, partitions: i32) -> Vec<Batch> {
+    let mut out = Vec::new();
+    for partition in 0..partitions {
+        let records = fetch_raw(addr, topic, partition).await;
+        let mut rest = &records[..];
+        // baseOffset i64, batchLength i32, partitionLeaderEpoch i32, magic i8, crc u32,
+        // attributes i16, lastOffsetDelta i32, baseTimestamp i64, maxTimestamp i64,
+        // producerId i64, producerEpoch i16, baseSequence i32, records i32
+        while rest.len() >= 61 {
+            let len = i32::from_be_bytes(rest[8..12].try_into().expect("4 bytes"));
+            let total = 12 + usize::try_from(len).expect("batch length");
+            if rest.len() < total {
+                break;
+            }
+            let be_i64 = |at: usize| i64::from_be_bytes(rest[at..at + 8].try_into().expect("8"));
+            let be_i32 = |at: usize| i32::from_be_bytes(rest[at..at + 4].try_into().expect("4"));
+            out.push(Batch {
+                partition,
+                codec: i16::from_be_bytes([rest[21], rest[22]]) & 0x07,
+                producer_id: be_i64(43),
+                base_sequence: be_i32(53),
+                records: be_i32(57),
+            });
+            rest = &rest[total..];
+        }
+    }
+    out
+}
+
+async fn fetch_raw(addr: SocketAddr, topic: &str, partition: i32) -> bytes::Bytes {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    use kafka_protocol::messages::{
+        ApiKey, FetchRequest, FetchResponse, RequestHeader, ResponseHeader, TopicName,
+    };
+    use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const VERSION: i16 = 4;
+    let request = FetchRequest::default()
+        .with_max_wait_ms(0)
+        .with_min_bytes(0)
+        .with_max_bytes(64 << 20)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(TopicName(StrBytes::from_string(topic.to_string())))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(partition)
+                .with_fetch_offset(0)
+                .with_partition_max_bytes(64 << 20)])]);
+    let header = RequestHeader::default()
+        .with_request_api_key(ApiKey::Fetch as i16)
+        .with_request_api_version(VERSION)
+        .with_correlation_id(11)
+        .with_client_id(Some(StrBytes::from_static_str("weir-compat-probe")));
+    let mut frame = bytes::BytesMut::new();
+    header
+        .encode(&mut frame, FetchRequest::header_version(VERSION))
+        .expect("encode header");
+    request.encode(&mut frame, VERSION).expect("encode fetch");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let len = i32::try_from(frame.len()).expect("small request");
+    stream.write_all(&len.to_be_bytes()).await.expect("write");
+    stream.write_all(&frame).await.expect("write");
+    let len = stream.read_i32().await.expect("read length");
+    let mut body = vec![0; usize::try_from(len).expect("length")];
+    stream.read_exact(&mut body).await.expect("read response");
+    let mut body = bytes::Bytes::from(body);
+    ResponseHeader::decode(&mut body, FetchResponse::header_version(VERSION)).expect("header");
+    let response = FetchResponse::decode(&mut body, VERSION).expect("decode fetch");
+    let data = response
+        .responses
+        .iter()
+        .flat_map(|t| &t.partitions)
+        .find(|p| p.partition_index == partition)
+        .unwrap_or_else(|| panic!("no {topic}/{partition} in {response:?}"));
+    assert_eq!(data.error_code, 0, "fetch {topic}/{partition}: {data:?}");
+    data.records.clone().unwrap_or_default()
+}
