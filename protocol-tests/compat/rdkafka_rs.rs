@@ -1,6 +1,6 @@
 //! rdkafka-rs (the Rust binding of librdkafka) driven in the test process. Its group members
-//! run in a child process — this test binary re-run on the ignored test [`member_process`] — so
-//! that the suite can kill one: rdkafka's `Drop` always closes a consumer gracefully.
+//! run as child processes (the `rdkafka_member` example, built by `cargo test`) so that the
+//! suite can kill one: rdkafka's `Drop` always closes a consumer gracefully.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -21,7 +21,6 @@ use super::harness::{block_on, WAIT};
 
 pub struct RdkafkaRs;
 
-const MEMBER_ENV: &str = "WEIR_COMPAT_RDKAFKA_MEMBER";
 
 /// Each record's (partition, offset) or delivery error, by send index.
 type Outcomes = BTreeMap<usize, Result<(i32, i64), String>>;
@@ -193,15 +192,8 @@ impl Client for RdkafkaRs {
     }
 
     fn member(&self, bootstrap: &str, group: &str, topic: &str, name: &str) -> Member {
-        let mut cmd = Command::new(current_exe());
-        cmd.args([
-            "compat::rdkafka_rs::member_process",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(MEMBER_ENV, format!("{bootstrap} {group} {topic}"));
+        let mut cmd = Command::new(member_exe());
+        cmd.args([bootstrap, group, topic]);
         Member::spawn(name, cmd, |_| None)
     }
 
@@ -328,100 +320,18 @@ impl RdkafkaRs {
 // ---------------------------------------------------------------------------------------------
 // The member child process.
 
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_sigterm(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
-struct Printer;
-
-impl ClientContext for Printer {}
-
-impl ConsumerContext for Printer {
-    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        let line = match rebalance {
-            Rebalance::Assign(tpl) => {
-                let mut ps: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
-                ps.sort_unstable();
-                let ps: Vec<String> = ps.iter().map(i32::to_string).collect();
-                if ps.is_empty() {
-                    "-".to_string()
-                } else {
-                    ps.join(",")
-                }
-            }
-            Rebalance::Revoke(_) => "-".to_string(),
-            Rebalance::Error(e) => {
-                eprintln!("rebalance error: {e}");
-                return;
-            }
-        };
-        println!("ASSIGNED {line}");
-    }
-}
-
-/// A group member for the compat suite's group scenario; does nothing unless started by
-/// [`RdkafkaRs::member`] (with its arguments in an environment variable).
-#[test]
-#[ignore = "a child process of the compat suite"]
-fn member_process() {
-    let Ok(args) = std::env::var(MEMBER_ENV) else {
-        return;
-    };
-    // The test harness printed "test ... " without a newline: start our lines on a fresh one.
-    println!();
-    let args: Vec<&str> = args.split(' ').collect();
-    let [bootstrap, group, topic] = args[..] else {
-        panic!("{MEMBER_ENV}: BOOTSTRAP GROUP TOPIC");
-    };
-    // SAFETY: installs a handler that only stores to an atomic.
-    unsafe {
-        libc::signal(
-            libc::SIGTERM,
-            on_sigterm as extern "C" fn(libc::c_int) as libc::sighandler_t,
-        );
-    }
-    let consumer: BaseConsumer<Printer> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("session.timeout.ms", "3000")
-        .set("heartbeat.interval.ms", "500")
-        .set("max.poll.interval.ms", "20000")
-        .create_with_context(Printer)
-        .expect("create consumer");
-    consumer.subscribe(&[topic]).expect("subscribe");
-    while !STOP.load(Ordering::SeqCst) {
-        let m = match consumer.poll(Duration::from_millis(200)) {
-            None => continue,
-            Some(Err(e)) => {
-                eprintln!("poll: {e}");
-                continue;
-            }
-            Some(Ok(m)) => m,
-        };
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(m.topic(), m.partition(), Offset::Offset(m.offset() + 1))
-            .expect("offset");
-        if let Err(e) = consumer.commit(&tpl, CommitMode::Sync) {
-            eprintln!("commit failed, not processed: {e}");
-            continue;
-        }
-        let r = rec(&m);
-        println!(
-            "REC {} {} {} {} {} {} {}",
-            r.topic,
-            r.partition,
-            r.offset,
-            r.timestamp,
-            r.key.as_deref().unwrap_or("-"),
-            r.value,
-            r.headers
-        );
-    }
-    consumer.unsubscribe();
-    drop(consumer);
-    println!("CLOSED");
+/// The `rdkafka_member` example binary, which `cargo test` builds next to the test binaries.
+fn member_exe() -> std::path::PathBuf {
+    let exe = current_exe();
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("test binaries live in <target>/<profile>/deps");
+    let member = profile_dir.join("examples").join("rdkafka_member");
+    assert!(
+        member.exists(),
+        "{} is missing: build it with `cargo test --all-targets` (or `cargo build --example rdkafka_member`)",
+        member.display()
+    );
+    member
 }
