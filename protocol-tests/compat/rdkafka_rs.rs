@@ -4,13 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::{ClientContext, DefaultClientContext};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{DeliveryResult, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -20,7 +19,6 @@ use super::driver::{current_exe, Client, Info, Member, Seek, Topics};
 use super::harness::{block_on, WAIT};
 
 pub struct RdkafkaRs;
-
 
 /// Each record's (partition, offset) or delivery error, by send index.
 type Outcomes = BTreeMap<usize, Result<(i32, i64), String>>;
