@@ -12,8 +12,8 @@ static ALLOC: weir::alloc::GuardedAlloc = weir::alloc::GuardedAlloc;
 mod support;
 
 mod bad_input;
-mod compat;
 mod cli;
+mod compat;
 mod crash;
 mod groups;
 mod java;
