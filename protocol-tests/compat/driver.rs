@@ -512,14 +512,3 @@ impl Drop for Member {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
-
-/// The running test binary (the rdkafka-rs member re-runs it). `/proc/self/exe` still works
-/// when a concurrent `cargo test` build replaced the file.
-pub fn current_exe() -> PathBuf {
-    let proc_exe = PathBuf::from("/proc/self/exe");
-    if proc_exe.exists() {
-        proc_exe
-    } else {
-        std::env::current_exe().expect("current exe")
-    }
-}

@@ -15,7 +15,7 @@ use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer}
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use super::contract::{self, Ack, Job, Rec};
-use super::driver::{current_exe, Client, Info, Member, Seek, Topics};
+use super::driver::{Client, Info, Member, Seek, Topics};
 use super::harness::{block_on, WAIT};
 
 pub struct RdkafkaRs;
@@ -318,18 +318,31 @@ impl RdkafkaRs {
 // ---------------------------------------------------------------------------------------------
 // The member child process.
 
-/// The `rdkafka_member` example binary, which `cargo test` builds next to the test binaries.
+/// The `rdkafka_member` example binary, which `cargo test --all-targets` builds into
+/// `<target>/<profile>/examples/` (under a hashed name; the newest one is this build's).
 fn member_exe() -> std::path::PathBuf {
-    let exe = current_exe();
-    let profile_dir = exe
+    let exe = std::env::current_exe().expect("test binary path");
+    let examples = exe
         .parent()
         .and_then(|deps| deps.parent())
-        .expect("test binaries live in <target>/<profile>/deps");
-    let member = profile_dir.join("examples").join("rdkafka_member");
-    assert!(
-        member.exists(),
-        "{} is missing: build it with `cargo test --all-targets` (or `cargo build --example rdkafka_member`)",
-        member.display()
-    );
-    member
+        .expect("test binaries live in <target>/<profile>/deps")
+        .join("examples");
+    let newest = std::fs::read_dir(&examples)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name == "rdkafka_member" || (name.starts_with("rdkafka_member-") && !name.contains('.'))
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .max();
+    match newest {
+        Some((_, path)) => path,
+        None => panic!(
+            "no rdkafka_member in {}: build it with `cargo test --all-targets` \
+             (or `cargo build --example rdkafka_member`)",
+            examples.display()
+        ),
+    }
 }
