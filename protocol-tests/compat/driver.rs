@@ -5,7 +5,6 @@
 //! client fails; the suite turns a panic into a failed cell.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
