@@ -318,31 +318,21 @@ impl RdkafkaRs {
 // ---------------------------------------------------------------------------------------------
 // The member child process.
 
-/// The `rdkafka_member` example binary, which `cargo test --all-targets` builds into
-/// `<target>/<profile>/examples/` (under a hashed name; the newest one is this build's).
+/// The `rdkafka_member` example binary, which a plain `cargo test` builds into
+/// `<target>/<profile>/examples/` next to the test binaries.
 fn member_exe() -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let examples = exe
+    let member = exe
         .parent()
         .and_then(|deps| deps.parent())
         .expect("test binaries live in <target>/<profile>/deps")
-        .join("examples");
-    let newest = std::fs::read_dir(&examples)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name == "rdkafka_member" || (name.starts_with("rdkafka_member-") && !name.contains('.'))
-        })
-        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-        .max();
-    match newest {
-        Some((_, path)) => path,
-        None => panic!(
-            "no rdkafka_member in {}: build it with `cargo test --all-targets` \
-             (or `cargo build --example rdkafka_member`)",
-            examples.display()
-        ),
-    }
+        .join("examples")
+        .join("rdkafka_member");
+    assert!(
+        member.exists(),
+        "{} is missing: run the tests with a plain `cargo test` (which builds examples) or \
+         `cargo build --example rdkafka_member` first",
+        member.display()
+    );
+    member
 }
