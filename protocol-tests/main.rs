@@ -11,6 +11,7 @@ static ALLOC: weir::alloc::GuardedAlloc = weir::alloc::GuardedAlloc;
 
 mod support;
 
+mod admin;
 mod bad_input;
 mod cli;
 mod compat;

@@ -56,7 +56,8 @@ async fn grow(
     };
     let name = topic.name.to_string();
     let count = topic.count;
-    if let Some(assignments) = &topic.assignments {
+    // Clients send null for "let the broker assign"; an empty list means the same here.
+    if let Some(assignments) = topic.assignments.as_ref().filter(|a| !a.is_empty()) {
         let current = broker.topics.get(&name).map_or(0, |t| t.partition_count());
         let new = usize::try_from(count.saturating_sub(current)).unwrap_or(0);
         let node = broker.node_id();

@@ -11,10 +11,8 @@ use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::error::code_of;
+use crate::metadata::describe;
 use crate::metadata::{MetadataError, TopicSpec};
-
-/// Config source TOPIC_CONFIG in DescribeConfigs terms.
-const SOURCE_TOPIC: i8 = 1;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -66,7 +64,7 @@ pub async fn handle(
                 .with_num_partitions(spec.partitions)
                 .with_replication_factor(1)
                 .with_configs(Some(if version >= 5 {
-                    configs_of(&spec.configs)
+                    configs_of(broker, &spec.configs)
                 } else {
                     Vec::new()
                 })),
@@ -141,14 +139,18 @@ fn spec_of(broker: &Broker, topic: &CreatableTopic) -> Result<TopicSpec, Metadat
     })
 }
 
-fn configs_of(configs: &BTreeMap<String, String>) -> Vec<CreatableTopicConfigs> {
-    configs
-        .iter()
-        .map(|(k, v)| {
+/// v5+: every config of the new topic with its effective value and source, as DescribeConfigs
+/// would show it (Kafka answers the same).
+fn configs_of(broker: &Broker, configs: &BTreeMap<String, String>) -> Vec<CreatableTopicConfigs> {
+    describe::topic_configs(broker.config(), configs)
+        .into_iter()
+        .map(|c| {
             CreatableTopicConfigs::default()
-                .with_name(str_bytes(k.clone()))
-                .with_value(Some(str_bytes(v.clone())))
-                .with_config_source(SOURCE_TOPIC)
+                .with_name(str_bytes(c.name))
+                .with_value(c.value.map(str_bytes))
+                .with_read_only(c.read_only)
+                .with_config_source(c.source)
+                .with_is_sensitive(c.sensitive)
         })
         .collect()
 }

@@ -95,10 +95,11 @@ pub fn check_broker_name(broker: &Broker, name: &str) -> Result<(), (i16, String
     }
 }
 
+/// Null or empty `configuration_keys` means every config, as in Kafka.
 fn wanted(resource: &DescribeConfigsResource, name: &str) -> bool {
     match &resource.configuration_keys {
-        Some(keys) => keys.iter().any(|k| k.as_str() == name),
-        None => true,
+        Some(keys) if !keys.is_empty() => keys.iter().any(|k| k.as_str() == name),
+        _ => true,
     }
 }
 
@@ -129,9 +130,8 @@ fn entry(
     }
     if version >= 3 {
         out = out.with_config_type(c.config_type as i8);
-        if documentation {
-            out = out.with_documentation(Some(str_bytes(c.documentation)));
-        }
+        // Null unless asked for (the struct's default is an empty string).
+        out = out.with_documentation(documentation.then(|| str_bytes(c.documentation)));
     }
     out
 }

@@ -1,0 +1,152 @@
+//! Topic configs that take effect: tiny `segment.bytes` and `retention.ms` set through
+//! IncrementalAlterConfigs (confluent-kafka) on a live topic make the broker's retention check
+//! (every 200 ms here) delete old segments; the log start offset moves, a fetch below it gets
+//! OFFSET_OUT_OF_RANGE, and consumers reset as `auto.offset.reset` says.
+
+use std::time::{Duration, Instant};
+
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::{BrokerId, CreateTopicsRequest, FetchRequest, ListOffsetsRequest};
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+
+use super::common::produce;
+use super::raw::{topic, Raw};
+use crate::support::broker::TestBroker;
+use crate::support::clients::{blocking, python};
+
+const TOPIC: &str = "retained";
+
+async fn earliest(raw: &mut Raw) -> i64 {
+    let request = ListOffsetsRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_topics(vec![ListOffsetsTopic::default()
+            .with_name(topic(TOPIC))
+            .with_partitions(vec![ListOffsetsPartition::default()
+                .with_partition_index(0)
+                .with_timestamp(-2)])]);
+    raw.call(7, &request).await.topics[0].partitions[0].offset
+}
+
+fn consumer(bootstrap: &str, reset: &str) -> StreamConsumer {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("weir-retention-{reset}"))
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", reset)
+        .create()
+        .expect("create consumer");
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(TOPIC, 0, Offset::Offset(0))
+        .expect("assign");
+    consumer.assign(&assignment).expect("assign");
+    consumer
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retention_set_by_incremental_alter_configs_deletes_old_segments_and_consumers_reset() {
+    let broker = TestBroker::start_with(&[("log.retention.check.interval.ms", "200")]).await;
+    let bootstrap = broker.bootstrap();
+    let mut raw = Raw::connect(broker.addr()).await;
+    let created = raw
+        .call(
+            7,
+            &CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+                .with_name(topic(TOPIC))
+                .with_num_partitions(1)
+                .with_replication_factor(1)]),
+        )
+        .await;
+    assert_eq!(created.topics[0].error_code, 0);
+
+    // Live topic, real client: the settings apply without a restart.
+    let b = bootstrap.clone();
+    blocking(move || {
+        python(
+            "confluent_admin.py",
+            &["alter", &b, TOPIC, "segment.bytes=300", "retention.ms=1500"],
+        )
+    })
+    .await;
+    let partition = broker
+        .handle
+        .broker()
+        .topics
+        .get(TOPIC)
+        .expect("topic")
+        .partition(0)
+        .expect("p0");
+    let config = partition.log().config().clone();
+    assert_eq!((config.segment_bytes, config.retention_ms), (300, 1500));
+
+    let offsets = produce(&bootstrap, TOPIC, 0, 20).await;
+    assert_eq!(offsets, (0..20).collect::<Vec<i64>>());
+    let segments = partition.log().segment_count();
+    assert!(segments >= 5, "300-byte segments roll: {segments}");
+
+    // Retention deletes every segment but the active one once it is older than 1.5 s.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let start = loop {
+        let start = earliest(&mut raw).await;
+        if start >= 18 {
+            break start;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "log start offset still {start} after 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(partition.log().segment_count(), 1);
+
+    let fetch = FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_wait_ms(0)
+        .with_max_bytes(1 << 20)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(topic(TOPIC))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(0)
+                .with_partition_max_bytes(1 << 20)])]);
+    let response = raw.call(11, &fetch).await;
+    let p = &response.responses[0].partitions[0];
+    assert_eq!(
+        (p.error_code, p.log_start_offset),
+        (1, start),
+        "OFFSET_OUT_OF_RANGE below the log start"
+    );
+
+    // auto.offset.reset=earliest: from offset 0 to the log start.
+    let early = consumer(&bootstrap, "earliest");
+    let message = tokio::time::timeout(Duration::from_secs(20), early.recv())
+        .await
+        .expect("a record within 20 s")
+        .expect("a record");
+    assert_eq!(message.offset(), start);
+
+    // auto.offset.reset=error: the consumer is told.
+    let strict = consumer(&bootstrap, "error");
+    match tokio::time::timeout(Duration::from_secs(20), strict.recv())
+        .await
+        .expect("an answer within 20 s")
+    {
+        Err(KafkaError::MessageConsumption(RDKafkaErrorCode::AutoOffsetReset)) => {}
+        other => panic!("expected an auto offset reset error, got {other:?}"),
+    }
+
+    // auto.offset.reset=latest: skips to the end and gets only what comes next.
+    let late = consumer(&bootstrap, "latest");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    produce(&bootstrap, TOPIC, 0, 1).await;
+    let message = tokio::time::timeout(Duration::from_secs(20), late.recv())
+        .await
+        .expect("a record within 20 s")
+        .expect("a record");
+    assert_eq!(message.offset(), 20);
+}
