@@ -10,9 +10,10 @@
 //!
 //! The `weir` binary installs it; an embedding program should too:
 //!
-//! ```ignore
+//! ```
 //! #[global_allocator]
 //! static ALLOC: weir::alloc::GuardedAlloc = weir::alloc::GuardedAlloc;
+//! # fn main() {}
 //! ```
 //!
 //! On a host with strict overcommit (`vm.overcommit_memory=2`) the kernel still refuses such
