@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::LEADER_EPOCH;
 use crate::broker::Broker;
 use crate::error::code_of;
+use crate::log::ReadPlan;
 use crate::metadata::Partition;
 
 /// What one requested partition resolved to.
@@ -190,7 +191,10 @@ fn read_one(
     if budget == 0 && *total > 0 {
         return out;
     }
-    match log.read(w.offset, budget.max(1)) {
+    // Only finding the bytes needs the lock; copying them does not hold up appends.
+    let plan = log.plan_read(w.offset, budget.max(1));
+    drop(log);
+    match plan.and_then(ReadPlan::read) {
         // KIP-74: only the first partition with data may exceed the limits, so a consumer is
         // never stuck behind one large batch; later ones wait for the next fetch.
         Ok(records) if *total > 0 && records.len() > budget => out,

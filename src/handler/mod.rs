@@ -31,12 +31,11 @@ mod sync_group;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::BytesMut;
 use kafka_protocol::messages::{RequestKind, ResponseKind, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
-use crate::protocol::{self, ProtocolError, Request};
+use crate::protocol::{self, Outbox, ProtocolError, Request};
 
 /// Who sent a request, for group membership descriptions.
 pub struct Client {
@@ -50,7 +49,7 @@ pub async fn respond(
     broker: &Arc<Broker>,
     peer: SocketAddr,
     request: Request,
-    out: &mut BytesMut,
+    out: &mut Outbox,
 ) -> Result<(), ProtocolError> {
     let Request {
         header,

@@ -17,11 +17,14 @@
 //! - `checkpoint.rs`: the `log-start-offset` file
 //! - `producer_state.rs`: idempotent producer sequence tracking
 //! - `recovery.rs`: opening a folder after a clean or unclean stop
-//! - `partition.rs`: append and read; `retention.rs`, `timestamps.rs`: the rest of the API
+//! - `partition.rs`: append and read (a read is planned under the owner's lock and copied
+//!   after it); `retention.rs`, `timestamps.rs`: the rest of the API
+//! - `read_buffers.rs`: recycled buffers for reads
 //!
-//! This module uses only std, `bytes`, `crc32c`, `thiserror`, `tracing` and `kafka_protocol`
-//! (to decode compressed batches for timestamp lookups). All file I/O is blocking: callers run
-//! it off the async reactor.
+//! This module uses only std, `bytes`, `crc32c`, `libc` (reads into uninitialised buffers),
+//! `thiserror`, `tracing` and `kafka_protocol` (to decode compressed batches for timestamp
+//! lookups). All file I/O is blocking: callers run it off the async reactor, except an append
+//! that [`PartitionLog::append_is_light`] says is a plain page-cache write.
 
 mod batch;
 mod checkpoint;
@@ -31,6 +34,7 @@ mod index;
 mod index_file;
 mod partition;
 mod producer_state;
+mod read_buffers;
 mod records;
 mod recovery;
 mod retention;
@@ -42,7 +46,7 @@ mod validate;
 pub use batch::{BatchHeader, HEADER_SIZE};
 pub use config::{LogConfig, TimestampType};
 pub use error::LogError;
-pub use partition::{AppendOutcome, PartitionLog, TimestampLookup};
+pub use partition::{AppendOutcome, PartitionLog, ReadPlan, TimestampLookup};
 
 #[cfg(test)]
 mod tests;

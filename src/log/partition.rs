@@ -8,16 +8,20 @@
 //! `timestamps.rs`, opening in `recovery.rs`.
 
 use std::collections::BTreeMap;
-use std::io::IoSlice;
+use std::fs::File;
+use std::io::{self, IoSlice};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::batch::{whole_batches_len, BatchHeader, HEADER_SIZE};
 use super::checkpoint;
 use super::config::{LogConfig, TimestampType};
 use super::error::LogError;
 use super::producer_state::{Check, ProducerStates};
+use super::read_buffers;
 use super::recovery;
 use super::segment::Segment;
 use super::validate::validate_append;
@@ -40,6 +44,75 @@ pub struct AppendOutcome {
 pub struct TimestampLookup {
     pub offset: i64,
     pub timestamp: i64,
+}
+
+/// Byte ranges of segment files that a read will copy: see [`PartitionLog::plan_read`].
+#[derive(Default)]
+pub struct ReadPlan {
+    parts: Vec<ReadPart>,
+    len: usize,
+}
+
+struct ReadPart {
+    file: Arc<File>,
+    position: u64,
+    len: usize,
+}
+
+impl ReadPlan {
+    /// Reads the planned ranges into one buffer (recycled, not zeroed first), keeping whole
+    /// batches only: a range cut short of a batch boundary ends the read there. Blocking.
+    pub fn read(self) -> Result<Bytes, LogError> {
+        let mut buf = read_buffers::take(self.len);
+        for part in &self.parts {
+            let filled = buf.len();
+            read_exact_at_uninit(&part.file, &mut buf, part.len, part.position)?;
+            let whole = whole_batches_len(buf.get(filled..).unwrap_or_default());
+            buf.truncate(filled + whole);
+            if whole < part.len {
+                break;
+            }
+        }
+        Ok(read_buffers::freeze(buf))
+    }
+}
+
+/// Appends exactly `len` bytes read from `file` at `position` to `buf`, reading straight into
+/// its spare capacity (no zero-fill first).
+fn read_exact_at_uninit(
+    file: &File,
+    buf: &mut Vec<u8>,
+    len: usize,
+    mut position: u64,
+) -> Result<(), LogError> {
+    buf.reserve(len);
+    let end = buf.len() + len;
+    while buf.len() < end {
+        let left = end - buf.len();
+        let spare = buf.spare_capacity_mut();
+        let want = left.min(spare.len());
+        let offset = libc::off_t::try_from(position)
+            .map_err(|_| LogError::CorruptMessage(format!("file position {position}")))?;
+        // SAFETY: `spare` is writable memory of at least `want` bytes owned by `buf`; pread
+        // writes at most `want` bytes into it, and only the bytes it reports are then
+        // marked initialised.
+        let n = unsafe { libc::pread(file.as_raw_fd(), spare.as_mut_ptr().cast(), want, offset) };
+        match usize::try_from(n) {
+            Ok(0) => return Err(LogError::Io(io::ErrorKind::UnexpectedEof.into())),
+            Ok(n) => {
+                // SAFETY: pread initialised the first `n` (<= want) spare bytes.
+                unsafe { buf.set_len(buf.len() + n) };
+                position += n as u64;
+            }
+            Err(_) => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(LogError::Io(e));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The segment log of one partition. Not thread-safe by itself: the owner serialises writers
@@ -167,17 +240,53 @@ impl PartitionLog {
         }))
     }
 
-    /// Rolls a new segment at the log end if the active one is non-empty and would grow past
-    /// `segment_bytes`, is older than `segment_ms`, or could not index `last_offset`.
+    /// Whether appending `records` now would be a plain write to the page cache: no segment
+    /// roll (which fsyncs and creates files) and no fsync for `flush.messages`. Reads only
+    /// the batch headers; `false` for anything it cannot parse (the append itself decides).
+    pub fn append_is_light(&self, records: &[u8], now_ms: i64) -> bool {
+        let (mut count, mut span, mut pos) = (0u64, 0i64, 0usize);
+        while let Some(rest) = records.get(pos..).filter(|r| !r.is_empty()) {
+            let Ok(header) = BatchHeader::parse(rest) else {
+                return false;
+            };
+            count = count.saturating_add(u64::try_from(header.record_count).unwrap_or(0));
+            span = span.saturating_add(i64::from(header.last_offset_delta) + 1);
+            pos = pos.saturating_add(header.size());
+        }
+        if self.unflushed_records.saturating_add(count) >= self.config.flush_interval_messages {
+            return false;
+        }
+        let last_offset = self.log_end_offset().saturating_add(span);
+        matches!(
+            self.roll_needed(records.len() as u64, last_offset, now_ms),
+            Ok(false)
+        )
+    }
+
+    /// Rolls a new segment at the log end if [`PartitionLog::roll_needed`].
     fn maybe_roll(
         &mut self,
         append_len: u64,
         last_offset: i64,
         now_ms: i64,
     ) -> Result<(), LogError> {
+        if self.roll_needed(append_len, last_offset, now_ms)? {
+            self.roll()?;
+        }
+        Ok(())
+    }
+
+    /// Whether the active segment is non-empty and would grow past `segment_bytes`, is older
+    /// than `segment_ms`, or could not index `last_offset`.
+    fn roll_needed(
+        &self,
+        append_len: u64,
+        last_offset: i64,
+        now_ms: i64,
+    ) -> Result<bool, LogError> {
         let active = self.active()?;
         if active.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let limit = self.config.segment_bytes.min(u64::from(u32::MAX));
         let too_big = active.size().saturating_add(append_len) > limit;
@@ -185,10 +294,7 @@ impl PartitionLog {
             .rolling_base_ms()
             .is_some_and(|t| now_ms.saturating_sub(t) > self.config.segment_ms);
         let too_far = last_offset.saturating_sub(active.base_offset()) > i64::from(u32::MAX);
-        if too_big || too_old || too_far {
-            self.roll()?;
-        }
-        Ok(())
+        Ok(too_big || too_old || too_far)
     }
 
     /// Seals and fsyncs the active segment and starts a new one at the log end.
@@ -224,6 +330,12 @@ impl PartitionLog {
     /// span segments; each contiguous range is read with a single positional read into one
     /// buffer.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Bytes, LogError> {
+        self.plan_read(offset, max_bytes)?.read()
+    }
+
+    /// Where [`PartitionLog::read`] would read: found under the owner's lock, read after it
+    /// is released ([`ReadPlan::read`]), so appends need not wait for the copy.
+    pub fn plan_read(&self, offset: i64, max_bytes: usize) -> Result<ReadPlan, LogError> {
         let (log_start, log_end) = (self.log_start_offset, self.log_end_offset());
         if offset < log_start || offset > log_end {
             return Err(LogError::OffsetOutOfRange {
@@ -232,8 +344,9 @@ impl PartitionLog {
                 log_end,
             });
         }
+        let mut plan = ReadPlan::default();
         if offset == log_end {
-            return Ok(Bytes::new());
+            return Ok(plan);
         }
         let from = self.segment_key_for(offset);
         let mut start = None;
@@ -244,7 +357,7 @@ impl PartitionLog {
             }
         }
         let Some((start_base, start_pos, first_size)) = start else {
-            return Ok(Bytes::new());
+            return Ok(plan);
         };
         let available: u64 = self
             .segments
@@ -260,30 +373,26 @@ impl PartitionLog {
         let cap = usize::try_from(available)
             .unwrap_or(usize::MAX)
             .min(max_bytes.max(first_size));
-        let mut buf = BytesMut::zeroed(cap);
-        let mut filled = 0usize;
+        let mut planned = 0usize;
         for (&base, seg) in self.segments.range(start_base..) {
+            if planned == cap {
+                break;
+            }
             let pos = if base == start_base { start_pos } else { 0 };
             let left_in_seg = usize::try_from(seg.size() - pos).unwrap_or(usize::MAX);
-            let want = (cap - filled).min(left_in_seg);
-            let Some(dst) = buf.get_mut(filled..filled + want) else {
-                break;
-            };
+            let want = (cap - planned).min(left_in_seg);
             if want == 0 {
-                if filled == cap {
-                    break;
-                }
                 continue;
             }
-            seg.read_into(pos, dst)?;
-            let whole = whole_batches_len(dst);
-            filled += whole;
-            if whole < want || filled == cap {
-                break;
-            }
+            plan.parts.push(ReadPart {
+                file: seg.shared_file(),
+                position: pos,
+                len: want,
+            });
+            planned += want;
         }
-        buf.truncate(filled);
-        Ok(buf.freeze())
+        plan.len = planned;
+        Ok(plan)
     }
 
     /// Key of the segment that would hold `offset` (the first segment if none starts below it).

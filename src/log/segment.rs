@@ -12,6 +12,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, IoSlice, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use bytes::{Bytes, BytesMut};
@@ -34,7 +35,8 @@ pub(super) fn file_path(dir: &Path, base_offset: i64, suffix: &str) -> PathBuf {
 pub(super) struct Segment {
     base_offset: i64,
     log_path: PathBuf,
-    file: File,
+    /// Shared with reads in flight (see [`Segment::shared_file`]).
+    file: Arc<File>,
     /// Bytes of whole, valid batches; the file is never longer once an append has returned.
     size: u64,
     next_offset: i64,
@@ -84,7 +86,7 @@ impl Segment {
         Segment {
             base_offset,
             log_path,
-            file,
+            file: Arc::new(file),
             size: 0,
             next_offset: base_offset,
             index,
@@ -105,7 +107,7 @@ impl Segment {
             self.file.set_len(self.size)?;
             self.file.sync_all()?;
         }
-        self.file.seek(SeekFrom::Start(self.size))?;
+        (&*self.file).seek(SeekFrom::Start(self.size))?;
         if sealed {
             self.seal();
         }
@@ -184,10 +186,11 @@ impl Segment {
         index_interval: u64,
         now_ms: i64,
     ) -> io::Result<()> {
-        if let Err(e) = write_all_vectored(&mut self.file, bufs) {
+        if let Err(e) = write_all_vectored(&self.file, bufs) {
             // Best effort: leave no partial batch behind for the next append to follow.
+            // (Only bytes past `size` go, which no reader was ever given.)
             let _ = self.file.set_len(self.size);
-            let _ = self.file.seek(SeekFrom::Start(self.size));
+            let _ = (&*self.file).seek(SeekFrom::Start(self.size));
             return Err(e);
         }
         for h in headers {
@@ -231,6 +234,13 @@ impl Segment {
         }
         self.file.read_exact_at(buf, position)?;
         Ok(())
+    }
+
+    /// The log file, for positional reads made after the partition lock is released. Safe
+    /// because bytes below [`Segment::size`] never change once an append has returned, and an
+    /// open handle keeps a deleted segment's bytes readable.
+    pub(super) fn shared_file(&self) -> Arc<File> {
+        Arc::clone(&self.file)
     }
 
     /// Reads regardless of the tracked size (recovery scans the file before it is tracked).
@@ -323,7 +333,7 @@ impl Segment {
 }
 
 /// `write_vectored` until everything is written (std's `write_all_vectored` is unstable).
-fn write_all_vectored(file: &mut File, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+fn write_all_vectored(mut file: &File, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
     IoSlice::advance_slices(&mut bufs, 0);
     while !bufs.is_empty() {
         match file.write_vectored(bufs) {

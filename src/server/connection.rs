@@ -1,25 +1,30 @@
 //! One client connection: frames in, requests handled one at a time, responses out in order.
 //!
 //! Requests are handled in the order they arrive (Kafka's ordering guarantee for pipelined
-//! produce depends on it); responses to pipelined requests are flushed together.
+//! produce depends on it); responses to pipelined requests are flushed together, with
+//! vectored writes so fetched records go out from the buffers they were read into.
 
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
 use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::frame::FrameReader;
 use crate::broker::Broker;
 use crate::handler;
-use crate::protocol::{self, Frame};
+use crate::protocol::{self, Frame, Outbox};
 
 /// Flush responses once this much is pending even if more requests are buffered.
 const FLUSH_THRESHOLD: usize = 64 * 1024;
 const KEEP_CAPACITY: usize = 1024 * 1024;
+const INITIAL_CAPACITY: usize = 1024;
+/// Slices per vectored write (well under IOV_MAX).
+const MAX_SLICES: usize = 64;
 
 pub async fn run(
     stream: TcpStream,
@@ -31,7 +36,7 @@ pub async fn run(
     let config = broker.config();
     let mut frames = FrameReader::new(read, config.socket_request_max_bytes);
     let idle = Duration::from_millis(config.connections_max_idle_ms);
-    let mut out = BytesMut::with_capacity(1024);
+    let mut out = Outbox::with_capacity(INITIAL_CAPACITY);
     loop {
         let next = tokio::select! {
             next = tokio::time::timeout(idle, frames.next()) => next,
@@ -66,7 +71,7 @@ pub async fn run(
         if !out.is_empty() && (!frames.has_frame() || out.len() >= FLUSH_THRESHOLD) {
             // A client that stops reading its responses is dropped after the idle timeout
             // rather than holding its buffers forever.
-            match tokio::time::timeout(idle, write.write_all(&out)).await {
+            match tokio::time::timeout(idle, write_out(&mut write, &mut out)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     tracing::debug!(%peer, "write failed: {e}");
@@ -77,15 +82,26 @@ pub async fn run(
                     return;
                 }
             }
-            out.clear();
-            if out.capacity() > KEEP_CAPACITY {
-                // One large fetch must not pin its buffer for the connection's lifetime.
-                out = BytesMut::with_capacity(1024);
-            }
+            // One large response must not pin its buffer for the connection's lifetime.
+            out.shrink(KEEP_CAPACITY, INITIAL_CAPACITY);
         }
     }
     if !out.is_empty() {
-        let _ = tokio::time::timeout(idle, write.write_all(&out)).await;
+        let _ = tokio::time::timeout(idle, write_out(&mut write, &mut out)).await;
     }
     let _ = write.shutdown().await;
+}
+
+/// Writes everything pending, in as few vectored writes as the socket takes.
+async fn write_out(write: &mut OwnedWriteHalf, out: &mut Outbox) -> io::Result<()> {
+    while !out.is_empty() {
+        let slices = out.io_slices(MAX_SLICES);
+        let n = write.write_vectored(&slices).await?;
+        drop(slices);
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        out.advance(n);
+    }
+    Ok(())
 }
