@@ -8,7 +8,6 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use super::str_bytes;
 use crate::broker::{now_ms, Broker};
 use crate::error::code_of;
-use crate::log::{AppendOutcome, LogError};
 use crate::metadata::Partition;
 
 /// One partition's records waiting to be appended, and where its answer goes.
@@ -17,30 +16,6 @@ struct Append {
     slot: usize,
     partition: Arc<Partition>,
     records: Bytes,
-}
-
-/// A produce request of one partition at most this large is appended on the reactor thread
-/// when the append is a plain page-cache write (see [`append_inline`]).
-const INLINE_APPEND_BYTES: usize = 64 * 1024;
-
-/// Appends small records right here, sparing a low-latency produce two thread hand-offs
-/// (reactor -> blocking pool -> reactor), each a chance to wait for a CPU. Only when the log
-/// lock is free and the append neither rolls a segment nor fsyncs, so it is a short write
-/// into the page cache; otherwise `None` and the caller uses the blocking pool.
-fn append_inline(a: &Append) -> Option<(usize, usize, Result<AppendOutcome, LogError>)> {
-    if a.records.len() > INLINE_APPEND_BYTES {
-        return None;
-    }
-    let now = now_ms();
-    let mut log = a.partition.try_log()?;
-    if !log.append_is_light(&a.records, now) {
-        return None;
-    }
-    let result = log.append(a.records.clone(), now);
-    if result.is_ok() {
-        a.partition.refresh(&log);
-    }
-    Some((a.topic, a.slot, result))
 }
 
 /// Appends each partition's batches; a bad partition gets its own error while the others
@@ -102,32 +77,22 @@ pub async fn handle(
     }
 
     if !appends.is_empty() {
-        let inline = match appends.as_slice() {
-            [only] => append_inline(only),
-            _ => None,
-        };
-        let done = match inline {
-            Some(result) => Ok(vec![result]),
-            // One blocking task for the whole request: large writes, rolls and fsyncs never
-            // run on the reactor.
-            None => {
-                tokio::task::spawn_blocking(move || {
-                    let now = now_ms();
-                    appends
-                        .into_iter()
-                        .map(|a| {
-                            let mut log = a.partition.log();
-                            let result = log.append(a.records, now);
-                            if result.is_ok() {
-                                a.partition.refresh(&log);
-                            }
-                            (a.topic, a.slot, result)
-                        })
-                        .collect::<Vec<_>>()
+        // One blocking task for the whole request: file writes never run on the reactor.
+        let done = tokio::task::spawn_blocking(move || {
+            let now = now_ms();
+            appends
+                .into_iter()
+                .map(|a| {
+                    let mut log = a.partition.log();
+                    let result = log.append(a.records, now);
+                    if result.is_ok() {
+                        a.partition.refresh(&log);
+                    }
+                    (a.topic, a.slot, result)
                 })
-                .await
-            }
-        };
+                .collect::<Vec<_>>()
+        })
+        .await;
         match done {
             Ok(results) => {
                 for (t, slot, result) in results {

@@ -240,29 +240,6 @@ impl PartitionLog {
         }))
     }
 
-    /// Whether appending `records` now would be a plain write to the page cache: no segment
-    /// roll (which fsyncs and creates files) and no fsync for `flush.messages`. Reads only
-    /// the batch headers; `false` for anything it cannot parse (the append itself decides).
-    pub fn append_is_light(&self, records: &[u8], now_ms: i64) -> bool {
-        let (mut count, mut span, mut pos) = (0u64, 0i64, 0usize);
-        while let Some(rest) = records.get(pos..).filter(|r| !r.is_empty()) {
-            let Ok(header) = BatchHeader::parse(rest) else {
-                return false;
-            };
-            count = count.saturating_add(u64::try_from(header.record_count).unwrap_or(0));
-            span = span.saturating_add(i64::from(header.last_offset_delta) + 1);
-            pos = pos.saturating_add(header.size());
-        }
-        if self.unflushed_records.saturating_add(count) >= self.config.flush_interval_messages {
-            return false;
-        }
-        let last_offset = self.log_end_offset().saturating_add(span);
-        matches!(
-            self.roll_needed(records.len() as u64, last_offset, now_ms),
-            Ok(false)
-        )
-    }
-
     /// Rolls a new segment at the log end if [`PartitionLog::roll_needed`].
     fn maybe_roll(
         &mut self,

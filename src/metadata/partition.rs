@@ -36,15 +36,6 @@ impl Partition {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The log if no one holds its lock right now (so the reactor may use it without waiting).
-    pub fn try_log(&self) -> Option<MutexGuard<'_, PartitionLog>> {
-        match self.log.try_lock() {
-            Ok(guard) => Some(guard),
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        }
-    }
-
     /// Refreshes the cached offsets from `log` (call with the lock held, after a change).
     pub fn refresh(&self, log: &PartitionLog) {
         self.start_offset

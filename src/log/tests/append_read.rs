@@ -269,32 +269,6 @@ fn segment_age_after_reopen_counts_from_the_first_batch_timestamp() {
 }
 
 #[test]
-fn an_append_is_light_unless_it_would_roll_or_fsync() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut log = open(dir.path(), small_config());
-    let batch = plain(3, 1_000);
-    // An empty active segment never rolls.
-    assert!(log.append_is_light(&batch, 0));
-    while log.size_bytes() + batch.len() as u64 <= 1024 {
-        assert!(log.append_is_light(&batch, 0));
-        log.append(batch.clone(), 0).unwrap();
-    }
-    assert!(
-        !log.append_is_light(&batch, 0),
-        "segment.bytes reached: rolls"
-    );
-    assert!(!log.append_is_light(b"not a batch", 0));
-
-    let dir = tempfile::tempdir().unwrap();
-    let flush_each = LogConfig {
-        flush_interval_messages: 1,
-        ..LogConfig::default()
-    };
-    let log = open(dir.path(), flush_each);
-    assert!(!log.append_is_light(&batch, 0), "flush.messages=1 fsyncs");
-}
-
-#[test]
 fn a_planned_read_returns_the_same_bytes_after_more_appends() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = open(dir.path(), small_config());
