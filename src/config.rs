@@ -106,7 +106,9 @@ impl Setting {
 
 impl std::default::Default for Config {
     fn default() -> Self {
-        Config::load(None, &[]).unwrap_or_else(|e| panic!("built-in defaults are valid: {e}"))
+        // Defaults only (no file, no environment): these always parse.
+        Config::load_with_env(None, &[], false)
+            .unwrap_or_else(|e| panic!("built-in defaults are valid: {e}"))
     }
 }
 
