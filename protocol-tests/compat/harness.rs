@@ -115,7 +115,7 @@ pub fn codec_id(codec: &str) -> i16 {
 pub async fn batches(addr: SocketAddr, topic: &str, partitions: i32) -> Vec<Batch> {
     let mut out = Vec::new();
     for partition in 0..partitions {
-        let records = fetch_raw(addr, topic, partition).await;
+        let records = crate::support::clients::fetched_records(addr, topic, partition).await;
         let mut rest = &records[..];
         // baseOffset i64, batchLength i32, partitionLeaderEpoch i32, magic i8, crc u32,
         // attributes i16, lastOffsetDelta i32, baseTimestamp i64, maxTimestamp i64,
@@ -139,53 +139,4 @@ pub async fn batches(addr: SocketAddr, topic: &str, partitions: i32) -> Vec<Batc
         }
     }
     out
-}
-
-async fn fetch_raw(addr: SocketAddr, topic: &str, partition: i32) -> bytes::Bytes {
-    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-    use kafka_protocol::messages::{
-        ApiKey, FetchRequest, FetchResponse, RequestHeader, ResponseHeader, TopicName,
-    };
-    use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    const VERSION: i16 = 4;
-    let request = FetchRequest::default()
-        .with_max_wait_ms(0)
-        .with_min_bytes(0)
-        .with_max_bytes(64 << 20)
-        .with_topics(vec![FetchTopic::default()
-            .with_topic(TopicName(StrBytes::from_string(topic.to_string())))
-            .with_partitions(vec![FetchPartition::default()
-                .with_partition(partition)
-                .with_fetch_offset(0)
-                .with_partition_max_bytes(64 << 20)])]);
-    let header = RequestHeader::default()
-        .with_request_api_key(ApiKey::Fetch as i16)
-        .with_request_api_version(VERSION)
-        .with_correlation_id(11)
-        .with_client_id(Some(StrBytes::from_static_str("weir-compat-probe")));
-    let mut frame = bytes::BytesMut::new();
-    header
-        .encode(&mut frame, FetchRequest::header_version(VERSION))
-        .expect("encode header");
-    request.encode(&mut frame, VERSION).expect("encode fetch");
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let len = i32::try_from(frame.len()).expect("small request");
-    stream.write_all(&len.to_be_bytes()).await.expect("write");
-    stream.write_all(&frame).await.expect("write");
-    let len = stream.read_i32().await.expect("read length");
-    let mut body = vec![0; usize::try_from(len).expect("length")];
-    stream.read_exact(&mut body).await.expect("read response");
-    let mut body = bytes::Bytes::from(body);
-    ResponseHeader::decode(&mut body, FetchResponse::header_version(VERSION)).expect("header");
-    let response = FetchResponse::decode(&mut body, VERSION).expect("decode fetch");
-    let data = response
-        .responses
-        .iter()
-        .flat_map(|t| &t.partitions)
-        .find(|p| p.partition_index == partition)
-        .unwrap_or_else(|| panic!("no {topic}/{partition} in {response:?}"));
-    assert_eq!(data.error_code, 0, "fetch {topic}/{partition}: {data:?}");
-    data.records.clone().unwrap_or_default()
 }

@@ -349,11 +349,9 @@ fn check_java_classes_fresh(classes: &Path) {
     }
 }
 
-/// The compression codec of every record batch that partition `topic`/`partition` holds, in
-/// offset order (the batch attributes' low 3 bits: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd),
-/// read with one raw Fetch v4 from offset 0. Shows that a client really compressed what it was
-/// told to: some clients silently stop compressing when they dislike the broker's versions.
-pub async fn fetched_batch_codecs(addr: SocketAddr, topic: &str, partition: i32) -> Vec<i16> {
+/// Every stored record batch of `topic`/`partition` as the broker returns it to one raw
+/// Fetch v4 from offset 0 (no client library in between).
+pub async fn fetched_records(addr: SocketAddr, topic: &str, partition: i32) -> bytes::Bytes {
     use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
     use kafka_protocol::messages::{
         ApiKey, FetchRequest, FetchResponse, RequestHeader, ResponseHeader, TopicName,
@@ -410,7 +408,15 @@ pub async fn fetched_batch_codecs(addr: SocketAddr, topic: &str, partition: i32)
         data.error_code, 0,
         "fetch {topic}/{partition} failed: {data:?}"
     );
-    let records = data.records.clone().unwrap_or_default();
+    data.records.clone().unwrap_or_default()
+}
+
+/// The compression codec of every record batch that partition `topic`/`partition` holds, in
+/// offset order (the batch attributes' low 3 bits: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd),
+/// read with one raw Fetch v4 from offset 0. Shows that a client really compressed what it was
+/// told to: some clients silently stop compressing when they dislike the broker's versions.
+pub async fn fetched_batch_codecs(addr: SocketAddr, topic: &str, partition: i32) -> Vec<i16> {
+    let records = fetched_records(addr, topic, partition).await;
 
     let mut codecs = Vec::new();
     let mut rest = &records[..];
