@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::coordinator::{GroupConfig, GroupCoordinator};
 use crate::error::Error;
 use crate::metadata::{ClusterMeta, ProducerIds, Topics};
+use crate::metrics::Metrics;
 
 /// Everything a request handler may use.
 pub struct Broker {
@@ -21,6 +22,7 @@ pub struct Broker {
     pub cluster: ClusterMeta,
     pub producer_ids: ProducerIds,
     pub groups: GroupCoordinator,
+    metrics: Metrics,
     advertised_host: String,
     advertised_port: i32,
 }
@@ -42,6 +44,11 @@ impl Broker {
     pub fn advertised(&self) -> (&str, i32) {
         (&self.advertised_host, self.advertised_port)
     }
+
+    /// The broker's metrics (no-ops unless `metrics.listen` is set).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
 }
 
 /// Builds a broker, for the binary and for tests that embed one.
@@ -50,6 +57,7 @@ pub struct BrokerBuilder {
     config_file: Option<PathBuf>,
     settings: Vec<(String, String)>,
     use_env: bool,
+    ephemeral: bool,
 }
 
 impl BrokerBuilder {
@@ -81,19 +89,67 @@ impl BrokerBuilder {
         self
     }
 
-    pub async fn start(self) -> Result<BrokerHandle, Error> {
+    /// Keeps the data in a private temporary folder that the handle owns and removes on
+    /// `shutdown()` or drop (overriding `data_dir`). For tests that need no data location.
+    ///
+    /// This is not an in-memory store: the log is still made of segment files, in the system's
+    /// temporary folder (`TMPDIR`), and served from the page cache like any other weir log.
+    pub fn ephemeral(mut self) -> Self {
+        self.ephemeral = true;
+        self
+    }
+
+    pub async fn start(mut self) -> Result<BrokerHandle, Error> {
+        let temp = if self.ephemeral {
+            let dir = TempDataDir::create()?;
+            let path = dir.0.to_string_lossy().into_owned();
+            self = self.set("log.dirs", &path);
+            Some(dir)
+        } else {
+            None
+        };
         let config =
             Config::load_with_env(self.config_file.as_deref(), &self.settings, self.use_env)?;
-        start(config).await
+        let mut handle = start(config).await?;
+        handle.temp_dir = temp;
+        Ok(handle)
     }
 }
 
-/// A running broker. Dropping it without `shutdown` stops accepting but skips the final flush.
+/// A temporary data folder, removed when dropped.
+struct TempDataDir(PathBuf);
+
+impl TempDataDir {
+    fn create() -> Result<TempDataDir, Error> {
+        let path = std::env::temp_dir().join(format!("weir-{}", uuid::Uuid::new_v4().simple()));
+        // `create_dir`, not `create_dir_all`: a fresh folder of our own or an error.
+        std::fs::create_dir(&path)?;
+        Ok(TempDataDir(path))
+    }
+}
+
+impl Drop for TempDataDir {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            tracing::warn!(dir = %self.0.display(), "removing the ephemeral data folder: {e}");
+        }
+    }
+}
+
+/// A running broker.
+///
+/// Prefer `shutdown().await`, which returns once every task has ended and the listening
+/// ports are closed. Dropping the handle inside a tokio runtime starts the same shutdown in
+/// the background; outside one it only signals the tasks to stop.
 pub struct BrokerHandle {
     addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     broker: Arc<Broker>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// The ephemeral data folder, removed after the shutdown.
+    temp_dir: Option<TempDataDir>,
+    stopped: bool,
 }
 
 impl BrokerHandle {
@@ -102,27 +158,63 @@ impl BrokerHandle {
         self.addr
     }
 
+    /// Where `GET /metrics` is served, when `metrics.listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    /// The data folder (for an `ephemeral()` broker, its temporary folder).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.broker.config.data_dir
+    }
+
     pub fn broker(&self) -> &Arc<Broker> {
         &self.broker
     }
 
-    /// Stops accepting, lets in-flight requests finish, then flushes and closes the logs.
+    /// Stops accepting, lets in-flight requests finish, then flushes and closes the logs
+    /// (and removes an ephemeral data folder).
     pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        // Parked JoinGroup/SyncGroup requests are answered now instead of holding the drain.
-        self.broker.groups.shutdown().await;
-        for task in self.tasks.drain(..) {
-            let _ = task.await;
-        }
-        let broker = self.broker.clone();
-        let _ = tokio::task::spawn_blocking(move || broker.topics.flush_all()).await;
+        self.stopped = true;
+        let tasks = std::mem::take(&mut self.tasks);
+        let temp_dir = self.temp_dir.take();
+        stop(&self.stop, self.broker.clone(), tasks, temp_dir).await;
         tracing::info!(addr = %self.addr, "broker stopped");
     }
+}
+
+/// The shutdown sequence, shared by `shutdown()` and drop.
+async fn stop(
+    signal: &watch::Sender<bool>,
+    broker: Arc<Broker>,
+    tasks: Vec<JoinHandle<()>>,
+    temp_dir: Option<TempDataDir>,
+) {
+    let _ = signal.send(true);
+    // Parked JoinGroup/SyncGroup requests are answered now instead of holding the drain.
+    broker.groups.shutdown().await;
+    for task in tasks {
+        let _ = task.await;
+    }
+    let _ = tokio::task::spawn_blocking(move || broker.topics.flush_all()).await;
+    // Removed only now that nothing writes into it any more.
+    drop(temp_dir);
 }
 
 impl Drop for BrokerHandle {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
+        if self.stopped {
+            return;
+        }
+        let tasks = std::mem::take(&mut self.tasks);
+        let temp_dir = self.temp_dir.take();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            // If the runtime is already shutting down the future is dropped unpolled, which
+            // still removes the temporary folder.
+            let (signal, broker) = (self.stop.clone(), self.broker.clone());
+            runtime.spawn(async move { stop(&signal, broker, tasks, temp_dir).await });
+        }
     }
 }
 
@@ -142,8 +234,26 @@ pub async fn start(config: Config) -> Result<BrokerHandle, Error> {
 
     let groups =
         GroupCoordinator::start(config.data_dir.join(GROUPS_DIR), group_config(&config)).await?;
-    let listener = TcpListener::bind(&config.listen).await?;
+    let listener = TcpListener::bind(&config.listen).await;
+    let metrics_listener = match (&listener, &config.metrics_listen) {
+        (Ok(_), Some(at)) => Some(TcpListener::bind(at).await),
+        _ => None,
+    }
+    .transpose();
+    let (listener, metrics_listener) = match (listener, metrics_listener) {
+        (Ok(l), Ok(m)) => (l, m),
+        (Err(e), _) | (_, Err(e)) => {
+            // The group tasks were started: stop them rather than leak them.
+            groups.shutdown().await;
+            return Err(e.into());
+        }
+    };
     let addr = listener.local_addr()?;
+    let metrics_addr = match &metrics_listener {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
+    let metrics = Metrics::new(metrics_listener.is_some());
     let (advertised_host, advertised_port) = advertised(&config, addr);
     let broker = Arc::new(Broker {
         config,
@@ -151,6 +261,7 @@ pub async fn start(config: Config) -> Result<BrokerHandle, Error> {
         cluster,
         producer_ids,
         groups,
+        metrics,
         advertised_host,
         advertised_port,
     });
@@ -160,13 +271,27 @@ pub async fn start(config: Config) -> Result<BrokerHandle, Error> {
         broker.clone(),
         stopped.clone(),
     ));
-    let retention = tokio::spawn(retention_loop(broker.clone(), stopped));
+    let mut tasks = vec![server];
+    if let Some(listener) = metrics_listener {
+        if let Some(at) = metrics_addr {
+            tracing::info!(metrics = %at, "serving Prometheus metrics at /metrics");
+        }
+        tasks.push(tokio::spawn(crate::metrics::serve(
+            listener,
+            broker.clone(),
+            stopped.clone(),
+        )));
+    }
+    tasks.push(tokio::spawn(retention_loop(broker.clone(), stopped)));
     tracing::info!(addr = %addr, cluster_id = %broker.cluster.cluster_id, "broker ready");
     Ok(BrokerHandle {
         addr,
+        metrics_addr,
         broker,
         stop,
-        tasks: vec![server, retention],
+        tasks,
+        temp_dir: None,
+        stopped: false,
     })
 }
 

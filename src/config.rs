@@ -34,13 +34,32 @@ const DEFAULTS: &[(&str, Default)] = &[
     ("fetch.max.bytes", Default::Int(57_671_680)),
     ("connections.max.idle.ms", Default::Int(600_000)),
     ("max.connections", Default::Int(i32::MAX as i64)),
+    ("max.connections.per.ip", Default::Int(i32::MAX as i64)),
     ("group.initial.rebalance.delay.ms", Default::Int(3000)),
     ("group.min.session.timeout.ms", Default::Int(6000)),
     ("group.max.session.timeout.ms", Default::Int(1_800_000)),
     ("group.max.size", Default::Int(i32::MAX as i64)),
     ("offsets.retention.minutes", Default::Int(10_080)),
     ("offsets.retention.check.interval.ms", Default::Int(600_000)),
+    ("metrics.listen", Default::Str("")),
 ];
+
+/// Kafka's `max.connections.per.ip` sits *under* `max.connections` once dots nest keys, which
+/// neither TOML nor the `config` crate can hold next to a value for `max.connections`. It is
+/// stored under this spelling instead; `--set`, the builder and `WEIR_MAX_CONNECTIONS_PER_IP`
+/// accept Kafka's name, a TOML file writes `max.connections_per_ip`.
+const PER_IP: &str = "max.connections.per.ip";
+const PER_IP_STORED: &str = "max.connections_per_ip";
+const PER_IP_ENV: &str = "WEIR_MAX_CONNECTIONS_PER_IP";
+
+/// The key as stored in the layered config.
+fn stored(key: &str) -> &str {
+    if key == PER_IP {
+        PER_IP_STORED
+    } else {
+        key
+    }
+}
 
 enum Default {
     Str(&'static str),
@@ -77,12 +96,17 @@ pub struct Config {
     pub fetch_max_bytes: usize,
     pub connections_max_idle_ms: u64,
     pub max_connections: usize,
+    /// `max.connections.per.ip`: connections from one client address beyond this are closed
+    /// on accept.
+    pub max_connections_per_ip: usize,
     pub group_initial_rebalance_delay_ms: i64,
     pub group_min_session_timeout_ms: i64,
     pub group_max_session_timeout_ms: i64,
     pub group_max_size: i32,
     pub offsets_retention_ms: i64,
     pub offsets_retention_check_interval_ms: i64,
+    /// Where to serve Prometheus metrics (`GET /metrics`); `None` (the default) serves none.
+    pub metrics_listen: Option<String>,
     /// Every key above as the layers gave it, for DescribeConfigs on the broker.
     pub settings: Vec<Setting>,
 }
@@ -129,6 +153,7 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let mut builder = config::Config::builder();
         for (key, value) in DEFAULTS {
+            let key = &stored(key);
             builder = match value {
                 Default::Str(s) => builder.set_default(*key, *s)?,
                 Default::Int(i) => builder.set_default(*key, *i)?,
@@ -139,14 +164,22 @@ impl Config {
             builder = builder.add_source(File::from(path).format(FileFormat::Toml).required(true));
         }
         if use_env {
+            let vars: config::Map<String, String> = std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .filter(|(k, _)| k != PER_IP_ENV)
+                .collect();
             builder = builder.add_source(
                 Environment::with_prefix("WEIR")
                     .separator("_")
-                    .try_parsing(true),
+                    .try_parsing(true)
+                    .source(Some(vars)),
             );
+            if let Ok(value) = std::env::var(PER_IP_ENV) {
+                builder = builder.set_override(PER_IP_STORED, value)?;
+            }
         }
         for (key, value) in overrides {
-            builder = builder.set_override(key.as_str(), value.as_str())?;
+            builder = builder.set_override(stored(key), value.as_str())?;
         }
         let raw = builder.build()?;
         Self::from_raw(&raw)
@@ -184,6 +217,7 @@ impl Config {
             fetch_max_bytes: r.ranged("fetch.max.bytes", 1024, i32::MAX as i64)? as usize,
             connections_max_idle_ms: r.positive("connections.max.idle.ms")? as u64,
             max_connections: r.positive("max.connections")? as usize,
+            max_connections_per_ip: r.positive(PER_IP_STORED)? as usize,
             group_initial_rebalance_delay_ms: r.ranged(
                 "group.initial.rebalance.delay.ms",
                 0,
@@ -197,11 +231,12 @@ impl Config {
                 .saturating_mul(60_000),
             offsets_retention_check_interval_ms: r
                 .positive("offsets.retention.check.interval.ms")?,
+            metrics_listen: Some(r.string("metrics.listen")?).filter(|a| !a.trim().is_empty()),
             settings: DEFAULTS
                 .iter()
                 .map(|(key, default)| Setting {
                     key,
-                    value: raw.get_string(key).unwrap_or_default(),
+                    value: raw.get_string(stored(key)).unwrap_or_default(),
                     default: match default {
                         Default::Str(s) => s.to_string(),
                         Default::Int(i) => i.to_string(),
@@ -294,6 +329,37 @@ mod tests {
         let c = Config::load_with_env(None, &set("listeners", "PLAINTEXT://0.0.0.0:9093"), false)
             .unwrap();
         assert_eq!(c.listen, "0.0.0.0:9093");
+    }
+
+    #[test]
+    fn max_connections_per_ip_is_set_by_its_kafka_name_next_to_max_connections() {
+        let set = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let c = Config::load_with_env(None, &[], false).unwrap();
+        assert_eq!(c.max_connections_per_ip, i32::MAX as usize);
+        let c = Config::load_with_env(
+            None,
+            &set(&[("max.connections", "10"), ("max.connections.per.ip", "3")]),
+            false,
+        )
+        .unwrap();
+        assert_eq!((c.max_connections, c.max_connections_per_ip), (10, 3));
+        assert!(c
+            .settings
+            .iter()
+            .any(|s| s.key == "max.connections.per.ip" && s.value == "3"));
+        assert!(
+            Config::load_with_env(None, &set(&[("max.connections.per.ip", "0")]), false).is_err()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("weir.toml");
+        std::fs::write(&path, "max.connections = 9\nmax.connections_per_ip = 4\n").unwrap();
+        let c = Config::load_with_env(Some(&path), &[], false).unwrap();
+        assert_eq!((c.max_connections, c.max_connections_per_ip), (9, 4));
     }
 
     #[test]

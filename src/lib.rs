@@ -27,6 +27,28 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! For a test that needs no particular data location, `ephemeral()` gives the broker a private
+//! temporary folder that `shutdown()` (or dropping the handle) removes. The log stays
+//! file-backed (served from the page cache); it is not an in-memory store. With
+//! `.set("metrics.listen", "127.0.0.1:0")` the broker also serves Prometheus metrics at
+//! `http://{metrics_addr}/metrics` (see [`metrics`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), weir::Error> {
+//! let broker = weir::Broker::builder()
+//!     .listen("127.0.0.1:0")
+//!     .ephemeral()
+//!     .set("metrics.listen", "127.0.0.1:0")
+//!     .start()
+//!     .await?;
+//! if let Some(at) = broker.metrics_addr() {
+//!     println!("scrape http://{at}/metrics");
+//! }
+//! broker.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod alloc;
 pub mod broker;
@@ -37,6 +59,7 @@ pub mod error;
 pub mod handler;
 pub mod log;
 pub mod metadata;
+pub mod metrics;
 pub mod protocol;
 pub mod server;
 

@@ -61,10 +61,16 @@ pub struct ProcessBroker {
 impl ProcessBroker {
     /// Starts `weir serve` on port 0 and waits for its ready line (`broker ready addr=HOST:PORT`).
     pub fn spawn(data_dir: &Path, extra_args: &[&str]) -> ProcessBroker {
+        Self::spawn_on("127.0.0.1:0", data_dir, extra_args)
+    }
+
+    /// As [`ProcessBroker::spawn`] on a given listen address, so clients can reconnect to a
+    /// restarted broker.
+    pub fn spawn_on(listen: &str, data_dir: &Path, extra_args: &[&str]) -> ProcessBroker {
         let mut child = Command::new(env!("CARGO_BIN_EXE_weir"))
             .arg("serve")
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(listen)
             .arg("--data-dir")
             .arg(data_dir)
             .args(extra_args)

@@ -99,6 +99,10 @@ pub async fn handle(
                     let out = &mut responses[t].partition_responses[slot];
                     match result {
                         Ok(appended) => {
+                            if !appended.duplicate {
+                                let count = appended.last_offset - appended.base_offset + 1;
+                                broker.metrics().records_in(count.max(0) as u64);
+                            }
                             out.base_offset = appended.base_offset;
                             out.log_append_time_ms = appended.log_append_time_ms;
                             out.log_start_offset = appended.log_start_offset;

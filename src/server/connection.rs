@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use super::frame::FrameReader;
 use crate::broker::Broker;
 use crate::handler;
+use crate::metrics::Metrics;
 use crate::protocol::{self, Frame, Outbox};
 
 /// Flush responses once this much is pending even if more requests are buffered.
@@ -32,6 +33,8 @@ pub async fn run(
     broker: Arc<Broker>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let metrics = broker.metrics();
+    let _open = metrics.connection_opened();
     let (read, mut write) = stream.into_split();
     let config = broker.config();
     let mut frames = FrameReader::new(read, config.socket_request_max_bytes);
@@ -55,6 +58,8 @@ pub async fn run(
             }
         };
         let api = protocol::peek_api_key(&frame);
+        metrics.bytes_in(frame.len());
+        let timer = metrics.request(api);
         let result = match protocol::decode(frame) {
             Ok(Frame::Request(request)) => {
                 handler::respond(&broker, peer, *request, &mut out).await
@@ -64,6 +69,7 @@ pub async fn run(
             }
             Err(e) => Err(e),
         };
+        timer.finish();
         if let Err(e) = result {
             tracing::warn!(%peer, api_key = ?api, "closing connection: {e}");
             break;
@@ -71,7 +77,7 @@ pub async fn run(
         if !out.is_empty() && (!frames.has_frame() || out.len() >= FLUSH_THRESHOLD) {
             // A client that stops reading its responses is dropped after the idle timeout
             // rather than holding its buffers forever.
-            match tokio::time::timeout(idle, write_out(&mut write, &mut out)).await {
+            match tokio::time::timeout(idle, write_out(&mut write, &mut out, metrics)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     tracing::debug!(%peer, "write failed: {e}");
@@ -87,13 +93,17 @@ pub async fn run(
         }
     }
     if !out.is_empty() {
-        let _ = tokio::time::timeout(idle, write_out(&mut write, &mut out)).await;
+        let _ = tokio::time::timeout(idle, write_out(&mut write, &mut out, metrics)).await;
     }
     let _ = write.shutdown().await;
 }
 
 /// Writes everything pending, in as few vectored writes as the socket takes.
-async fn write_out(write: &mut OwnedWriteHalf, out: &mut Outbox) -> io::Result<()> {
+async fn write_out(
+    write: &mut OwnedWriteHalf,
+    out: &mut Outbox,
+    metrics: &Metrics,
+) -> io::Result<()> {
     while !out.is_empty() {
         let slices = out.io_slices(MAX_SLICES);
         let n = write.write_vectored(&slices).await?;
@@ -102,6 +112,7 @@ async fn write_out(write: &mut OwnedWriteHalf, out: &mut Outbox) -> io::Result<(
             return Err(io::ErrorKind::WriteZero.into());
         }
         out.advance(n);
+        metrics.bytes_out(n);
     }
     Ok(())
 }

@@ -1,9 +1,14 @@
-//! The accept loop: a connection limit, one task per connection, graceful shutdown.
+//! The accept loop: connection limits (`max.connections` in all, `max.connections.per.ip` per
+//! client address), one task per connection, graceful shutdown. A connection over either limit
+//! is closed as soon as it is accepted, before anything is read from it; its slot is free again
+//! the moment a counted connection ends.
 
 mod connection;
 mod frame;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -24,6 +29,7 @@ pub async fn serve(
     let limit = Arc::new(Semaphore::new(
         broker.config().max_connections.min(Semaphore::MAX_PERMITS),
     ));
+    let per_ip = PerIp::new(broker.config().max_connections_per_ip);
     let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -44,6 +50,10 @@ pub async fn serve(
             tracing::warn!(%peer, "max.connections reached, closing new connection");
             continue;
         };
+        let Some(ip_slot) = per_ip.try_acquire(peer.ip()) else {
+            tracing::warn!(%peer, "max.connections.per.ip reached, closing new connection");
+            continue;
+        };
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(%peer, "set_nodelay: {e}");
         }
@@ -51,6 +61,7 @@ pub async fn serve(
         let shutdown = shutdown.clone();
         connections.spawn(async move {
             connection::run(stream, peer, broker, shutdown).await;
+            drop(ip_slot);
             drop(permit);
         });
     }
@@ -62,5 +73,70 @@ pub async fn serve(
     if drained.is_err() {
         tracing::warn!("connections still busy after {DRAIN_TIMEOUT:?}, closing them");
         connections.shutdown().await;
+    }
+}
+
+/// Open connections per client address, capped at `max.connections.per.ip`.
+#[derive(Clone)]
+struct PerIp {
+    max: usize,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+/// One counted connection; dropping it frees the slot.
+struct IpSlot {
+    ip: IpAddr,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl PerIp {
+    fn new(max: usize) -> PerIp {
+        PerIp {
+            max,
+            open: Arc::default(),
+        }
+    }
+
+    fn try_acquire(&self, ip: IpAddr) -> Option<IpSlot> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(ip).or_insert(0);
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(IpSlot {
+            ip,
+            open: self.open.clone(),
+        })
+    }
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_ip_slots_are_counted_per_address_and_freed_on_drop() {
+        let per_ip = PerIp::new(2);
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let first = per_ip.try_acquire(a).unwrap();
+        let _second = per_ip.try_acquire(a).unwrap();
+        assert!(per_ip.try_acquire(a).is_none());
+        assert!(per_ip.try_acquire(b).is_some());
+        drop(first);
+        assert!(per_ip.try_acquire(a).is_some());
     }
 }

@@ -1,0 +1,45 @@
+//! Reading a broker's Prometheus endpoint over plain TCP (no HTTP client library).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// `GET path` over plain TCP; returns (status line, body).
+pub async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await.expect("connect to metrics");
+        let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("send");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.expect("read response");
+        raw
+    };
+    let raw = timeout(WAIT, exchange).await.expect("scrape timed out");
+    let text = String::from_utf8(raw).expect("UTF-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("HTTP head and body");
+    let status = head.lines().next().unwrap_or("").to_string();
+    (status, body.to_string())
+}
+
+/// Scrapes `/metrics` and returns every sample as `name{labels}` -> value.
+pub async fn scrape(addr: SocketAddr) -> BTreeMap<String, f64> {
+    let (status, body) = http_get(addr, "/metrics").await;
+    assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+    assert!(
+        body.ends_with("# EOF\n"),
+        "OpenMetrics text ends with # EOF"
+    );
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (name, value) = l.rsplit_once(' ').expect("sample line");
+            (name.to_string(), value.parse().expect("numeric sample"))
+        })
+        .collect()
+}
