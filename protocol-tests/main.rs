@@ -23,3 +23,4 @@ mod kafka_python;
 mod kcat;
 mod metrics;
 mod rdkafka_basic;
+mod reliability;
