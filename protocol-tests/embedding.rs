@@ -85,6 +85,28 @@ async fn dropping_an_ephemeral_broker_stops_it_and_removes_its_folder() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_memory_broker_keeps_its_partitions_in_shared_memory() {
+    let broker = weir::Broker::builder()
+        .listen("127.0.0.1:0")
+        .in_memory()
+        .start()
+        .await
+        .expect("broker starts");
+    let dir = broker.data_dir().to_path_buf();
+    assert!(
+        dir.starts_with("/dev/shm"),
+        "in-memory data lives on /dev/shm, not {}",
+        dir.display()
+    );
+    let mut client = RawClient::connect(broker.addr()).await;
+    client.create_topic("in-memory", 2, &[]).await;
+    assert!(dir.join("in-memory-0").is_dir() && dir.join("in-memory-1").is_dir());
+    drop(client);
+    broker.shutdown().await;
+    assert!(!dir.exists(), "shutdown removes the in-memory folder");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_dir_brokers_keep_their_folder() {
     let dir = tempfile::tempdir().expect("temp dir");
     let broker = weir::Broker::builder()

@@ -57,7 +57,8 @@ pub struct BrokerBuilder {
     config_file: Option<PathBuf>,
     settings: Vec<(String, String)>,
     use_env: bool,
-    ephemeral: bool,
+    /// Where an ephemeral data folder is made, if the broker gets one.
+    ephemeral_root: Option<PathBuf>,
 }
 
 impl BrokerBuilder {
@@ -95,13 +96,27 @@ impl BrokerBuilder {
     /// This is not an in-memory store: the log is still made of segment files, in the system's
     /// temporary folder (`TMPDIR`), and served from the page cache like any other weir log.
     pub fn ephemeral(mut self) -> Self {
-        self.ephemeral = true;
+        self.ephemeral_root = Some(std::env::temp_dir());
+        self
+    }
+
+    /// Like `ephemeral()`, but the folder is on the shared-memory file system (`/dev/shm` on
+    /// Linux), so nothing touches a disk: segment files live in RAM and fsync costs nothing.
+    /// Where there is no `/dev/shm` it falls back to the temporary folder, with a warning.
+    pub fn in_memory(mut self) -> Self {
+        let shm = PathBuf::from(SHARED_MEMORY_DIR);
+        self.ephemeral_root = Some(if shm.is_dir() {
+            shm
+        } else {
+            tracing::warn!("{SHARED_MEMORY_DIR} not found; the in-memory broker keeps its data in the temporary folder");
+            std::env::temp_dir()
+        });
         self
     }
 
     pub async fn start(mut self) -> Result<BrokerHandle, Error> {
-        let temp = if self.ephemeral {
-            let dir = TempDataDir::create()?;
+        let temp = if let Some(root) = &self.ephemeral_root {
+            let dir = TempDataDir::create(root)?;
             let path = dir.0.to_string_lossy().into_owned();
             self = self.set("log.dirs", &path);
             Some(dir)
@@ -116,12 +131,15 @@ impl BrokerBuilder {
     }
 }
 
+/// The memory-backed file system `in_memory()` brokers keep their data on.
+const SHARED_MEMORY_DIR: &str = "/dev/shm";
+
 /// A temporary data folder, removed when dropped.
 struct TempDataDir(PathBuf);
 
 impl TempDataDir {
-    fn create() -> Result<TempDataDir, Error> {
-        let path = std::env::temp_dir().join(format!("weir-{}", uuid::Uuid::new_v4().simple()));
+    fn create(root: &std::path::Path) -> Result<TempDataDir, Error> {
+        let path = root.join(format!("weir-{}", uuid::Uuid::new_v4().simple()));
         // `create_dir`, not `create_dir_all`: a fresh folder of our own or an error.
         std::fs::create_dir(&path)?;
         Ok(TempDataDir(path))
