@@ -451,6 +451,30 @@ async fn produce_with_batch_length_longer_than_data_is_corrupt_message() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn produce_with_gzip_batch_of_garbage_is_corrupt_message_and_writes_nothing() {
+    let (_broker, mut client) = broker_with_topic("bad-gzip", 1).await;
+    let version = client.version::<ProduceRequest>(9);
+    // A valid header claiming gzip (codec 1), a payload that is not gzip, and a CRC that
+    // matches it: only decompressing the batch can tell.
+    let mut batch = valid_batch(3, 10);
+    batch.truncate(61);
+    batch.extend_from_slice(b"\x1f\x8b this is not a gzip stream at all, just bytes");
+    let length = (batch.len() - 12) as i32;
+    batch[BATCH_LENGTH_AT..BATCH_LENGTH_AT + 4].copy_from_slice(&length.to_be_bytes());
+    batch[ATTRIBUTES_AT + 1] = (batch[ATTRIBUTES_AT + 1] & !0x07) | 1;
+    fix_crc(&mut batch);
+    let results = client
+        .produce(version, "bad-gzip", vec![(0, batch.freeze())])
+        .await;
+    assert_eq!(results[0].1, code::CORRUPT_MESSAGE, "{results:?}");
+    assert_eq!(
+        client.latest_offset("bad-gzip", 0).await,
+        0,
+        "something was written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn produce_with_batch_length_shorter_than_header_is_corrupt_message() {
     let (_broker, mut client) = broker_with_topic("too-short", 1).await;
     let version = client.version::<ProduceRequest>(9);

@@ -71,9 +71,14 @@ fn producer_config(bootstrap: &str, acks: i32, linger_ms: u32) -> ClientConfig {
         .set("linger.ms", linger_ms.to_string())
         .set("batch.size", "1000000")
         .set("batch.num.messages", "1000000")
-        .set("compression.type", "none")
+        .set("compression.type", compression())
         .set("message.timeout.ms", "60000");
     config
+}
+
+/// `WEIR_BENCH_COMPRESSION` (none, gzip, snappy, lz4, zstd); none by default.
+fn compression() -> String {
+    std::env::var("WEIR_BENCH_COMPRESSION").unwrap_or_else(|_| "none".into())
 }
 
 fn payload(size: usize) -> Vec<u8> {

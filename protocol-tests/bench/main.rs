@@ -17,7 +17,8 @@
 //!
 //! Environment: `WEIR_BENCH_BIN=<path>` runs another `weir` build (before/after comparisons);
 //! `WEIR_BENCH_PERF=<folder>` attaches `perf record` to each broker and leaves its profile
-//! there; `WEIR_BENCH_SCALE=<n>` multiplies the record counts (longer runs for profiling).
+//! there; `WEIR_BENCH_SCALE=<n>` multiplies the record counts (longer runs for profiling);
+//! `WEIR_BENCH_COMPRESSION=<codec>` sets the producers' `compression.type` (default none).
 
 mod clients;
 mod process;

@@ -12,6 +12,7 @@
 //! - `batch.rs`: the record batch v2 header (layout, parse, CRC check)
 //! - `records.rs`: records inside a batch (only for validation and timestamp lookups)
 //! - `validate.rs`: what a producer may append
+//! - `compressed.rs`: compressed batches decompressed and walked on append
 //! - `segment.rs`: a segment and its `.log` file
 //! - `index_file.rs`, `index.rs`, `time_index.rs`: the `.index` and `.timeindex` files
 //! - `checkpoint.rs`: the `log-start-offset` file
@@ -22,12 +23,14 @@
 //! - `read_buffers.rs`: recycled buffers for reads
 //!
 //! This module uses only std, `bytes`, `crc32c`, `libc` (reads into uninitialised buffers),
-//! `thiserror`, `tracing` and `kafka_protocol` (to decode compressed batches for timestamp
-//! lookups). All file I/O is blocking: callers run it off the async reactor, except an append
-//! that [`PartitionLog::append_is_light`] says is a plain page-cache write.
+//! `thiserror`, `tracing`, `kafka_protocol` (to decode compressed batches for timestamp
+//! lookups) and the codecs `kafka_protocol` already uses (`flate2`, `snap`, `lz4`, `zstd`: to
+//! validate compressed batches on append). All file I/O is blocking: callers run it off the
+//! async reactor.
 
 mod batch;
 mod checkpoint;
+mod compressed;
 mod config;
 mod error;
 mod index;

@@ -1,10 +1,12 @@
 //! What a producer may append: the checks made on every batch of a produce request before
-//! anything is written. Header fields and the CRC are checked for every batch; the record
-//! framing (lengths and count) only for uncompressed batches, which needs no decompression.
+//! anything is written. Header fields and the CRC are checked for every batch, then the records:
+//! in place for uncompressed batches (lengths and count), after decompression for compressed
+//! ones (`compressed.rs`: every record's fields, count and offset deltas, with a size cap).
 
 use std::ops::Range;
 
 use super::batch::{BatchHeader, BatchIter, HEADER_SIZE};
+use super::compressed;
 use super::config::LogConfig;
 use super::error::LogError;
 use super::records::RecordDeltas;
@@ -37,9 +39,11 @@ pub(super) fn validate_append(
             .ok_or_else(|| LogError::CorruptMessage("batch out of bounds".into()))?;
         header.verify(bytes)?;
         validate_header(&header)?;
+        let body = bytes.get(HEADER_SIZE..).unwrap_or_default();
         if header.compression() == 0 {
-            let body = bytes.get(HEADER_SIZE..).unwrap_or_default();
             RecordDeltas::new(body, header.record_count).validate_framing()?;
+        } else {
+            compressed::validate(&header, body, bytes.len())?;
         }
         out.push((header, range));
     }
