@@ -2,25 +2,31 @@
 //! every group.
 //!
 //! - `state.rs`: the five group states, each documented with its actions and transitions.
-//! - `group.rs`: the pure state machine (membership, join rounds, generations, timers);
-//!   `join.rs`, `membership.rs` (sync, heartbeat, leave) and `commit.rs` (offsets, deletion,
-//!   retention) add the per-request operations. Time is passed in; nothing blocks.
+//! - `group.rs`: the pure state machine's [`Group`] (fields, accessors, descriptions, state
+//!   transitions) and [`Outbox`]; `rebalance.rs` (join rounds, generations, protocol
+//!   selection), `roster.rs` (adding, removing and validating members; assignments),
+//!   `timers.rs` (`tick`, `next_deadline`) and `recovery.rs` (restore from the store, undo a
+//!   failed write) complete it. `join.rs`, `membership.rs` (sync, heartbeat, leave) and
+//!   `commit.rs` (offsets, deletion, retention) add the per-request operations. Time is passed
+//!   in; nothing blocks.
 //! - `member.rs`, `offsets.rs`, `subscription.rs`: a member, committed offsets, reading
 //!   ConsumerProtocol subscriptions.
-//! - `record.rs`, `store.rs`, `writer.rs`: the durable group log (format documented in
-//!   store.rs), replayed on start and compacted; written by one task on the blocking pool.
+//! - `record.rs`, `store.rs`, `codec.rs`, `writer.rs`: the durable group log (format
+//!   documented in store.rs, encoded by codec.rs), replayed on start and compacted; written by
+//!   one task on the blocking pool.
 //! - `actor.rs`, `handle.rs`, `clock.rs`: one tokio task per group owning its timers; the
 //!   [`GroupCoordinator`] handle routes requests to them.
 //!
 //! The API uses plain types (`api.rs`); the broker's handlers convert Kafka messages and map
 //! [`GroupError`] to Kafka error codes. [`GroupCoordinator::start`] must run inside a tokio
-//! runtime. Tests: `tests/` (the state machine, one file per request kind), `handle_tests.rs`
-//! (the running coordinator with tokio's paused clock; needs tokio's `test-util` feature),
-//! and inline tests in store.rs and the small files.
+//! runtime. Tests: `tests/` (the state machine, one file per request kind; `tests/store.rs`
+//! the group log), `handle_tests.rs` (the running coordinator with tokio's paused clock;
+//! needs tokio's `test-util` feature), and inline tests in the small files.
 
 mod actor;
 mod api;
 mod clock;
+mod codec;
 mod commit;
 mod config;
 mod error;
@@ -30,10 +36,14 @@ mod join;
 mod member;
 mod membership;
 mod offsets;
+mod rebalance;
 mod record;
+mod recovery;
+mod roster;
 mod state;
 mod store;
 mod subscription;
+mod timers;
 mod writer;
 
 #[cfg(test)]

@@ -311,4 +311,5 @@ mod join;
 mod leave;
 mod offsets;
 mod static_membership;
+mod store;
 mod sync;

@@ -1,0 +1,256 @@
+//! Encoding of the group log's frames and records; the format is documented in store.rs.
+
+use std::io;
+
+use bytes::Bytes;
+
+use super::offsets::CommittedOffset;
+use super::record::{GroupMetadataRecord, MemberRecord, Record};
+
+const FRAME_HEADER: usize = 8;
+const MAX_PAYLOAD: usize = 64 << 20;
+const NONE_LEN: u32 = u32::MAX;
+
+const KIND_OFFSET: u8 = 1;
+const KIND_OFFSET_TOMBSTONE: u8 = 2;
+const KIND_GROUP: u8 = 3;
+const KIND_GROUP_TOMBSTONE: u8 = 4;
+
+/// Encodes one record as a frame (header and payload).
+pub(super) fn encode_frame(record: &Record) -> io::Result<Vec<u8>> {
+    let mut e = Enc(vec![0; FRAME_HEADER]);
+    match record {
+        Record::Offset {
+            group_id,
+            topic,
+            partition,
+            value,
+        } => {
+            e.u8(KIND_OFFSET);
+            e.str(group_id)?;
+            e.str(topic)?;
+            e.i32(*partition);
+            e.i64(value.offset);
+            e.i32(value.leader_epoch);
+            e.i64(value.commit_timestamp_ms);
+            e.str(&value.metadata)?;
+        }
+        Record::OffsetTombstone {
+            group_id,
+            topic,
+            partition,
+        } => {
+            e.u8(KIND_OFFSET_TOMBSTONE);
+            e.str(group_id)?;
+            e.str(topic)?;
+            e.i32(*partition);
+        }
+        Record::Group {
+            group_id,
+            metadata: m,
+        } => {
+            e.u8(KIND_GROUP);
+            e.str(group_id)?;
+            e.opt(m.protocol_type.as_deref())?;
+            e.opt(m.protocol_name.as_deref())?;
+            e.i32(m.generation_id);
+            e.opt(m.leader.as_deref())?;
+            e.i64(m.state_timestamp_ms);
+            e.len(m.members.len())?;
+            for mem in &m.members {
+                e.str(&mem.member_id)?;
+                e.opt(mem.group_instance_id.as_deref())?;
+                e.str(&mem.client_id)?;
+                e.str(&mem.client_host)?;
+                e.i64(mem.session_timeout_ms);
+                e.i64(mem.rebalance_timeout_ms);
+                e.len(mem.protocols.len())?;
+                for (name, meta) in &mem.protocols {
+                    e.str(name)?;
+                    e.bytes(meta)?;
+                }
+                e.bytes(&mem.assignment)?;
+            }
+        }
+        Record::GroupTombstone { group_id } => {
+            e.u8(KIND_GROUP_TOMBSTONE);
+            e.str(group_id)?;
+        }
+    }
+    let mut frame = e.0;
+    let payload_len = frame.len() - FRAME_HEADER;
+    if payload_len > MAX_PAYLOAD {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "group log record too large",
+        ));
+    }
+    let crc = crc32c::crc32c(&frame[FRAME_HEADER..]);
+    frame[0..4].copy_from_slice(&(payload_len as u32).to_be_bytes());
+    frame[4..8].copy_from_slice(&crc.to_be_bytes());
+    Ok(frame)
+}
+
+/// Reads one frame from the front of `data`: the record and the frame's length, or `None`
+/// if it is incomplete or corrupt.
+pub(super) fn read_frame(data: &[u8]) -> Option<(Record, usize)> {
+    let header = data.get(..FRAME_HEADER)?;
+    let len = u32::from_be_bytes(header[0..4].try_into().ok()?) as usize;
+    let crc = u32::from_be_bytes(header[4..8].try_into().ok()?);
+    if len > MAX_PAYLOAD {
+        return None;
+    }
+    let payload = data.get(FRAME_HEADER..FRAME_HEADER + len)?;
+    if crc32c::crc32c(payload) != crc {
+        return None;
+    }
+    let record = decode_payload(payload)?;
+    Some((record, FRAME_HEADER + len))
+}
+
+fn decode_payload(payload: &[u8]) -> Option<Record> {
+    let mut d = Dec(payload);
+    let record = match d.u8()? {
+        KIND_OFFSET => Record::Offset {
+            group_id: d.str()?,
+            topic: d.str()?,
+            partition: d.i32()?,
+            value: CommittedOffset {
+                offset: d.i64()?,
+                leader_epoch: d.i32()?,
+                commit_timestamp_ms: d.i64()?,
+                metadata: d.str()?,
+            },
+        },
+        KIND_OFFSET_TOMBSTONE => Record::OffsetTombstone {
+            group_id: d.str()?,
+            topic: d.str()?,
+            partition: d.i32()?,
+        },
+        KIND_GROUP => {
+            let group_id = d.str()?;
+            let mut m = GroupMetadataRecord {
+                protocol_type: d.opt()?,
+                protocol_name: d.opt()?,
+                generation_id: d.i32()?,
+                leader: d.opt()?,
+                state_timestamp_ms: d.i64()?,
+                members: Vec::new(),
+            };
+            let count = d.u32()?;
+            for _ in 0..count {
+                let mut mem = MemberRecord {
+                    member_id: d.str()?,
+                    group_instance_id: d.opt()?,
+                    client_id: d.str()?,
+                    client_host: d.str()?,
+                    session_timeout_ms: d.i64()?,
+                    rebalance_timeout_ms: d.i64()?,
+                    ..MemberRecord::default()
+                };
+                let protocols = d.u32()?;
+                for _ in 0..protocols {
+                    mem.protocols.push((d.str()?, d.bytes()?));
+                }
+                mem.assignment = d.bytes()?;
+                m.members.push(mem);
+            }
+            Record::Group {
+                group_id,
+                metadata: m,
+            }
+        }
+        KIND_GROUP_TOMBSTONE => Record::GroupTombstone { group_id: d.str()? },
+        _ => return None,
+    };
+    d.0.is_empty().then_some(record)
+}
+
+struct Enc(Vec<u8>);
+
+impl Enc {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn i32(&mut self, v: i32) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    fn i64(&mut self, v: i64) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    fn len(&mut self, n: usize) -> io::Result<()> {
+        match u32::try_from(n) {
+            Ok(n) if n != NONE_LEN => {
+                self.0.extend_from_slice(&n.to_be_bytes());
+                Ok(())
+            }
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "field too long for the group log",
+            )),
+        }
+    }
+    fn bytes(&mut self, b: &[u8]) -> io::Result<()> {
+        self.len(b.len())?;
+        self.0.extend_from_slice(b);
+        Ok(())
+    }
+    fn str(&mut self, s: &str) -> io::Result<()> {
+        self.bytes(s.as_bytes())
+    }
+    fn opt(&mut self, s: Option<&str>) -> io::Result<()> {
+        match s {
+            Some(s) => self.str(s),
+            None => {
+                self.0.extend_from_slice(&NONE_LEN.to_be_bytes());
+                Ok(())
+            }
+        }
+    }
+}
+
+struct Dec<'a>(&'a [u8]);
+
+impl Dec<'_> {
+    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.0.split_first_chunk::<N>()?;
+        self.0 = rest;
+        Some(*head)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.take::<1>()?[0])
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_be_bytes(self.take()?))
+    }
+    fn i32(&mut self) -> Option<i32> {
+        Some(i32::from_be_bytes(self.take()?))
+    }
+    fn i64(&mut self) -> Option<i64> {
+        Some(i64::from_be_bytes(self.take()?))
+    }
+    fn raw(&mut self, len: u32) -> Option<&[u8]> {
+        let len = len as usize;
+        if self.0.len() < len {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(len);
+        self.0 = rest;
+        Some(head)
+    }
+    fn bytes(&mut self) -> Option<Bytes> {
+        let len = self.u32()?;
+        Some(Bytes::copy_from_slice(self.raw(len)?))
+    }
+    fn str(&mut self) -> Option<String> {
+        let len = self.u32()?;
+        String::from_utf8(self.raw(len)?.to_vec()).ok()
+    }
+    fn opt(&mut self) -> Option<Option<String>> {
+        let len = self.u32()?;
+        if len == NONE_LEN {
+            return Some(None);
+        }
+        Some(Some(String::from_utf8(self.raw(len)?.to_vec()).ok()?))
+    }
+}
