@@ -9,7 +9,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tokio::time::timeout;
 
-use crate::bad_input::raw::RawClient;
+use crate::support::raw::RawClient;
 
 const WAIT: Duration = Duration::from_secs(20);
 

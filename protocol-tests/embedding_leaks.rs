@@ -20,7 +20,7 @@ static ALLOC: weir::alloc::GuardedAlloc = weir::alloc::GuardedAlloc;
 
 // The raw Kafka client of the hostile-input tests; only part of it is used here.
 #[allow(dead_code)]
-#[path = "bad_input/raw.rs"]
+#[path = "support/raw.rs"]
 mod raw;
 #[path = "support/scrape.rs"]
 mod scrape;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::support::broker::TestBroker;
 use crate::support::clients::{
-    assert_consumed_what_was_acked, blocking, fetched_batch_codecs, java, parse_acks,
+    assert_batches_compressed, assert_consumed_what_was_acked, blocking, java, parse_acks,
     parse_received, Acked, Received,
 };
 
@@ -130,16 +130,7 @@ async fn compressed_round_trip(codec: &str, codec_id: i16) {
     )
     .await;
 
-    let mut batches = 0;
-    for partition in 0..3 {
-        let codecs = fetched_batch_codecs(broker.addr(), &topic, partition).await;
-        assert!(
-            codecs.iter().all(|&c| c == codec_id),
-            "{topic}/{partition}: batch codecs {codecs:?}, expected all {codec_id} ({codec})"
-        );
-        batches += codecs.len();
-    }
-    assert!(batches > 0, "no record batches fetched for {topic}");
+    assert_batches_compressed(broker.addr(), &topic, 3, codec, codec_id).await;
 
     let received = consume(&bootstrap, &topic, acks.len(), &[]).await;
     assert_consumed_what_was_acked(&acks, &received, "java");

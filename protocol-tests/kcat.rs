@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::support::broker::TestBroker;
-use crate::support::clients::{blocking, fetched_batch_codecs, kcat, stdout_lines};
+use crate::support::clients::{assert_batches_compressed, blocking, kcat, stdout_lines};
 
 /// A record as kcat printed it with the format `%k=%s %p %o %h\n`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -263,16 +263,7 @@ async fn compressed_round_trip(codec: &str, codec_id: i16) {
     let consumed = consume_all(&bootstrap, &topic).await;
     assert_round_trip(&records, &consumed);
 
-    let mut batches = 0;
-    for partition in 0..3 {
-        let codecs = fetched_batch_codecs(broker.addr(), &topic, partition).await;
-        assert!(
-            codecs.iter().all(|&c| c == codec_id),
-            "{topic}/{partition}: batch codecs {codecs:?}, expected all {codec_id} ({codec})"
-        );
-        batches += codecs.len();
-    }
-    assert!(batches > 0, "no record batches fetched for {topic}");
+    assert_batches_compressed(broker.addr(), &topic, 3, codec, codec_id).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,8 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
@@ -13,8 +12,9 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, Timestamp, TopicPartitionList};
 use tokio::time::timeout;
 
-use crate::bad_input::raw::{batch_attributes, RawClient};
 use crate::support::broker::TestBroker;
+use crate::support::raw::{batch_attributes, RawClient};
+use crate::support::topics::admin;
 
 const WAIT: Duration = Duration::from_secs(20);
 const T0: i64 = 1_700_000_000_000;
@@ -52,25 +52,8 @@ fn consumer(bootstrap: &str) -> StreamConsumer {
         .expect("create consumer")
 }
 
-fn admin(bootstrap: &str) -> AdminClient<DefaultClientContext> {
-    ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .expect("create admin client")
-}
-
 async fn create_topic(bootstrap: &str, name: &str, partitions: i32) {
-    let results = timeout(
-        WAIT,
-        admin(bootstrap).create_topics(
-            &[NewTopic::new(name, partitions, TopicReplication::Fixed(1))],
-            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
-        ),
-    )
-    .await
-    .expect("CreateTopics timed out")
-    .expect("CreateTopics request");
-    assert_eq!(results, vec![Ok(name.to_string())]);
+    crate::support::topics::create_topic(bootstrap, name, partitions, WAIT).await;
 }
 
 /// Reads exactly `count` records of one partition from offset 0, then checks the high

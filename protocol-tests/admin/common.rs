@@ -1,4 +1,5 @@
-//! Helpers shared by the admin tests: producing with rdkafka, reading broker state.
+//! Helpers shared by the admin tests: a raw connection, producing with rdkafka, reading broker
+//! state.
 
 use std::time::Duration;
 
@@ -6,6 +7,12 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 
 use crate::support::broker::TestBroker;
+use crate::support::raw::RawClient;
+
+/// A raw connection for exact checks: one request at a chosen version, nothing sent first.
+pub async fn connect_raw(addr: std::net::SocketAddr) -> RawClient {
+    RawClient::open(addr, "weir-admin-raw").await
+}
 
 /// Produces `count` records to `topic`/`partition`, one batch each (nothing lingers), and
 /// returns their offsets.

@@ -10,6 +10,5 @@
 mod common;
 mod java;
 mod python;
-mod raw;
 mod retention;
 mod versions;

@@ -14,18 +14,18 @@ use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
-use super::common::produce;
-use super::raw::{topic, Raw};
+use super::common::{connect_raw, produce};
 use crate::support::broker::TestBroker;
 use crate::support::clients::{blocking, python};
+use crate::support::raw::{topic_name, RawClient};
 
 const TOPIC: &str = "retained";
 
-async fn earliest(raw: &mut Raw) -> i64 {
+async fn earliest(raw: &mut RawClient) -> i64 {
     let request = ListOffsetsRequest::default()
         .with_replica_id(BrokerId(-1))
         .with_topics(vec![ListOffsetsTopic::default()
-            .with_name(topic(TOPIC))
+            .with_name(topic_name(TOPIC))
             .with_partitions(vec![ListOffsetsPartition::default()
                 .with_partition_index(0)
                 .with_timestamp(-2)])]);
@@ -52,12 +52,12 @@ fn consumer(bootstrap: &str, reset: &str) -> StreamConsumer {
 async fn retention_set_by_incremental_alter_configs_deletes_old_segments_and_consumers_reset() {
     let broker = TestBroker::start_with(&[("log.retention.check.interval.ms", "200")]).await;
     let bootstrap = broker.bootstrap();
-    let mut raw = Raw::connect(broker.addr()).await;
+    let mut raw = connect_raw(broker.addr()).await;
     let created = raw
         .call(
             7,
             &CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
-                .with_name(topic(TOPIC))
+                .with_name(topic_name(TOPIC))
                 .with_num_partitions(1)
                 .with_replication_factor(1)]),
         )
@@ -109,7 +109,7 @@ async fn retention_set_by_incremental_alter_configs_deletes_old_segments_and_con
         .with_max_wait_ms(0)
         .with_max_bytes(1 << 20)
         .with_topics(vec![FetchTopic::default()
-            .with_topic(topic(TOPIC))
+            .with_topic(topic_name(TOPIC))
             .with_partitions(vec![FetchPartition::default()
                 .with_partition(0)
                 .with_fetch_offset(0)

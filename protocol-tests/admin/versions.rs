@@ -23,9 +23,9 @@ use kafka_protocol::messages::{
     IncrementalAlterConfigsRequest, ListOffsetsRequest,
 };
 
-use super::common::{persisted_configs, produce};
-use super::raw::{s, topic, Raw};
+use super::common::{connect_raw, persisted_configs, produce};
 use crate::support::broker::TestBroker;
+use crate::support::raw::{s, topic_name, RawClient};
 
 const TOPIC: i8 = 2;
 const BROKER: i8 = 4;
@@ -44,28 +44,6 @@ const INVALID_CONFIG: i16 = 40;
 const INVALID_REQUEST: i16 = 42;
 const MISMATCHED_ENDPOINT_TYPE: i16 = 114;
 
-async fn create(raw: &mut Raw, name: &str, partitions: i32, configs: &[(&str, &str)]) {
-    let request = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
-        .with_name(topic(name))
-        .with_num_partitions(partitions)
-        .with_replication_factor(1)
-        .with_configs(
-            configs
-                .iter()
-                .map(|(k, v)| {
-                    CreatableTopicConfig::default()
-                        .with_name(s(k))
-                        .with_value(Some(s(v)))
-                })
-                .collect(),
-        )]);
-    let response = raw.call(7, &request).await;
-    assert_eq!(
-        response.topics[0].error_code, 0,
-        "create {name}: {response:?}"
-    );
-}
-
 fn entry<'a>(result: &'a DescribeConfigsResult, name: &str) -> &'a DescribeConfigsResourceResult {
     result
         .configs
@@ -78,7 +56,7 @@ fn value(result: &DescribeConfigsResult, name: &str) -> Option<String> {
     entry(result, name).value.as_ref().map(|v| v.to_string())
 }
 
-async fn describe_topic(raw: &mut Raw, version: i16, name: &str) -> DescribeConfigsResult {
+async fn describe_topic(raw: &mut RawClient, version: i16, name: &str) -> DescribeConfigsResult {
     let request =
         DescribeConfigsRequest::default().with_resources(vec![DescribeConfigsResource::default()
             .with_resource_type(TOPIC)
@@ -92,7 +70,7 @@ async fn describe_topic(raw: &mut Raw, version: i16, name: &str) -> DescribeConf
 #[tokio::test(flavor = "multi_thread")]
 async fn api_versions_advertises_the_admin_apis() {
     let broker = TestBroker::start().await;
-    let mut raw = Raw::connect(broker.addr()).await;
+    let mut raw = connect_raw(broker.addr()).await;
     let response = raw.call(3, &ApiVersionsRequest::default()).await;
     let range = |key: ApiKey| {
         response
@@ -114,9 +92,9 @@ async fn api_versions_advertises_the_admin_apis() {
 async fn describe_configs_reports_values_sources_synonyms_types_and_docs_at_every_version() {
     let broker =
         TestBroker::start_with(&[("log.retention.ms", "86400000"), ("num.partitions", "2")]).await;
-    let mut raw = Raw::connect(broker.addr()).await;
-    create(
-        &mut raw,
+    let mut raw = connect_raw(broker.addr()).await;
+    raw.create_topic_at(
+        7,
         "dc",
         1,
         &[("segment.bytes", "65536"), ("cleanup.policy", "delete")],
@@ -268,11 +246,11 @@ async fn describe_configs_reports_values_sources_synonyms_types_and_docs_at_ever
 #[tokio::test(flavor = "multi_thread")]
 async fn create_topics_v5_and_later_return_every_effective_config() {
     let broker = TestBroker::start().await;
-    let mut raw = Raw::connect(broker.addr()).await;
+    let mut raw = connect_raw(broker.addr()).await;
     for version in [4, 5, 7] {
         let name = format!("ct{version}");
         let request = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
-            .with_name(topic(&name))
+            .with_name(topic_name(&name))
             .with_num_partitions(1)
             .with_replication_factor(1)
             .with_configs(vec![CreatableTopicConfig::default()
@@ -341,10 +319,11 @@ async fn incremental_alter_configs_set_delete_append_subtract_apply_live_and_per
     const APPEND: i8 = 2;
     const SUBTRACT: i8 = 3;
     let broker = TestBroker::start().await;
-    let mut raw = Raw::connect(broker.addr()).await;
+    let mut raw = connect_raw(broker.addr()).await;
     for version in 0..=1 {
         let name = format!("iac{version}");
-        create(&mut raw, &name, 2, &[("retention.ms", "100000")]).await;
+        raw.create_topic_at(7, &name, 2, &[("retention.ms", "100000")])
+            .await;
         let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
             incremental(
                 TOPIC,
@@ -489,7 +468,7 @@ async fn incremental_alter_configs_set_delete_append_subtract_apply_live_and_per
 
     // Survives a restart.
     let broker = broker.restart(&[]).await;
-    let mut raw = Raw::connect(broker.addr()).await;
+    let mut raw = connect_raw(broker.addr()).await;
     let described = describe_topic(&mut raw, 4, "iac1").await;
     assert_eq!(value(&described, "segment.bytes").as_deref(), Some("4096"));
     let topic = broker.handle.broker().topics.get("iac1").expect("topic");
@@ -502,11 +481,11 @@ async fn incremental_alter_configs_set_delete_append_subtract_apply_live_and_per
 #[tokio::test(flavor = "multi_thread")]
 async fn alter_configs_replaces_the_whole_override_set_at_every_version() {
     let broker = TestBroker::start().await;
-    let mut raw = Raw::connect(broker.addr()).await;
+    let mut raw = connect_raw(broker.addr()).await;
     for version in 0..=2 {
         let name = format!("ac{version}");
-        create(
-            &mut raw,
+        raw.create_topic_at(
+            7,
             &name,
             1,
             &[("retention.ms", "100000"), ("segment.bytes", "8192")],
@@ -600,13 +579,13 @@ async fn alter_configs_replaces_the_whole_override_set_at_every_version() {
 #[tokio::test(flavor = "multi_thread")]
 async fn create_partitions_grows_topics_and_refuses_shrinking_at_every_version() {
     let broker = TestBroker::start().await;
-    let mut raw = Raw::connect(broker.addr()).await;
+    let mut raw = connect_raw(broker.addr()).await;
     for version in 0..=3 {
         let name = format!("cp{version}");
-        create(&mut raw, &name, 2, &[]).await;
+        raw.create_topic_at(7, &name, 2, &[]).await;
         let grow = |name: &str, count: i32| {
             CreatePartitionsTopic::default()
-                .with_name(topic(name))
+                .with_name(topic_name(name))
                 .with_count(count)
         };
         let request = CreatePartitionsRequest::default()
@@ -693,11 +672,11 @@ async fn create_partitions_grows_topics_and_refuses_shrinking_at_every_version()
     assert_eq!(topic.partition(4).expect("p4").high_watermark(), 3);
 }
 
-async fn earliest(raw: &mut Raw, name: &str, partition: i32) -> i64 {
+async fn earliest(raw: &mut RawClient, name: &str, partition: i32) -> i64 {
     let request = ListOffsetsRequest::default()
         .with_replica_id(BrokerId(-1))
         .with_topics(vec![ListOffsetsTopic::default()
-            .with_name(topic(name))
+            .with_name(topic_name(name))
             .with_partitions(vec![ListOffsetsPartition::default()
                 .with_partition_index(partition)
                 .with_timestamp(-2)])]);
@@ -707,13 +686,13 @@ async fn earliest(raw: &mut Raw, name: &str, partition: i32) -> i64 {
     p.offset
 }
 
-async fn fetch_error(raw: &mut Raw, name: &str, partition: i32, offset: i64) -> i16 {
+async fn fetch_error(raw: &mut RawClient, name: &str, partition: i32, offset: i64) -> i16 {
     let request = FetchRequest::default()
         .with_replica_id(BrokerId(-1))
         .with_max_wait_ms(0)
         .with_max_bytes(1 << 20)
         .with_topics(vec![FetchTopic::default()
-            .with_topic(topic(name))
+            .with_topic(topic_name(name))
             .with_partitions(vec![FetchPartition::default()
                 .with_partition(partition)
                 .with_fetch_offset(offset)
@@ -724,10 +703,10 @@ async fn fetch_error(raw: &mut Raw, name: &str, partition: i32, offset: i64) -> 
 #[tokio::test(flavor = "multi_thread")]
 async fn delete_records_moves_the_log_start_and_fetch_below_it_is_out_of_range_at_every_version() {
     let broker = TestBroker::start().await;
-    let mut raw = Raw::connect(broker.addr()).await;
+    let mut raw = connect_raw(broker.addr()).await;
     for version in 0..=2 {
         let name = format!("dr{version}");
-        create(&mut raw, &name, 2, &[]).await;
+        raw.create_topic_at(7, &name, 2, &[]).await;
         produce(&broker.bootstrap(), &name, 0, 10).await;
         produce(&broker.bootstrap(), &name, 1, 4).await;
         let delete = |partition: i32, offset: i64| {
@@ -739,10 +718,10 @@ async fn delete_records_moves_the_log_start_and_fetch_below_it_is_out_of_range_a
             .with_timeout_ms(5000)
             .with_topics(vec![
                 DeleteRecordsTopic::default()
-                    .with_name(topic(&name))
+                    .with_name(topic_name(&name))
                     .with_partitions(vec![delete(0, 3), delete(1, -1), delete(2, 0)]),
                 DeleteRecordsTopic::default()
-                    .with_name(topic("missing"))
+                    .with_name(topic_name("missing"))
                     .with_partitions(vec![delete(0, 0)]),
             ]);
         let response = raw.call(version, &request).await;
@@ -772,7 +751,7 @@ async fn delete_records_moves_the_log_start_and_fetch_below_it_is_out_of_range_a
         // Beyond the high watermark: OFFSET_OUT_OF_RANGE; below the log start: a no-op.
         let request =
             DeleteRecordsRequest::default().with_topics(vec![DeleteRecordsTopic::default()
-                .with_name(topic(&name))
+                .with_name(topic_name(&name))
                 .with_partitions(vec![delete(0, 11), delete(1, 1)])]);
         let response = raw.call(version, &request).await;
         let got: Vec<(i16, i64)> = response.topics[0]
@@ -783,7 +762,7 @@ async fn delete_records_moves_the_log_start_and_fetch_below_it_is_out_of_range_a
         assert_eq!(got, [(OFFSET_OUT_OF_RANGE, -1), (0, 4)], "v{version}");
     }
     let broker = broker.restart(&[]).await;
-    let mut raw = Raw::connect(broker.addr()).await;
+    let mut raw = connect_raw(broker.addr()).await;
     assert_eq!(
         earliest(&mut raw, "dr2", 0).await,
         3,
@@ -794,7 +773,7 @@ async fn delete_records_moves_the_log_start_and_fetch_below_it_is_out_of_range_a
 #[tokio::test(flavor = "multi_thread")]
 async fn describe_cluster_shows_the_one_broker_as_controller_at_every_version() {
     let broker = TestBroker::start().await;
-    let mut raw = Raw::connect(broker.addr()).await;
+    let mut raw = connect_raw(broker.addr()).await;
     let cluster_id = broker.handle.broker().cluster.cluster_id.clone();
     for version in 0..=2 {
         let response = raw
@@ -829,9 +808,9 @@ async fn describe_cluster_shows_the_one_broker_as_controller_at_every_version() 
 #[tokio::test(flavor = "multi_thread")]
 async fn describe_log_dirs_reports_real_partition_sizes_at_every_version() {
     let broker = TestBroker::start().await;
-    let mut raw = Raw::connect(broker.addr()).await;
-    create(&mut raw, "ld", 2, &[]).await;
-    create(&mut raw, "ld-other", 1, &[]).await;
+    let mut raw = connect_raw(broker.addr()).await;
+    raw.create_topic_at(7, "ld", 2, &[]).await;
+    raw.create_topic_at(7, "ld-other", 1, &[]).await;
     produce(&broker.bootstrap(), "ld", 1, 5).await;
     let size_of = |p: i32| {
         broker
@@ -875,10 +854,10 @@ async fn describe_log_dirs_reports_real_partition_sizes_at_every_version() {
                 version,
                 &DescribeLogDirsRequest::default().with_topics(Some(vec![
                     DescribableLogDirTopic::default()
-                        .with_topic(topic("ld"))
+                        .with_topic(topic_name("ld"))
                         .with_partitions(vec![1, 9]),
                     DescribableLogDirTopic::default()
-                        .with_topic(topic("missing"))
+                        .with_topic(topic_name("missing"))
                         .with_partitions(vec![0]),
                 ])),
             )

@@ -1,8 +1,6 @@
 //! Hostile and malformed input on the raw wire. For each case the broker must answer with the
 //! Kafka error a real broker gives, or close that one connection, and keep serving everyone else.
 
-pub(crate) mod raw;
-
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
@@ -14,7 +12,7 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 use crate::support::broker::{ProcessBroker, TestBroker};
-use raw::*;
+use crate::support::raw::*;
 
 async fn connect(addr: std::net::SocketAddr) -> TcpStream {
     timeout(IO_TIMEOUT, TcpStream::connect(addr))
@@ -61,7 +59,7 @@ fn header(api_key: i16, version: i16, correlation_id: i32) -> RequestHeader {
         .with_request_api_key(api_key)
         .with_request_api_version(version)
         .with_correlation_id(correlation_id)
-        .with_client_id(Some(StrBytes::from_static_str("weir-bad-input")))
+        .with_client_id(Some(StrBytes::from_static_str(CLIENT_ID)))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,8 +5,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 
@@ -18,20 +16,9 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
 }
 
 pub fn create_topic(bootstrap: &str, name: &str, partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .expect("create admin client");
-    let results = block_on(tokio::time::timeout(
-        WAIT,
-        admin.create_topics(
-            &[NewTopic::new(name, partitions, TopicReplication::Fixed(1))],
-            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
-        ),
-    ))
-    .expect("CreateTopics timed out")
-    .expect("CreateTopics request");
-    assert_eq!(results, vec![Ok(name.to_string())], "create topic {name}");
+    block_on(crate::support::topics::create_topic(
+        bootstrap, name, partitions, WAIT,
+    ));
 }
 
 /// Writes `records` (partition, key, timestamp) with rdkafka and returns (partition, offset)

@@ -18,30 +18,26 @@ use kafka_protocol::messages::{
     DeleteGroupsRequest, GroupId, HeartbeatRequest, JoinGroupRequest, ListGroupsRequest,
     OffsetCommitRequest, OffsetDeleteRequest, SyncGroupRequest, TopicName,
 };
-use kafka_protocol::protocol::StrBytes;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::ClientConfig;
 
 use super::member::{lock, member_config, RdMember};
-use super::raw::{decode_assignment, describe_group, Raw};
+use super::raw::{connect_raw, decode_assignment, describe_group};
 use super::{committed, create_topic, group_broker, produce, wait_until, wait_until_async, WAIT};
+use crate::support::raw::{s, RawClient};
 
 const NON_EMPTY_GROUP: i16 = 68;
 const MEMBER_ID_REQUIRED: i16 = 79;
 const GROUP_SUBSCRIBED_TO_TOPIC: i16 = 86;
 
-fn s(value: &str) -> StrBytes {
-    StrBytes::from_string(value.to_string())
-}
-
 fn gid(value: &str) -> GroupId {
     GroupId(s(value))
 }
 
-async fn list_groups(raw: &mut Raw, states: &[&str]) -> Vec<(String, String, String)> {
+async fn list_groups(raw: &mut RawClient, states: &[&str]) -> Vec<(String, String, String)> {
     let request =
         ListGroupsRequest::default().with_states_filter(states.iter().map(|x| s(x)).collect());
-    let response = raw.send(request, 4).await;
+    let response = raw.call(4, &request).await;
     assert_eq!(response.error_code, 0);
     response
         .groups
@@ -56,11 +52,11 @@ async fn list_groups(raw: &mut Raw, states: &[&str]) -> Vec<(String, String, Str
         .collect()
 }
 
-async fn delete_group(raw: &mut Raw, group: &str) -> i16 {
+async fn delete_group(raw: &mut RawClient, group: &str) -> i16 {
     let response = raw
-        .send(
-            DeleteGroupsRequest::default().with_groups_names(vec![gid(group)]),
+        .call(
             2,
+            &DeleteGroupsRequest::default().with_groups_names(vec![gid(group)]),
         )
         .await;
     assert_eq!(response.results.len(), 1);
@@ -68,7 +64,7 @@ async fn delete_group(raw: &mut Raw, group: &str) -> i16 {
 }
 
 async fn offset_delete(
-    raw: &mut Raw,
+    raw: &mut RawClient,
     group: &str,
     topic: &str,
     partitions: i32,
@@ -82,7 +78,7 @@ async fn offset_delete(
                     .map(|p| OffsetDeleteRequestPartition::default().with_partition_index(p))
                     .collect(),
             )]);
-    let response = raw.send(request, 0).await;
+    let response = raw.call(0, &request).await;
     let codes = response
         .topics
         .iter()
@@ -99,7 +95,7 @@ async fn group_admin_apis_show_members_and_refuse_to_delete_a_live_group() {
     let bootstrap = broker.bootstrap();
     create_topic(&bootstrap, "watched", 6).await;
     create_topic(&bootstrap, "other", 1).await;
-    let mut raw = Raw::connect(broker.addr()).await;
+    let mut raw = connect_raw(broker.addr()).await;
 
     // A standalone commit (generation -1, no member id) on a topic the group will not consume.
     let commit = OffsetCommitRequest::default()
@@ -113,7 +109,7 @@ async fn group_admin_apis_show_members_and_refuse_to_delete_a_live_group() {
                 .with_committed_offset(5)
                 .with_committed_leader_epoch(-1)
                 .with_committed_metadata(Some(s("standalone")))])]);
-    let response = raw.send(commit, 8).await;
+    let response = raw.call(8, &commit).await;
     assert_eq!(
         response.topics[0].partitions[0].error_code, 0,
         "{response:?}"
@@ -271,7 +267,7 @@ fn assignment(topic: &str, partitions: &[i32]) -> Bytes {
 async fn first_join_without_member_id_gets_member_id_required_then_joins_with_it() {
     const GROUP: &str = "raw-join";
     let broker = group_broker(&[]).await;
-    let mut raw = Raw::connect(broker.addr()).await;
+    let mut raw = connect_raw(broker.addr()).await;
     let join = |member_id: &str| {
         JoinGroupRequest::default()
             .with_group_id(gid(GROUP))
@@ -283,7 +279,7 @@ async fn first_join_without_member_id_gets_member_id_required_then_joins_with_it
                 .with_name(s("range"))
                 .with_metadata(subscription(&["t"]))])
     };
-    let first = raw.send(join(""), 7).await;
+    let first = raw.call(7, &join("")).await;
     assert_eq!(first.error_code, MEMBER_ID_REQUIRED, "{first:?}");
     assert_eq!(first.generation_id, -1);
     let member_id = first.member_id.to_string();
@@ -292,7 +288,7 @@ async fn first_join_without_member_id_gets_member_id_required_then_joins_with_it
         "member id {member_id:?}"
     );
 
-    let joined = raw.send(join(&member_id), 7).await;
+    let joined = raw.call(7, &join(&member_id)).await;
     assert_eq!(joined.error_code, 0, "{joined:?}");
     assert_eq!(joined.generation_id, 1);
     assert_eq!(joined.member_id.as_str(), member_id);
@@ -314,14 +310,14 @@ async fn first_join_without_member_id_gets_member_id_required_then_joins_with_it
         .with_assignments(vec![SyncGroupRequestAssignment::default()
             .with_member_id(s(&member_id))
             .with_assignment(ours.clone())]);
-    let synced = raw.send(sync, 5).await;
+    let synced = raw.call(5, &sync).await;
     assert_eq!(synced.error_code, 0, "{synced:?}");
     assert_eq!(synced.assignment, ours);
     let beat = HeartbeatRequest::default()
         .with_group_id(gid(GROUP))
         .with_generation_id(1)
         .with_member_id(s(&member_id));
-    assert_eq!(raw.send(beat, 4).await.error_code, 0);
+    assert_eq!(raw.call(4, &beat).await.error_code, 0);
 
     let described = describe_group(broker.addr(), GROUP).await;
     assert_eq!(described.group_state.as_str(), "Stable");
@@ -334,7 +330,7 @@ async fn first_join_without_member_id_gets_member_id_required_then_joins_with_it
     );
 
     // An unknown member id (not handed out by the broker) is refused.
-    let stranger = raw.send(join("someone-else"), 7).await;
+    let stranger = raw.call(7, &join("someone-else")).await;
     assert_eq!(
         stranger.error_code, 25,
         "UNKNOWN_MEMBER_ID expected: {stranger:?}"

@@ -23,8 +23,6 @@ use std::future::Future;
 use std::process::Output;
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -54,21 +52,7 @@ pub fn settings<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
 }
 
 pub async fn create_topic(bootstrap: &str, name: &str, partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .expect("create admin client");
-    let results = timeout(
-        WAIT,
-        admin.create_topics(
-            &[NewTopic::new(name, partitions, TopicReplication::Fixed(1))],
-            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
-        ),
-    )
-    .await
-    .expect("CreateTopics timed out")
-    .expect("CreateTopics request");
-    assert_eq!(results, vec![Ok(name.to_string())]);
+    crate::support::topics::create_topic(bootstrap, name, partitions, WAIT).await;
 }
 
 /// Produces `per_partition` records to each of `partitions` partitions (keys

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use kafka_protocol::messages::ProduceRequest;
 
-use crate::bad_input::raw::*;
+use crate::support::raw::*;
 
 const KAFKA_STORAGE_ERROR: i16 = 56;
 

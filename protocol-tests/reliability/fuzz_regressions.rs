@@ -9,7 +9,7 @@ use bytes::BytesMut;
 use kafka_protocol::messages::{ApiVersionsRequest, MetadataRequest};
 
 use super::Rng;
-use crate::bad_input::raw::{produce_request, request_frame, valid_batch};
+use crate::support::raw::{produce_request, request_frame, valid_batch};
 
 #[path = "../fuzz/targets.rs"]
 mod targets;

@@ -11,8 +11,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::timeout;
 
-use crate::bad_input::raw::*;
 use crate::support::broker::{ProcessBroker, TestBroker};
+use crate::support::raw::*;
 
 /// Tests that open thousands of descriptors run one at a time.
 static FD_HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

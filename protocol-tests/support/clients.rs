@@ -18,6 +18,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::support::raw::{topic_name, RawClient};
+
 /// How long a client process may run before it is killed.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -353,51 +355,22 @@ fn check_java_classes_fresh(classes: &Path) {
 /// Fetch v4 from offset 0 (no client library in between).
 pub async fn fetched_records(addr: SocketAddr, topic: &str, partition: i32) -> bytes::Bytes {
     use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-    use kafka_protocol::messages::{
-        ApiKey, FetchRequest, FetchResponse, RequestHeader, ResponseHeader, TopicName,
-    };
-    use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use kafka_protocol::messages::FetchRequest;
 
-    const VERSION: i16 = 4;
     let request = FetchRequest::default()
         .with_max_wait_ms(0)
         .with_min_bytes(0)
         .with_max_bytes(64 << 20)
         .with_topics(vec![FetchTopic::default()
-            .with_topic(TopicName(StrBytes::from_string(topic.to_string())))
+            .with_topic(topic_name(topic))
             .with_partitions(vec![FetchPartition::default()
                 .with_partition(partition)
                 .with_fetch_offset(0)
                 .with_partition_max_bytes(64 << 20)])]);
-    let header = RequestHeader::default()
-        .with_request_api_key(ApiKey::Fetch as i16)
-        .with_request_api_version(VERSION)
-        .with_correlation_id(7)
-        .with_client_id(Some(StrBytes::from_static_str("weir-codec-probe")));
-    let mut frame = bytes::BytesMut::new();
-    header
-        .encode(&mut frame, FetchRequest::header_version(VERSION))
-        .expect("encode request header");
-    request.encode(&mut frame, VERSION).expect("encode fetch");
-
-    let mut stream = tokio::net::TcpStream::connect(addr)
+    let response = RawClient::open(addr, "weir-codec-probe")
         .await
-        .expect("connect to broker");
-    let len = i32::try_from(frame.len()).expect("small request");
-    stream.write_all(&len.to_be_bytes()).await.expect("write");
-    stream.write_all(&frame).await.expect("write");
-    let len = stream.read_i32().await.expect("read response length");
-    let mut body = vec![0; usize::try_from(len).expect("non-negative response length")];
-    stream.read_exact(&mut body).await.expect("read response");
-    let mut body = bytes::Bytes::from(body);
-    let header = ResponseHeader::decode(&mut body, FetchResponse::header_version(VERSION))
-        .expect("decode response header");
-    assert_eq!(
-        header.correlation_id, 7,
-        "fetch answered with another correlation id"
-    );
-    let response = FetchResponse::decode(&mut body, VERSION).expect("decode fetch response");
+        .call(4, &request)
+        .await;
     let data = response
         .responses
         .iter()
@@ -432,6 +405,27 @@ pub async fn fetched_batch_codecs(addr: SocketAddr, topic: &str, partition: i32)
         rest = &rest[total..];
     }
     codecs
+}
+
+/// Every record batch of partitions `0..partitions` of `topic` carries `codec_id` (`codec` by
+/// name), and there is at least one batch.
+pub async fn assert_batches_compressed(
+    addr: SocketAddr,
+    topic: &str,
+    partitions: i32,
+    codec: &str,
+    codec_id: i16,
+) {
+    let mut batches = 0;
+    for partition in 0..partitions {
+        let codecs = fetched_batch_codecs(addr, topic, partition).await;
+        assert!(
+            codecs.iter().all(|&c| c == codec_id),
+            "{topic}/{partition}: batch codecs {codecs:?}, expected all {codec_id} ({codec})"
+        );
+        batches += codecs.len();
+    }
+    assert!(batches > 0, "no record batches fetched for {topic}");
 }
 
 /// A record acknowledged to one of our producer programs (`ACK partition offset key value`).

@@ -1,5 +1,10 @@
-//! A deliberately small raw Kafka client for hostile-input tests: it builds frames with the
-//! `kafka_protocol` codec, writes arbitrary bytes, and reads length-prefixed responses.
+//! The one raw Kafka client of the protocol tests: it builds frames with the `kafka_protocol`
+//! codec, writes arbitrary bytes, and reads length-prefixed responses. The hostile-input tests
+//! use its free functions to send broken frames; the admin, group and codec checks use
+//! [`RawClient`] to send one request at an exact version and see the exact error codes that
+//! client libraries turn into exceptions.
+//!
+//! Self-contained (only external crates): `embedding_leaks.rs` includes it with `#[path]`.
 //!
 //! Frames are `i32` big-endian length + request header + body; responses are length + response
 //! header (v0: correlation id; v1: + tagged fields) + body. ApiVersions responses always use
@@ -59,17 +64,35 @@ pub(crate) fn topic_name(name: &str) -> TopicName {
     TopicName(StrBytes::from_string(name.to_string()))
 }
 
+/// The client id [`request_frame`] and [`RawClient::connect`] send.
+pub(crate) const CLIENT_ID: &str = "weir-bad-input";
+
+/// An owned `StrBytes` copy of `text`.
+pub(crate) fn s(text: &str) -> StrBytes {
+    StrBytes::from_string(text.to_string())
+}
+
 /// A whole request frame (length prefix included) for a known request type.
 pub(crate) fn request_frame<R: Request>(
     request: &R,
     version: i16,
     correlation_id: i32,
 ) -> BytesMut {
+    request_frame_as(request, version, correlation_id, CLIENT_ID)
+}
+
+/// [`request_frame`] with another client id.
+pub(crate) fn request_frame_as<R: Request>(
+    request: &R,
+    version: i16,
+    correlation_id: i32,
+    client_id: &'static str,
+) -> BytesMut {
     let header = RequestHeader::default()
         .with_request_api_key(R::KEY)
         .with_request_api_version(version)
         .with_correlation_id(correlation_id)
-        .with_client_id(Some(StrBytes::from_static_str("weir-bad-input")));
+        .with_client_id(Some(StrBytes::from_static_str(client_id)));
     let mut body = BytesMut::new();
     request
         .encode(&mut body, version)
@@ -110,6 +133,11 @@ fn is_disconnect(kind: ErrorKind) -> bool {
 /// Reads one response frame (without its length prefix); `None` when the broker closed the
 /// connection (EOF or reset) before a whole frame arrived.
 pub(crate) async fn read_frame(stream: &mut TcpStream) -> Option<Bytes> {
+    read_frame_within(stream, IO_TIMEOUT).await
+}
+
+/// [`read_frame`] with another time limit.
+pub(crate) async fn read_frame_within(stream: &mut TcpStream, limit: Duration) -> Option<Bytes> {
     let read = async {
         let mut len = [0u8; 4];
         if let Err(e) = stream.read_exact(&mut len).await {
@@ -132,9 +160,9 @@ pub(crate) async fn read_frame(stream: &mut TcpStream) -> Option<Bytes> {
         }
         Some(Bytes::from(body))
     };
-    timeout(IO_TIMEOUT, read)
+    timeout(limit, read)
         .await
-        .unwrap_or_else(|_| panic!("no response (and no close) within {IO_TIMEOUT:?}"))
+        .unwrap_or_else(|_| panic!("no response (and no close) within {limit:?}"))
 }
 
 /// The broker must close the connection promptly without sending anything.
@@ -189,24 +217,20 @@ pub(crate) fn decode_response<R: Request>(
     response
 }
 
-/// One connection that negotiated versions with ApiVersions on connect.
+/// One connection to the broker; [`RawClient::connect`] negotiates versions with ApiVersions
+/// first, [`RawClient::open`] sends nothing until asked.
 pub(crate) struct RawClient {
     pub(crate) stream: TcpStream,
     next_correlation_id: i32,
     versions: HashMap<i16, (i16, i16)>,
+    client_id: &'static str,
+    io_timeout: Duration,
 }
 
 impl RawClient {
+    /// Connects and negotiates versions with ApiVersions v3 (correlation id 1).
     pub(crate) async fn connect(addr: SocketAddr) -> RawClient {
-        let stream = timeout(IO_TIMEOUT, TcpStream::connect(addr))
-            .await
-            .expect("connect timed out")
-            .expect("connect to broker");
-        let mut client = RawClient {
-            stream,
-            next_correlation_id: 1,
-            versions: HashMap::new(),
-        };
+        let mut client = RawClient::open(addr, CLIENT_ID).await;
         let request = ApiVersionsRequest::default()
             .with_client_software_name(StrBytes::from_static_str("weir-bad-input"))
             .with_client_software_version(StrBytes::from_static_str("0.1"));
@@ -219,6 +243,28 @@ impl RawClient {
             .map(|k| (k.api_key, (k.min_version, k.max_version)))
             .collect();
         client
+    }
+
+    /// Connects without sending anything: the first request is the caller's, with correlation
+    /// id 1, and every request carries `client_id`.
+    pub(crate) async fn open(addr: SocketAddr, client_id: &'static str) -> RawClient {
+        let stream = timeout(IO_TIMEOUT, TcpStream::connect(addr))
+            .await
+            .expect("connect timed out")
+            .expect("connect to broker");
+        RawClient {
+            stream,
+            next_correlation_id: 1,
+            versions: HashMap::new(),
+            client_id,
+            io_timeout: IO_TIMEOUT,
+        }
+    }
+
+    /// How long [`RawClient::call`] waits for a response (default [`IO_TIMEOUT`]).
+    pub(crate) fn with_io_timeout(mut self, limit: Duration) -> RawClient {
+        self.io_timeout = limit;
+        self
     }
 
     /// The version to use for `R`: `preferred`, lowered to what the broker advertises.
@@ -244,14 +290,17 @@ impl RawClient {
 
     pub(crate) async fn call<R: Request>(&mut self, version: i16, request: &R) -> R::Response {
         let correlation_id = self.next_correlation_id();
-        let bytes = request_frame(request, version, correlation_id);
+        let bytes = request_frame_as(request, version, correlation_id, self.client_id);
         send_raw(&mut self.stream, &bytes).await;
-        let response = read_frame(&mut self.stream).await.unwrap_or_else(|| {
-            panic!(
-                "broker closed the connection instead of answering api {} v{version}",
-                R::KEY
-            )
-        });
+        let limit = self.io_timeout;
+        let response = read_frame_within(&mut self.stream, limit)
+            .await
+            .unwrap_or_else(|| {
+                panic!(
+                    "broker closed the connection instead of answering api {} v{version}",
+                    R::KEY
+                )
+            });
         decode_response::<R>(response, version, correlation_id)
     }
 
@@ -263,6 +312,18 @@ impl RawClient {
         configs: &[(&str, &str)],
     ) {
         let version = self.version::<CreateTopicsRequest>(5);
+        self.create_topic_at(version, name, partitions, configs)
+            .await;
+    }
+
+    /// [`RawClient::create_topic`] at an exact CreateTopics version.
+    pub(crate) async fn create_topic_at(
+        &mut self,
+        version: i16,
+        name: &str,
+        partitions: i32,
+        configs: &[(&str, &str)],
+    ) {
         let topic = CreatableTopic::default()
             .with_name(topic_name(name))
             .with_num_partitions(partitions)
