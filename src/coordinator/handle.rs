@@ -244,22 +244,7 @@ impl GroupCoordinator {
         &self,
         group_ids: Vec<String>,
     ) -> Vec<(String, Result<GroupDescription, GroupError>)> {
-        let pending: Vec<_> = group_ids
-            .into_iter()
-            .map(|id| {
-                let (tx, rx) = oneshot::channel();
-                self.shared.dispatch(&id, Command::Describe(tx));
-                (id, rx)
-            })
-            .collect();
-        let mut out = Vec::with_capacity(pending.len());
-        for (id, rx) in pending {
-            out.push((
-                id,
-                rx.await.unwrap_or(Err(GroupError::CoordinatorNotAvailable)),
-            ));
-        }
-        out
+        self.ask_each(group_ids, Command::Describe).await
     }
 
     /// ListGroups: every existing group, optionally only those in one of `states`
@@ -284,11 +269,20 @@ impl GroupCoordinator {
         &self,
         group_ids: Vec<String>,
     ) -> Vec<(String, Result<(), GroupError>)> {
+        self.ask_each(group_ids, Command::Delete).await
+    }
+
+    /// Sends one command to each group at once, then collects the answers in order.
+    async fn ask_each<T>(
+        &self,
+        group_ids: Vec<String>,
+        command: impl Fn(oneshot::Sender<Result<T, GroupError>>) -> Command,
+    ) -> Vec<(String, Result<T, GroupError>)> {
         let pending: Vec<_> = group_ids
             .into_iter()
             .map(|id| {
                 let (tx, rx) = oneshot::channel();
-                self.shared.dispatch(&id, Command::Delete(tx));
+                self.shared.dispatch(&id, command(tx));
                 (id, rx)
             })
             .collect();

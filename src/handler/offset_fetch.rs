@@ -6,7 +6,7 @@ use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse};
 
 use super::{str_bytes, topic_name};
 use crate::broker::Broker;
-use crate::coordinator::{FetchedOffset, GroupError};
+use crate::coordinator::FetchedOffset;
 use crate::error::code_of;
 
 type Wanted = Option<Vec<(String, Vec<i32>)>>;
@@ -24,33 +24,31 @@ pub async fn handle(
                 .map(|t| (t.name.to_string(), t.partition_indexes))
                 .collect()
         });
-        let fetched = fetch(
+        let (topics, code) = fetch(
             broker,
             request.group_id.as_str(),
             wanted,
             request.require_stable,
         )
         .await;
-        let (offsets, code) = match fetched {
-            Ok(offsets) => (offsets, 0),
-            Err(e) => (Vec::new(), code_of(e)),
-        };
-        let mut topics: Vec<OffsetFetchResponseTopic> = Vec::new();
-        for o in offsets {
-            let p = OffsetFetchResponsePartition::default()
-                .with_partition_index(o.partition)
-                .with_committed_offset(o.offset)
-                .with_committed_leader_epoch(o.leader_epoch)
-                .with_metadata(Some(str_bytes(o.metadata)));
-            match topics.last_mut() {
-                Some(t) if t.name.as_str() == o.topic => t.partitions.push(p),
-                _ => topics.push(
-                    OffsetFetchResponseTopic::default()
-                        .with_name(topic_name(&o.topic))
-                        .with_partitions(vec![p]),
-                ),
-            }
-        }
+        let topics = topics
+            .into_iter()
+            .map(|(topic, offsets)| {
+                let partitions = offsets
+                    .into_iter()
+                    .map(|o| {
+                        OffsetFetchResponsePartition::default()
+                            .with_partition_index(o.partition)
+                            .with_committed_offset(o.offset)
+                            .with_committed_leader_epoch(o.leader_epoch)
+                            .with_metadata(Some(str_bytes(o.metadata)))
+                    })
+                    .collect();
+                OffsetFetchResponseTopic::default()
+                    .with_name(topic_name(&topic))
+                    .with_partitions(partitions)
+            })
+            .collect();
         // The top-level error code exists from v2 on.
         let code = if version >= 2 { code } else { 0 };
         return OffsetFetchResponse::default()
@@ -65,27 +63,26 @@ pub async fn handle(
                 .map(|t| (t.name.to_string(), t.partition_indexes))
                 .collect()
         });
-        let (offsets, code) =
-            match fetch(broker, g.group_id.as_str(), wanted, request.require_stable).await {
-                Ok(offsets) => (offsets, 0),
-                Err(e) => (Vec::new(), code_of(e)),
-            };
-        let mut topics: Vec<OffsetFetchResponseTopics> = Vec::new();
-        for o in offsets {
-            let p = OffsetFetchResponsePartitions::default()
-                .with_partition_index(o.partition)
-                .with_committed_offset(o.offset)
-                .with_committed_leader_epoch(o.leader_epoch)
-                .with_metadata(Some(str_bytes(o.metadata)));
-            match topics.last_mut() {
-                Some(t) if t.name.as_str() == o.topic => t.partitions.push(p),
-                _ => topics.push(
-                    OffsetFetchResponseTopics::default()
-                        .with_name(topic_name(&o.topic))
-                        .with_partitions(vec![p]),
-                ),
-            }
-        }
+        let (topics, code) =
+            fetch(broker, g.group_id.as_str(), wanted, request.require_stable).await;
+        let topics = topics
+            .into_iter()
+            .map(|(topic, offsets)| {
+                let partitions = offsets
+                    .into_iter()
+                    .map(|o| {
+                        OffsetFetchResponsePartitions::default()
+                            .with_partition_index(o.partition)
+                            .with_committed_offset(o.offset)
+                            .with_committed_leader_epoch(o.leader_epoch)
+                            .with_metadata(Some(str_bytes(o.metadata)))
+                    })
+                    .collect();
+                OffsetFetchResponseTopics::default()
+                    .with_name(topic_name(&topic))
+                    .with_partitions(partitions)
+            })
+            .collect();
         groups.push(
             OffsetFetchResponseGroup::default()
                 .with_group_id(g.group_id)
@@ -96,14 +93,28 @@ pub async fn handle(
     OffsetFetchResponse::default().with_groups(groups)
 }
 
+/// The group's committed offsets grouped by topic (in the coordinator's order), and the
+/// group-level error code.
 async fn fetch(
     broker: &Broker,
     group: &str,
     wanted: Wanted,
     require_stable: bool,
-) -> Result<Vec<FetchedOffset>, GroupError> {
-    broker
+) -> (Vec<(String, Vec<FetchedOffset>)>, i16) {
+    let offsets = match broker
         .groups
         .fetch_offsets(group, wanted, require_stable)
         .await
+    {
+        Ok(offsets) => offsets,
+        Err(e) => return (Vec::new(), code_of(e)),
+    };
+    let mut topics: Vec<(String, Vec<FetchedOffset>)> = Vec::new();
+    for o in offsets {
+        match topics.last_mut() {
+            Some((topic, list)) if *topic == o.topic => list.push(o),
+            _ => topics.push((o.topic.clone(), vec![o])),
+        }
+    }
+    (topics, 0)
 }
