@@ -50,6 +50,7 @@
 //! # }
 //! ```
 
+pub mod admin;
 pub mod alloc;
 pub mod broker;
 pub mod cli;

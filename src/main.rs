@@ -43,9 +43,10 @@ struct ServeArgs {
     /// This broker's node id [default: 1].
     #[arg(long)]
     node_id: Option<i32>,
-    /// Serve Prometheus metrics at http://HOST:PORT/metrics (metrics.listen) [default: off].
-    #[arg(long, value_name = "HOST:PORT")]
-    metrics_listen: Option<String>,
+    /// Serve the admin HTTP endpoints (admin.listen): Prometheus metrics at /metrics, health
+    /// checks at /health/live and /health/ready [default: off].
+    #[arg(long, value_name = "HOST:PORT", visible_alias = "metrics-listen")]
+    admin_listen: Option<String>,
     /// Any setting by its Kafka name, e.g. `--set log.flush.interval.messages=1`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
@@ -87,7 +88,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         args.data_dir.map(|d| d.to_string_lossy().into_owned()),
     ));
     overrides.extend(flag("node.id", args.node_id.map(|n| n.to_string())));
-    overrides.extend(flag("metrics.listen", args.metrics_listen));
+    overrides.extend(flag("admin.listen", args.admin_listen));
 
     let config = match weir::Config::load(args.config.as_deref(), &overrides) {
         Ok(config) => config,
