@@ -12,6 +12,7 @@ static ALLOC: weir::alloc::GuardedAlloc = weir::alloc::GuardedAlloc;
 mod support;
 
 mod admin;
+mod admin_http;
 mod bad_input;
 mod cli;
 mod compat;
@@ -24,3 +25,4 @@ mod kcat;
 mod metrics;
 mod rdkafka_basic;
 mod reliability;
+mod settings;

@@ -165,6 +165,13 @@ fn command(data: &tempfile::TempDir, listen: &str, settings: &[String]) -> Comma
     for s in settings {
         cmd.arg("--set").arg(s);
     }
+    // WEIR_BENCH_* and other variables of the harness are not broker settings: the broker
+    // would refuse to start with them.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("WEIR_") {
+            cmd.env_remove(name);
+        }
+    }
     cmd.env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -67,7 +67,15 @@ impl ProcessBroker {
     /// As [`ProcessBroker::spawn`] on a given listen address, so clients can reconnect to a
     /// restarted broker.
     pub fn spawn_on(listen: &str, data_dir: &Path, extra_args: &[&str]) -> ProcessBroker {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weir"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
+        // The broker refuses WEIR_* variables that name no setting (and should not pick up a
+        // developer's settings): it sees only what the test passes.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("WEIR_") {
+                command.env_remove(name);
+            }
+        }
+        let mut child = command
             .arg("serve")
             .arg("--listen")
             .arg(listen)

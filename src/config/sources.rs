@@ -113,10 +113,8 @@ impl Layers {
                 .iter()
                 .position(|k| names(k).any(|n| env_name(n) == name))
             else {
-                return Err(ConfigError::Unknown {
-                    key: name.to_string(),
-                    origin,
-                });
+                let key = name["WEIR_".len()..].to_ascii_lowercase().replace('_', ".");
+                return Err(ConfigError::Unknown { key, origin });
             };
             let Some(value) = value.to_str() else {
                 return Err(ConfigError::Invalid {
@@ -223,7 +221,11 @@ mod tests {
         let err = Layers::new()
             .env(env(&[("WEIR_LOG_SEGMENT_BYTE", "1")]))
             .unwrap_err();
-        assert!(err.to_string().contains("WEIR_LOG_SEGMENT_BYTE"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "config: unknown setting \"log.segment.byte\" \
+             (from environment variable WEIR_LOG_SEGMENT_BYTE)"
+        );
         let twice = Layers::new()
             .env(env(&[
                 ("WEIR_ADMIN_LISTEN", "a:1"),
