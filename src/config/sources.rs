@@ -111,7 +111,7 @@ impl Layers {
             let origin = Origin::Env(name.to_string());
             let Some(index) = KEYS
                 .iter()
-                .position(|k| names(k).any(|n| env_name(n) == name))
+                .position(|k| names(k).any(|n| env_name(n).eq_ignore_ascii_case(name)))
             else {
                 let key = name["WEIR_".len()..].to_ascii_lowercase().replace('_', ".");
                 return Err(ConfigError::Unknown { key, origin });
@@ -211,13 +211,15 @@ mod tests {
             .env(env(&[
                 ("WEIR_LOG_SEGMENT_BYTES", "4096"),
                 ("WEIR_MAX_CONNECTIONS_PER_IP", "3"),
+                ("WEIR_num_partitions", "2"),
                 ("WEIR_BOOTSTRAP", "elsewhere:9092"),
                 ("PATH", "/bin"),
             ]))
             .unwrap();
         assert_eq!(value_of(&layers, "log.segment.bytes").0, "4096");
         assert_eq!(value_of(&layers, "max.connections.per.ip").0, "3");
-        assert_eq!(value_of(&layers, "num.partitions"), ("1", Origin::Default));
+        assert_eq!(value_of(&layers, "num.partitions").0, "2");
+        assert_eq!(value_of(&layers, "node.id"), ("1", Origin::Default));
         let err = Layers::new()
             .env(env(&[("WEIR_LOG_SEGMENT_BYTE", "1")]))
             .unwrap_err();
