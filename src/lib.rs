@@ -53,6 +53,7 @@
 pub mod alloc;
 pub mod broker;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod coordinator;
 pub mod error;

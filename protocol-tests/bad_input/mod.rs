@@ -678,8 +678,8 @@ async fn produce_with_acks_0_sends_no_response() {
         produce_request("fire-and-forget", vec![(0, valid_batch(2, 10).freeze())]).with_acks(0);
     let mut bytes = request_frame(&produce, version, 500);
     bytes.extend_from_slice(&request_frame(&ApiVersionsRequest::default(), 0, 501));
-    send_raw(&mut client.stream, &bytes).await;
-    let response = read_frame(&mut client.stream)
+    send_raw(client.stream(), &bytes).await;
+    let response = read_frame(client.stream())
         .await
         .expect("ApiVersions answer");
     assert_eq!(
@@ -894,10 +894,10 @@ async fn pipelined_requests_are_answered_in_request_order() {
         bytes.extend_from_slice(&frame);
         sent.push((correlation_id, kind));
     }
-    send_raw(&mut client.stream, &bytes).await;
+    send_raw(client.stream(), &bytes).await;
 
     for (correlation_id, kind) in sent {
-        let response = read_frame(&mut client.stream)
+        let response = read_frame(client.stream())
             .await
             .expect("broker closed a pipelined connection");
         assert_eq!(

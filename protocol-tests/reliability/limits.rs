@@ -279,7 +279,7 @@ async fn half_a_frame_then_silence_is_closed_after_idle_timeout_and_slows_no_one
     let mut slowest = Duration::ZERO;
     while started.elapsed() < Duration::from_millis(600) {
         let t = Instant::now();
-        assert!(api_versions_ok(&mut client.stream, 7).await);
+        assert!(api_versions_ok(client.stream(), 7).await);
         slowest = slowest.max(t.elapsed());
     }
     assert!(
@@ -299,7 +299,7 @@ async fn half_a_frame_then_silence_is_closed_after_idle_timeout_and_slows_no_one
         "stalled client closed after {closed_after:?} (idle limit 800 ms); slowest answer to \
          another client meanwhile {slowest:?}"
     );
-    assert!(api_versions_ok(&mut client.stream, 8).await);
+    assert!(api_versions_ok(client.stream(), 8).await);
 }
 
 #[tokio::test(flavor = "multi_thread")]
