@@ -15,7 +15,6 @@ mod admin;
 mod bad_input;
 mod cli;
 mod compat;
-mod crash;
 mod embedding;
 mod groups;
 mod java;

@@ -57,6 +57,8 @@ pub(crate) const MAGIC_AT: usize = 16;
 pub(crate) const CRC_AT: usize = 17;
 pub(crate) const ATTRIBUTES_AT: usize = 21;
 pub(crate) const LAST_OFFSET_DELTA_AT: usize = 23;
+pub(crate) const PRODUCER_ID_AT: usize = 43;
+pub(crate) const BASE_SEQUENCE_AT: usize = 53;
 pub(crate) const RECORD_COUNT_AT: usize = 57;
 pub(crate) const BATCH_HEADER_LEN: usize = 61;
 
@@ -447,7 +449,11 @@ pub(crate) fn idempotent_batch(
         .collect();
     let batch = encode_one_batch(records);
     assert_eq!(
-        i32::from_be_bytes(batch[53..57].try_into().unwrap()),
+        i32::from_be_bytes(
+            batch[BASE_SEQUENCE_AT..BASE_SEQUENCE_AT + 4]
+                .try_into()
+                .unwrap()
+        ),
         base_sequence,
         "encoder kept the base sequence"
     );
@@ -514,25 +520,52 @@ pub(crate) fn magic_1_message_set() -> Bytes {
     set.freeze()
 }
 
-/// Walks the batches in fetched bytes and returns each batch's attributes.
-pub(crate) fn batch_attributes(mut records: &[u8]) -> Vec<i16> {
+/// What tests read from the header of one stored record batch.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoredBatch {
+    pub(crate) attributes: i16,
+    pub(crate) producer_id: i64,
+    pub(crate) base_sequence: i32,
+    pub(crate) records: i32,
+}
+
+impl StoredBatch {
+    /// The compression codec: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd.
+    pub(crate) fn codec(&self) -> i16 {
+        self.attributes & 0x07
+    }
+}
+
+/// Walks the whole batches in fetched bytes (a partial trailing batch, allowed in fetch
+/// responses, ends the walk); every one must be magic 2.
+pub(crate) fn stored_batches(mut records: &[u8]) -> Vec<StoredBatch> {
+    let be_i32 = |b: &[u8], at: usize| i32::from_be_bytes(b[at..at + 4].try_into().unwrap());
     let mut out = Vec::new();
     while records.len() >= BATCH_HEADER_LEN {
-        let len = i32::from_be_bytes(
-            records[BATCH_LENGTH_AT..BATCH_LENGTH_AT + 4]
-                .try_into()
-                .unwrap(),
-        );
-        let total = 12 + len as usize;
+        let total = 12 + usize::try_from(be_i32(records, BATCH_LENGTH_AT)).expect("batch length");
         if records.len() < total {
-            break; // a partial trailing batch is allowed in fetch responses
+            break;
         }
         assert_eq!(records[MAGIC_AT], 2, "fetched batch is not magic 2");
-        out.push(i16::from_be_bytes([
-            records[ATTRIBUTES_AT],
-            records[ATTRIBUTES_AT + 1],
-        ]));
+        out.push(StoredBatch {
+            attributes: i16::from_be_bytes([records[ATTRIBUTES_AT], records[ATTRIBUTES_AT + 1]]),
+            producer_id: i64::from_be_bytes(
+                records[PRODUCER_ID_AT..PRODUCER_ID_AT + 8]
+                    .try_into()
+                    .unwrap(),
+            ),
+            base_sequence: be_i32(records, BASE_SEQUENCE_AT),
+            records: be_i32(records, RECORD_COUNT_AT),
+        });
         records = &records[total..];
     }
     out
+}
+
+/// Each whole batch's attributes, in order.
+pub(crate) fn batch_attributes(records: &[u8]) -> Vec<i16> {
+    stored_batches(records)
+        .iter()
+        .map(|b| b.attributes)
+        .collect()
 }
