@@ -610,7 +610,7 @@ async fn consumer_waiting_at_log_end_receives_record_produced_later() {
     // Append only once the consumer is at the log end with a fetch in flight (parked by the
     // broker for up to fetch.wait.max.ms).
     wait_for("a fetch in flight from offset 3", WAIT, || {
-        stats.fetch_in_flight(topic, 0, 3)
+        stats.fetch_in_flight(topic, 0) == Some(3)
     })
     .await;
     let appended = Instant::now();

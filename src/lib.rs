@@ -11,6 +11,9 @@
 //!     ─► coordinator/ consumer groups and committed offsets
 //! ```
 //!
+//! Beside that path, [`client`] is a small Kafka client (the one the `weir` command-line tools
+//! in [`cli`] and the protocol tests use).
+//!
 //! Embedding in tests:
 //!
 //! ```no_run

@@ -2,7 +2,9 @@
 //! state only the client knows: a fetch in flight at the log end, an offset reset done.
 //!
 //! librdkafka hands statistics over when the consumer is polled, so the consumer must be
-//! waiting in `recv` (e.g. in a spawned task) while a test waits on them.
+//! waiting in `recv` or `poll` (e.g. in a spawned task) while a test waits on them.
+//!
+//! Self-contained (only external crates): the benchmark includes it with `#[path]`.
 
 use std::sync::{Arc, Mutex};
 
@@ -40,26 +42,17 @@ impl Stats {
             .cloned()
     }
 
-    /// Whether the consumer fetches `topic`/`partition` from `offset` and a Fetch request to
-    /// the partition's broker is in flight (sent, not answered).
-    pub fn fetch_in_flight(&self, topic: &str, partition: i32, offset: i64) -> bool {
+    /// The offset the consumer fetches `topic`/`partition` from, when it is fetching and a
+    /// Fetch request to the partition's broker is in flight (sent, not answered).
+    pub fn fetch_in_flight(&self, topic: &str, partition: i32) -> Option<i64> {
         let latest = self.0.lock().expect("stats lock");
-        let Some(stats) = latest.as_ref() else {
-            return false;
-        };
-        let Some(p) = stats
-            .topics
-            .get(topic)
-            .and_then(|t| t.partitions.get(&partition))
-        else {
-            return false;
-        };
-        p.fetch_state == "active"
-            && p.next_offset == offset
-            && stats.brokers.values().any(|b| {
-                b.nodeid == p.broker
-                    && b.req.get("Fetch").copied().unwrap_or(0) > 0
-                    && b.waitresp_cnt > 0
-            })
+        let stats = latest.as_ref()?;
+        let p = stats.topics.get(topic)?.partitions.get(&partition)?;
+        let in_flight = stats.brokers.values().any(|b| {
+            b.nodeid == p.broker
+                && b.req.get("Fetch").copied().unwrap_or(0) > 0
+                && b.waitresp_cnt > 0
+        });
+        (p.fetch_state == "active" && in_flight).then_some(p.next_offset)
     }
 }
