@@ -591,7 +591,7 @@ async fn consumer_waiting_at_log_end_receives_record_produced_later() {
 
     let stats = Stats::default();
     let consumer: StreamConsumer<Stats> = Stats::enable(&mut consumer_config(&bootstrap))
-        .set("fetch.wait.max.ms", &PARKED.as_millis().to_string())
+        .set("fetch.wait.max.ms", PARKED.as_millis().to_string())
         .create_with_context(stats.clone())
         .expect("consumer");
     let mut assignment = TopicPartitionList::new();
