@@ -45,12 +45,29 @@ impl Isolated {
 
     /// The process is still running and still answers a new connection.
     async fn assert_alive_and_serving(&mut self, after: &str) {
-        // A crash may take a moment to be reaped.
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        // The hostile connection is closed already: a new one answered now shows the process
+        // survived it. If none is, the exit status tells why.
+        let serving = tokio::spawn(assert_broker_serves(self.addr())).await;
+        if let Err(failed) = serving {
+            let child = &mut self.broker.child;
+            let exited = timeout(CLOSE_TIMEOUT, async {
+                loop {
+                    match child.try_wait().expect("try_wait") {
+                        Some(status) => return status,
+                        None => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+                    }
+                }
+            })
+            .await;
+            match exited {
+                Ok(status) => panic!("weir serve died after {after}: {status}"),
+                // Alive but not serving: the failure itself says how.
+                Err(_) => std::panic::resume_unwind(failed.into_panic()),
+            }
+        }
         if let Some(status) = self.broker.child.try_wait().expect("try_wait") {
             panic!("weir serve died after {after}: {status}");
         }
-        assert_broker_serves(self.addr()).await;
     }
 }
 
@@ -678,8 +695,8 @@ async fn produce_with_acks_0_sends_no_response() {
         produce_request("fire-and-forget", vec![(0, valid_batch(2, 10).freeze())]).with_acks(0);
     let mut bytes = request_frame(&produce, version, 500);
     bytes.extend_from_slice(&request_frame(&ApiVersionsRequest::default(), 0, 501));
-    send_raw(&mut client.stream, &bytes).await;
-    let response = read_frame(&mut client.stream)
+    send_raw(client.stream(), &bytes).await;
+    let response = read_frame(client.stream())
         .await
         .expect("ApiVersions answer");
     assert_eq!(
@@ -894,10 +911,10 @@ async fn pipelined_requests_are_answered_in_request_order() {
         bytes.extend_from_slice(&frame);
         sent.push((correlation_id, kind));
     }
-    send_raw(&mut client.stream, &bytes).await;
+    send_raw(client.stream(), &bytes).await;
 
     for (correlation_id, kind) in sent {
-        let response = read_frame(&mut client.stream)
+        let response = read_frame(client.stream())
             .await
             .expect("broker closed a pipelined connection");
         assert_eq!(

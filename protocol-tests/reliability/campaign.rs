@@ -4,7 +4,10 @@
 //! The clients reconnect on their own, so every kill also exercises idempotent retries of
 //! batches in flight, producer state rebuilt from the log, and the group restored from its log.
 //!
-//! After the last cycle the data is checked four ways:
+//! After every restart, the restarted broker's log end offsets are checked: every record
+//! acknowledged so far is below them, and they never move back.
+//!
+//! After the last cycle the data is checked five ways:
 //!
 //! 1. every acknowledged record is stored exactly once, at the offset it was acknowledged with
 //!    (read straight from the partition folders with [`weir::log::PartitionLog`]);
@@ -13,7 +16,9 @@
 //!    agree with a linear scan of all records, and every entry of every `.index` and
 //!    `.timeindex` file on disk points at the batch it names;
 //! 4. the group's committed offsets are never behind the last commit the broker acknowledged,
-//!    and every record the group consumed is still stored where it was consumed.
+//!    and every record the group consumed is still stored where it was consumed;
+//! 5. a consumer reading every partition from the start through the restarted broker gets
+//!    exactly the records on disk, at the same offsets.
 //!
 //! `WEIR_CRASH_CYCLES` sets the number of cycles (default 10, the CI run; the README's long run
 //! is 100) and `WEIR_CRASH_SEED` replays a run (the seed is printed first).
@@ -30,8 +35,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{DeliveryResult, Message};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
@@ -40,6 +43,8 @@ use weir::log::{BatchHeader, LogConfig, PartitionLog, HEADER_SIZE};
 
 use super::Rng;
 use crate::support::broker::ProcessBroker;
+use crate::support::raw::RawClient;
+use crate::support::topics::create_topic;
 
 const TOPIC: &str = "campaign";
 const PARTITIONS: i32 = 3;
@@ -121,14 +126,8 @@ impl<T> Worker<T> {
 }
 
 /// An idempotent acks=all producer writing values `p<id>-<n>-<padding>` until stopped, then
-/// waiting for the answers to what is still in flight.
-fn start_producer(
-    bootstrap: &str,
-    id: usize,
-    seed: u64,
-    acked: Arc<AtomicUsize>,
-) -> Worker<Vec<Placed>> {
-    let acks = Acks(Arc::default(), acked);
+/// waiting for the answers to what is still in flight. Acknowledged records go to `acks`.
+fn start_producer(bootstrap: &str, id: usize, seed: u64, acks: Acks) -> Worker<()> {
     let producer: BaseProducer<Acks> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("enable.idempotence", "true")
@@ -169,8 +168,6 @@ fn start_producer(
         // The broker is up: everything sent gets its answer.
         let _ = producer.flush(WAIT);
         drop(producer);
-        let placed = acks.0.lock().unwrap().clone();
-        placed
     });
     Worker { stop, thread }
 }
@@ -289,22 +286,38 @@ fn free_port(rng: &mut Rng) -> u16 {
     panic!("no free port in 20000..30000");
 }
 
-async fn create_topic(bootstrap: &str) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .expect("admin client");
-    let created = tokio::time::timeout(
-        WAIT,
-        admin.create_topics(
-            &[NewTopic::new(TOPIC, PARTITIONS, TopicReplication::Fixed(1))],
-            &AdminOptions::new(),
-        ),
-    )
-    .await
-    .expect("CreateTopics timed out")
-    .expect("CreateTopics");
-    assert_eq!(created, vec![Ok(TOPIC.to_string())]);
+/// After a restart: every record in `acked` (acknowledged before the broker is asked) lies
+/// below the log end the broker reports, and no log end moved back since `before`. Returns
+/// the log ends.
+async fn check_restart(
+    listen: &str,
+    acked: &[Placed],
+    before: &BTreeMap<i32, i64>,
+    label: &str,
+) -> BTreeMap<i32, i64> {
+    let mut acked_end: BTreeMap<i32, i64> = BTreeMap::new();
+    for a in acked {
+        let end = acked_end.entry(a.partition).or_insert(0);
+        *end = (*end).max(a.offset + 1);
+    }
+    let mut raw = RawClient::connect(listen.parse().expect("listen address")).await;
+    let mut ends = BTreeMap::new();
+    for p in 0..PARTITIONS {
+        let end = raw.latest_offset(TOPIC, p).await;
+        let acked = acked_end.get(&p).copied().unwrap_or(0);
+        assert!(
+            end >= acked,
+            "{label}: partition {p}: acknowledged offset {} is past the log end {end} (lost)",
+            acked - 1
+        );
+        let previous = before.get(&p).copied().unwrap_or(0);
+        assert!(
+            end >= previous,
+            "{label}: partition {p}: the log end moved back from {previous} to {end}"
+        );
+        ends.insert(p, end);
+    }
+    ends
 }
 
 /// Runs `cycles` SIGKILL/restart cycles on one data folder under running clients, then checks
@@ -318,13 +331,15 @@ pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
     let listen = format!("127.0.0.1:{}", free_port(&mut rng));
 
     let mut broker = spawn_broker(listen.clone(), data.clone()).await;
-    create_topic(&listen).await;
-    let acked_now = Arc::new(AtomicUsize::new(0));
+    create_topic(&listen, TOPIC, PARTITIONS, WAIT).await;
+    let acks = Acks::default();
+    let acked_now = acks.1.clone();
     let producers: Vec<_> = (0..PRODUCERS)
-        .map(|id| start_producer(&listen, id, rng.next_u64(), acked_now.clone()))
+        .map(|id| start_producer(&listen, id, rng.next_u64(), acks.clone()))
         .collect();
     let commits_now = Commits::default();
     let consumer = start_consumer(&listen, commits_now.clone());
+    let mut log_ends = BTreeMap::new();
 
     for cycle in 0..cycles {
         // Let the clients make some progress on this incarnation (a random amount), then kill
@@ -354,12 +369,16 @@ pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
         // Sometimes restart at once, sometimes after the clients noticed.
         tokio::time::sleep(Duration::from_millis(rng.range(0, 100))).await;
         broker = spawn_broker(listen.clone(), data.clone()).await;
+        let label = format!("after kill {}", cycle + 1);
+        let acked_so_far = acks.0.lock().unwrap().clone();
+        log_ends = check_restart(&listen, &acked_so_far, &log_ends, &label).await;
     }
 
     // Drain: producers get answers for everything in flight, the consumer commits once more.
     let (acked, seen) = tokio::task::spawn_blocking(move || {
-        let acks: Vec<Placed> = producers.into_iter().flat_map(Worker::finish).collect();
-        (acks, consumer.finish())
+        producers.into_iter().for_each(Worker::finish);
+        let acked = acks.0.lock().unwrap().clone();
+        (acked, consumer.finish())
     })
     .await
     .expect("stop clients");
@@ -367,9 +386,14 @@ pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
     // watermarks as a restarted broker reports them.
     broker.kill_hard();
     let broker = spawn_broker(listen.clone(), data.clone()).await;
-    let (committed, high) = tokio::task::spawn_blocking(move || committed_and_high(&listen))
-        .await
-        .expect("offsets thread");
+    check_restart(&listen, &acked, &log_ends, "after the last kill").await;
+    let (committed, high, served) = tokio::task::spawn_blocking(move || {
+        let (committed, high) = committed_and_high(&listen);
+        let served = read_through_broker(&listen, &high);
+        (committed, high, served)
+    })
+    .await
+    .expect("offsets thread");
     broker.kill_hard();
 
     let mut report = CampaignReport {
@@ -386,6 +410,7 @@ pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
     report.elapsed = started.elapsed();
     check(
         &stored,
+        &served,
         &acked,
         &seen.records,
         &seen.commits,
@@ -426,6 +451,47 @@ fn committed_and_high(bootstrap: &str) -> (BTreeMap<i32, i64>, BTreeMap<i32, i64
         high.insert(p, h);
     }
     (by_partition, high)
+}
+
+/// Every record of every partition as the restarted broker serves it to a consumer reading
+/// from the start: (offset, value) up to the high watermark.
+fn read_through_broker(
+    bootstrap: &str,
+    high: &BTreeMap<i32, i64>,
+) -> BTreeMap<i32, Vec<(i64, Bytes)>> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        // librdkafka refuses `assign` without one; nothing subscribes or commits.
+        .set("group.id", "weir-campaign-read-back")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .set("fetch.wait.max.ms", "100")
+        .create()
+        .expect("read-back consumer");
+    let mut out = BTreeMap::new();
+    for (&p, &end) in high {
+        let mut assignment = TopicPartitionList::new();
+        assignment
+            .add_partition_offset(TOPIC, p, Offset::Beginning)
+            .expect("assignment");
+        consumer.assign(&assignment).expect("assign");
+        let mut records = Vec::new();
+        let deadline = Instant::now() + WAIT;
+        while (records.len() as i64) < end {
+            assert!(
+                Instant::now() < deadline,
+                "partition {p}: read {} of {end} records through the broker",
+                records.len()
+            );
+            if let Some(message) = consumer.poll(Duration::from_millis(200)) {
+                let message = message.unwrap_or_else(|e| panic!("read back partition {p}: {e}"));
+                let value = Bytes::copy_from_slice(message.payload().unwrap_or_default());
+                records.push((message.offset(), value));
+            }
+        }
+        out.insert(p, records);
+    }
+    out
 }
 
 /// One stored record.
@@ -654,6 +720,7 @@ fn check_index_files(dir: &Path) -> usize {
 #[allow(clippy::too_many_arguments)]
 fn check(
     stored: &BTreeMap<i32, PartitionData>,
+    served: &BTreeMap<i32, Vec<(i64, Bytes)>>,
     acked: &[Placed],
     consumed: &[Placed],
     commits: &BTreeMap<i32, i64>,
@@ -673,6 +740,18 @@ fn check(
             high.get(&p).copied(),
             Some(offsets.len() as i64),
             "partition {p}: the broker's high watermark differs from the log on disk"
+        );
+        let on_disk: Vec<(i64, &Bytes)> =
+            data.records.iter().map(|r| (r.offset, &r.value)).collect();
+        let through_broker: Vec<(i64, &Bytes)> = served
+            .get(&p)
+            .map(|s| s.iter().map(|(o, v)| (*o, v)).collect())
+            .unwrap_or_default();
+        assert!(
+            through_broker == on_disk,
+            "partition {p}: the restarted broker serves {} records, other than the {} on disk",
+            through_broker.len(),
+            on_disk.len()
         );
         for r in &data.records {
             where_stored

@@ -119,10 +119,6 @@ impl ProcessBroker {
         ProcessBroker { child, addr }
     }
 
-    pub fn bootstrap(&self) -> String {
-        self.addr.to_string()
-    }
-
     /// SIGKILL: no chance to flush or close anything.
     pub fn kill_hard(mut self) {
         let _ = self.child.kill();

@@ -35,10 +35,10 @@ use kafka_protocol::messages::{RequestKind, ResponseKind, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
-use crate::protocol::{self, Outbox, ProtocolError, Request};
+use crate::protocol::{self, ProtocolError, Request, ResponseBuffer};
 
 /// Who sent a request, for group membership descriptions.
-pub struct Client {
+pub struct Requester {
     pub client_id: String,
     /// Kafka shows the client's address as `/ip`.
     pub host: String,
@@ -49,7 +49,7 @@ pub async fn respond(
     broker: &Arc<Broker>,
     peer: SocketAddr,
     request: Request,
-    out: &mut Outbox,
+    out: &mut ResponseBuffer,
 ) -> Result<(), ProtocolError> {
     let Request {
         header,
@@ -86,11 +86,11 @@ pub async fn respond(
             ResponseKind::FindCoordinator(find_coordinator::handle(broker, version, r))
         }
         RequestKind::JoinGroup(r) => {
-            let client = Client {
+            let requester = Requester {
                 client_id: opt_string(&header.client_id).unwrap_or_default(),
                 host: format!("/{}", peer.ip()),
             };
-            ResponseKind::JoinGroup(join_group::handle(broker, version, &client, r).await)
+            ResponseKind::JoinGroup(join_group::handle(broker, version, &requester, r).await)
         }
         RequestKind::SyncGroup(r) => ResponseKind::SyncGroup(sync_group::handle(broker, r).await),
         RequestKind::Heartbeat(r) => ResponseKind::Heartbeat(heartbeat::handle(broker, r).await),
