@@ -79,7 +79,7 @@ fn log_code(e: &LogError) -> ResponseError {
     match e {
         LogError::Io(_) => K::KafkaStorageError,
         LogError::CorruptMessage(_) => K::CorruptMessage,
-        LogError::InvalidRecord(_) => K::InvalidRecord,
+        LogError::InvalidRecord(_) | LogError::RecordError { .. } => K::InvalidRecord,
         LogError::UnsupportedMagic(_) => K::UnsupportedForMessageFormat,
         LogError::MessageTooLarge { .. } => K::MessageTooLarge,
         LogError::OffsetOutOfRange { .. } => K::OffsetOutOfRange,
