@@ -367,8 +367,13 @@ pub fn recompress(batch: &[u8], codec: u8) -> Vec<u8> {
 /// consumer's decoder, at the offsets the append reported, one per offset, and the stored
 /// maxTimestamp must be the largest record timestamp.
 pub fn produce_records(data: &[u8]) {
+    produce_records_accepted(data);
+}
+
+/// [`produce_records`], telling whether the log accepted the batch (seeds must be).
+pub fn produce_records_accepted(data: &[u8]) -> bool {
     let Some((&flags, rest)) = data.split_first() else {
-        return;
+        return false;
     };
     let mut records = recompress(rest, (flags >> 1) & 7);
     if flags & 1 != 0 {
@@ -378,7 +383,7 @@ pub fn produce_records(data: &[u8]) {
     let mut log = open(dir.path());
     let Ok(appended) = log.append(Bytes::from(records), 1_700_000_000_000) else {
         assert_eq!(log.log_end_offset(), 0, "a refused append moved the end");
-        return;
+        return false;
     };
     let stored = log
         .read(appended.base_offset, usize::MAX)
@@ -389,7 +394,7 @@ pub fn produce_records(data: &[u8]) {
         Ok(sets) => sets,
         // Header keys are strings; Kafka's own consumer reads invalid UTF-8 in them with
         // replacement characters, only this decoder refuses it.
-        Err(e) if e.to_string().contains("utf-8") => return,
+        Err(e) if e.to_string().contains("utf-8") => return true,
         Err(e) => panic!("a consumer cannot decode an accepted batch: {e:#}"),
     };
     let records: Vec<_> = decoded.iter().flat_map(|set| set.records.iter()).collect();
@@ -404,4 +409,5 @@ pub fn produce_records(data: &[u8]) {
         max,
         "stored maxTimestamp is not the records' largest"
     );
+    true
 }
