@@ -39,6 +39,7 @@ const DEFAULTS: &[(&str, Default)] = &[
     ("group.min.session.timeout.ms", Default::Int(6000)),
     ("group.max.session.timeout.ms", Default::Int(1_800_000)),
     ("group.max.size", Default::Int(i32::MAX as i64)),
+    ("offset.metadata.max.bytes", Default::Int(4096)),
     ("offsets.retention.minutes", Default::Int(10_080)),
     ("offsets.retention.check.interval.ms", Default::Int(600_000)),
     ("metrics.listen", Default::Str("")),
@@ -103,6 +104,7 @@ pub struct Config {
     pub group_min_session_timeout_ms: i64,
     pub group_max_session_timeout_ms: i64,
     pub group_max_size: i32,
+    pub offset_metadata_max_bytes: usize,
     pub offsets_retention_ms: i64,
     pub offsets_retention_check_interval_ms: i64,
     /// Where to serve Prometheus metrics (`GET /metrics`); `None` (the default) serves none.
@@ -226,6 +228,8 @@ impl Config {
             group_min_session_timeout_ms: r.positive("group.min.session.timeout.ms")?,
             group_max_session_timeout_ms: r.positive("group.max.session.timeout.ms")?,
             group_max_size: r.ranged("group.max.size", 1, i32::MAX as i64)? as i32,
+            offset_metadata_max_bytes: r.ranged("offset.metadata.max.bytes", 0, i32::MAX as i64)?
+                as usize,
             offsets_retention_ms: r
                 .positive("offsets.retention.minutes")?
                 .saturating_mul(60_000),

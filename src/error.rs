@@ -62,6 +62,7 @@ pub fn kafka_code(err: &Error) -> i16 {
             GroupError::InvalidGroupId => K::InvalidGroupId,
             GroupError::GroupSubscribedToTopic => K::GroupSubscribedToTopic,
             GroupError::OffsetMetadataTooLarge => K::OffsetMetadataTooLarge,
+            GroupError::InvalidCommitOffsetSize => K::InvalidCommitOffsetSize,
             // Kafka answers a failed append of group records with COORDINATOR_NOT_AVAILABLE.
             GroupError::CoordinatorNotAvailable | GroupError::Storage(_) => {
                 K::CoordinatorNotAvailable

@@ -15,6 +15,7 @@ use crate::support::broker::{ProcessBroker, TestBroker};
 use crate::support::raw::*;
 
 mod records;
+mod strings;
 
 async fn connect(addr: std::net::SocketAddr) -> TcpStream {
     timeout(IO_TIMEOUT, TcpStream::connect(addr))

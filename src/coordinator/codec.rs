@@ -96,6 +96,12 @@ pub(super) fn encode_frame(record: &Record) -> io::Result<Vec<u8>> {
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct Undecodable;
 
+/// The size of the frame [`encode_frame`] writes for an offset commit.
+pub(super) fn offset_frame_len(group_id: &str, topic: &str, metadata: &str) -> usize {
+    // kind, 3 strings (u32 length each), partition, offset, leader epoch, timestamp
+    FRAME_HEADER + 1 + 3 * 4 + group_id.len() + topic.len() + metadata.len() + 4 + 8 + 4 + 8
+}
+
 /// Reads one frame from the front of `data`: the record and the frame's length, `None` if the
 /// frame is incomplete or fails its checksum (a torn write), or [`Undecodable`].
 pub(super) fn read_frame(data: &[u8]) -> Result<Option<(Record, usize)>, Undecodable> {

@@ -163,6 +163,7 @@ fn broker_type(setting: &Setting) -> ConfigType {
         | "group.min.session.timeout.ms"
         | "group.max.session.timeout.ms"
         | "group.max.size"
+        | "offset.metadata.max.bytes"
         | "log.segment.bytes"
         | "log.index.interval.bytes"
         | "offsets.retention.minutes" => ConfigType::Int,
@@ -198,6 +199,7 @@ fn broker_doc(key: &str) -> &'static str {
         "group.min.session.timeout.ms" => "The minimum allowed session timeout for registered consumers.",
         "group.max.session.timeout.ms" => "The maximum allowed session timeout for registered consumers.",
         "group.max.size" => "The maximum number of consumers that a single consumer group can accommodate.",
+        "offset.metadata.max.bytes" => "The maximum size for a metadata entry associated with an offset commit.",
         "offsets.retention.minutes" => "How long committed offsets of a group without members are kept.",
         "offsets.retention.check.interval.ms" => "Frequency at which to check for stale offsets.",
         _ => "",
