@@ -44,6 +44,7 @@ pub fn kafka_code(err: &Error) -> i16 {
             MetadataError::InvalidReplicaAssignment(_) => K::InvalidReplicaAssignment,
             MetadataError::InvalidConfig(_) => K::InvalidConfig,
             MetadataError::InvalidRequest(_) => K::InvalidRequest,
+            MetadataError::PolicyViolation(_) => K::PolicyViolation,
             MetadataError::TopicDeletionDisabled => K::TopicDeletionDisabled,
             MetadataError::Log(e) => log_code(e),
             MetadataError::Io(_) | MetadataError::Corrupt(_) => K::KafkaStorageError,

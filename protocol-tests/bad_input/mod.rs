@@ -16,6 +16,7 @@ use crate::support::raw::*;
 
 mod records;
 mod strings;
+mod topics;
 
 async fn connect(addr: std::net::SocketAddr) -> TcpStream {
     timeout(IO_TIMEOUT, TcpStream::connect(addr))

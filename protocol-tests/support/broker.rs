@@ -67,7 +67,42 @@ impl ProcessBroker {
     /// As [`ProcessBroker::spawn`] on a given listen address, so clients can reconnect to a
     /// restarted broker.
     pub fn spawn_on(listen: &str, data_dir: &Path, extra_args: &[&str]) -> ProcessBroker {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weir"))
+        Self::spawn_with(listen, data_dir, extra_args, None)
+    }
+
+    /// As [`ProcessBroker::spawn`], with at most `max_open_files` open files (`ulimit -n`).
+    pub fn spawn_with_open_files(
+        data_dir: &Path,
+        extra_args: &[&str],
+        max_open_files: u64,
+    ) -> ProcessBroker {
+        Self::spawn_with("127.0.0.1:0", data_dir, extra_args, Some(max_open_files))
+    }
+
+    fn spawn_with(
+        listen: &str,
+        data_dir: &Path,
+        extra_args: &[&str],
+        max_open_files: Option<u64>,
+    ) -> ProcessBroker {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
+        if let Some(max) = max_open_files {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe and touches only the child being started.
+            unsafe {
+                command.pre_exec(move || {
+                    let limit = libc::rlimit {
+                        rlim_cur: max,
+                        rlim_max: max,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = command
             .arg("serve")
             .arg("--listen")
             .arg(listen)
