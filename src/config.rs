@@ -40,6 +40,7 @@ const DEFAULTS: &[(&str, Default)] = &[
     ("group.max.session.timeout.ms", Default::Int(1_800_000)),
     ("group.max.size", Default::Int(i32::MAX as i64)),
     ("offset.metadata.max.bytes", Default::Int(4096)),
+    ("offsets.topic.segment.bytes", Default::Int(1_048_576)),
     ("offsets.retention.minutes", Default::Int(10_080)),
     ("offsets.retention.check.interval.ms", Default::Int(600_000)),
     ("metrics.listen", Default::Str("")),
@@ -105,6 +106,9 @@ pub struct Config {
     pub group_max_session_timeout_ms: i64,
     pub group_max_size: i32,
     pub offset_metadata_max_bytes: usize,
+    /// `offsets.topic.segment.bytes`: the group log is compacted once it is this large and
+    /// more than 4x its live records (weir's default: 1 MiB; Kafka's offsets topic: 100 MiB).
+    pub offsets_topic_segment_bytes: u64,
     pub offsets_retention_ms: i64,
     pub offsets_retention_check_interval_ms: i64,
     /// Where to serve Prometheus metrics (`GET /metrics`); `None` (the default) serves none.
@@ -230,6 +234,11 @@ impl Config {
             group_max_size: r.ranged("group.max.size", 1, i32::MAX as i64)? as i32,
             offset_metadata_max_bytes: r.ranged("offset.metadata.max.bytes", 0, i32::MAX as i64)?
                 as usize,
+            offsets_topic_segment_bytes: r.ranged(
+                "offsets.topic.segment.bytes",
+                1,
+                i32::MAX as i64,
+            )? as u64,
             offsets_retention_ms: r
                 .positive("offsets.retention.minutes")?
                 .saturating_mul(60_000),

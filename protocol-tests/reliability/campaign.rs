@@ -75,6 +75,8 @@ pub struct CampaignReport {
     pub segments: usize,
     pub index_entries: usize,
     pub timestamp_lookups: usize,
+    /// I/O failures the brokers injected (`--io-faults`), by point.
+    pub injected_failures: BTreeMap<String, usize>,
     pub elapsed: Duration,
 }
 
@@ -271,10 +273,18 @@ fn start_consumer(bootstrap: &str, commits: Commits) -> Worker<Consumed> {
     Worker { stop, thread }
 }
 
-async fn spawn_broker(listen: String, dir: PathBuf) -> ProcessBroker {
-    tokio::task::spawn_blocking(move || ProcessBroker::spawn_on(&listen, &dir, BROKER_ARGS))
-        .await
-        .expect("spawn thread")
+async fn spawn_broker(listen: String, dir: PathBuf, extra: &[&str]) -> ProcessBroker {
+    let args: Vec<String> = BROKER_ARGS
+        .iter()
+        .chain(extra)
+        .map(|a| a.to_string())
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ProcessBroker::spawn_on(&listen, &dir, &args)
+    })
+    .await
+    .expect("spawn thread")
 }
 
 /// A free port outside the usual ephemeral range (so no client's local port takes it between
@@ -289,27 +299,41 @@ fn free_port(rng: &mut Rng) -> u16 {
     panic!("no free port in 20000..30000");
 }
 
+/// Creates the campaign topic, trying again while injected failures make creation fail (a
+/// failed creation leaves nothing behind, so a retry starts clean).
 async fn create_topic(bootstrap: &str) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .create()
         .expect("admin client");
-    let created = tokio::time::timeout(
-        WAIT,
-        admin.create_topics(
-            &[NewTopic::new(TOPIC, PARTITIONS, TopicReplication::Fixed(1))],
-            &AdminOptions::new(),
-        ),
-    )
-    .await
-    .expect("CreateTopics timed out")
-    .expect("CreateTopics");
-    assert_eq!(created, vec![Ok(TOPIC.to_string())]);
+    let mut last = None;
+    for _ in 0..20 {
+        let created = tokio::time::timeout(
+            WAIT,
+            admin.create_topics(
+                &[NewTopic::new(TOPIC, PARTITIONS, TopicReplication::Fixed(1))],
+                &AdminOptions::new(),
+            ),
+        )
+        .await
+        .expect("CreateTopics timed out")
+        .expect("CreateTopics");
+        if created == vec![Ok(TOPIC.to_string())] {
+            return;
+        }
+        last = Some(created);
+    }
+    panic!("CreateTopics kept failing: {last:?}");
 }
 
 /// Runs `cycles` SIGKILL/restart cycles on one data folder under running clients, then checks
 /// everything. Panics on the first broken promise; returns the figures otherwise.
 pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
+    run_campaign_with(cycles, seed, &[]).await
+}
+
+/// [`run_campaign`] with more `weir serve` arguments (settings, `--io-faults`).
+pub async fn run_campaign_with(cycles: usize, seed: u64, extra: &[&str]) -> CampaignReport {
     println!("crash campaign: {cycles} cycles, seed {seed} (WEIR_CRASH_SEED={seed} replays it)");
     let started = Instant::now();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -317,7 +341,8 @@ pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
     let mut rng = Rng::new(seed);
     let listen = format!("127.0.0.1:{}", free_port(&mut rng));
 
-    let mut broker = spawn_broker(listen.clone(), data.clone()).await;
+    let mut broker = spawn_broker(listen.clone(), data.clone(), extra).await;
+    let mut injected = vec![broker.injected.clone()];
     create_topic(&listen).await;
     let acked_now = Arc::new(AtomicUsize::new(0));
     let producers: Vec<_> = (0..PRODUCERS)
@@ -353,7 +378,8 @@ pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
         );
         // Sometimes restart at once, sometimes after the clients noticed.
         tokio::time::sleep(Duration::from_millis(rng.range(0, 100))).await;
-        broker = spawn_broker(listen.clone(), data.clone()).await;
+        broker = spawn_broker(listen.clone(), data.clone(), extra).await;
+        injected.push(broker.injected.clone());
     }
 
     // Drain: producers get answers for everything in flight, the consumer commits once more.
@@ -366,7 +392,8 @@ pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
     // A last kill after the clients are gone, then the group's committed offsets and the
     // watermarks as a restarted broker reports them.
     broker.kill_hard();
-    let broker = spawn_broker(listen.clone(), data.clone()).await;
+    let broker = spawn_broker(listen.clone(), data.clone(), extra).await;
+    injected.push(broker.injected.clone());
     let (committed, high) = tokio::task::spawn_blocking(move || committed_and_high(&listen))
         .await
         .expect("offsets thread");
@@ -378,6 +405,12 @@ pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
         acked: acked.len(),
         consumed: seen.records.len(),
         commits_acked: seen.commit_count,
+        injected_failures: injected.iter().fold(BTreeMap::new(), |mut all, one| {
+            for (point, n) in one.lock().unwrap().iter() {
+                *all.entry(point.clone()).or_insert(0) += n;
+            }
+            all
+        }),
         ..CampaignReport::default()
     };
     let stored = tokio::task::spawn_blocking(move || read_back(&data))
@@ -739,6 +772,19 @@ fn cycles_from_env() -> usize {
         .unwrap_or(10)
 }
 
+/// Where segment rolls and group-log compactions fail (injected I/O errors; the counts skip
+/// the files the first start and the topic's creation make): creating a segment's `.log` or
+/// index, the folder fsync after it, removing what a failed roll created, and in a compaction
+/// writing, fsyncing and renaming the snapshot and the folder fsync after the rename.
+const ROLL_AND_COMPACTION_FAULTS: &str = "segment-create:in=campaign-:skip=3:every=5,\
+     index-create:in=campaign-:skip=6:every=7,\
+     dir-sync:in=campaign-:skip=3:every=6,\
+     remove:in=campaign-:every=2,\
+     write:in=groups.log.tmp:every=4,\
+     fsync:in=groups.log.tmp:every=5,\
+     rename:in=groups.log.tmp:every=3,\
+     dir-sync:in=__groups:skip=1:every=3";
+
 /// CI: 10 cycles (< 60 s). `WEIR_CRASH_CYCLES=100` runs the long campaign the README quotes.
 #[tokio::test(flavor = "multi_thread")]
 async fn crash_campaign_loses_no_acknowledged_record_or_commit() {
@@ -757,6 +803,47 @@ async fn crash_campaign_loses_no_acknowledged_record_or_commit() {
         report.duplicates,
         report.stored,
         report.consumed,
+        report.commits_acked,
+        report.commits_behind,
+        report.elapsed.as_secs_f64(),
+        report.seed
+    );
+}
+
+/// The campaign again, with segment rolls and group-log compactions failing under it: rolls
+/// every 64 KiB, a group log compacted once past 4 KiB. Failed appends and commits are answered
+/// as failures (clients retry them); what was acknowledged is all there after every kill.
+#[tokio::test(flavor = "multi_thread")]
+async fn crash_campaign_with_failing_segment_rolls_and_group_log_compactions_loses_nothing() {
+    let cycles = cycles_from_env();
+    let seed = Rng::seed_from_env("WEIR_CRASH_SEED");
+    let budget = Duration::from_secs(30 + 10 * cycles as u64);
+    let extra = [
+        "--set",
+        "log.segment.bytes=16384",
+        "--set",
+        "offsets.topic.segment.bytes=4096",
+        "--io-faults",
+        ROLL_AND_COMPACTION_FAULTS,
+    ];
+    let report = tokio::time::timeout(budget, run_campaign_with(cycles, seed, &extra))
+        .await
+        .unwrap_or_else(|_| panic!("campaign (seed {seed}) took longer than {budget:?}"));
+    for point in ["segment-create", "index-create", "dir-sync", "rename"] {
+        assert!(
+            report.injected_failures.contains_key(point),
+            "no {point} failure was injected: {report:?}"
+        );
+    }
+    println!(
+        "crash campaign with failing rolls and compactions: {} cycles, I/O failures \
+         injected {:?}, {} records acknowledged, {} lost, {} segments, {} commits acknowledged \
+         ({} behind), {:.1} s (seed {})",
+        report.cycles,
+        report.injected_failures,
+        report.acked,
+        report.lost,
+        report.segments,
         report.commits_acked,
         report.commits_behind,
         report.elapsed.as_secs_f64(),

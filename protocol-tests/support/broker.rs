@@ -1,10 +1,12 @@
 //! Brokers for tests: embedded in the test process, or a separate `weir serve` process that a
 //! test can kill hard.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -56,6 +58,8 @@ async fn start_in(dir: &Path, settings: &[(&str, &str)]) -> weir::BrokerHandle {
 pub struct ProcessBroker {
     pub child: Child,
     pub addr: SocketAddr,
+    /// I/O failures the broker injected (`--io-faults`), by point, counted from its log.
+    pub injected: Arc<Mutex<BTreeMap<String, usize>>>,
 }
 
 impl ProcessBroker {
@@ -116,9 +120,21 @@ impl ProcessBroker {
             .expect("spawn weir serve");
         let stderr = child.stderr.take().expect("stderr piped");
         let (tx, rx) = std::sync::mpsc::channel();
+        let injected = Arc::new(Mutex::new(BTreeMap::new()));
+        let counter = injected.clone();
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("injected I/O failure") {
+                    let point = line
+                        .split("point=")
+                        .nth(1)
+                        .and_then(|rest| rest.split_whitespace().next())
+                        .unwrap_or("?")
+                        .trim_matches('"')
+                        .to_string();
+                    *counter.lock().unwrap().entry(point).or_insert(0) += 1;
+                }
                 if !sent {
                     if let Some(addr) = line.split("addr=").nth(1) {
                         if line.contains("broker ready") {
@@ -143,7 +159,11 @@ impl ProcessBroker {
                 "weir serve not ready within 30 s"
             );
         };
-        ProcessBroker { child, addr }
+        ProcessBroker {
+            child,
+            addr,
+            injected,
+        }
     }
 
     pub fn bootstrap(&self) -> String {

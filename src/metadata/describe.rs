@@ -164,6 +164,7 @@ fn broker_type(setting: &Setting) -> ConfigType {
         | "group.max.session.timeout.ms"
         | "group.max.size"
         | "offset.metadata.max.bytes"
+        | "offsets.topic.segment.bytes"
         | "log.segment.bytes"
         | "log.index.interval.bytes"
         | "offsets.retention.minutes" => ConfigType::Int,
@@ -200,6 +201,7 @@ fn broker_doc(key: &str) -> &'static str {
         "group.max.session.timeout.ms" => "The maximum allowed session timeout for registered consumers.",
         "group.max.size" => "The maximum number of consumers that a single consumer group can accommodate.",
         "offset.metadata.max.bytes" => "The maximum size for a metadata entry associated with an offset commit.",
+        "offsets.topic.segment.bytes" => "The size the group log may reach before it is compacted (when more than 4x its live records).",
         "offsets.retention.minutes" => "How long committed offsets of a group without members are kept.",
         "offsets.retention.check.interval.ms" => "Frequency at which to check for stale offsets.",
         _ => "",

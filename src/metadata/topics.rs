@@ -116,10 +116,16 @@ impl Topics {
                 left.push(d.clone());
             }
         }
-        if left != doomed {
-            store::save(dir, records.clone(), &left)?;
-        }
-        *topics.lock_changes() = left;
+        let listed = if left == doomed {
+            left
+        } else if let Err(e) = store::save(dir, records.clone(), &left) {
+            // The folders are gone; the entries go at the next registry write.
+            tracing::warn!(error = %e, "could not update the topic registry after removing folders");
+            doomed
+        } else {
+            left
+        };
+        *topics.lock_changes() = listed;
         for record in &records {
             let topic = topics.open_topic(record)?;
             topics.insert(topic);
