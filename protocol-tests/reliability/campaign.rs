@@ -68,6 +68,8 @@ pub struct CampaignReport {
     pub stored: usize,
     pub lost: usize,
     pub duplicates: usize,
+    /// Records stored twice because a producer re-sent them under a new epoch.
+    pub resent_after_epoch_bump: usize,
     pub consumed: usize,
     pub consumed_lost: usize,
     pub commits_acked: usize,
@@ -461,11 +463,16 @@ fn committed_and_high(bootstrap: &str) -> (BTreeMap<i32, i64>, BTreeMap<i32, i64
     (by_partition, high)
 }
 
+/// Where a record is stored: partition, offset, (producer id, epoch, sequence).
+type Place = (i32, i64, (i64, i16, i32));
+
 /// One stored record.
 struct Stored {
     offset: i64,
     timestamp: i64,
     value: Bytes,
+    /// Producer id, epoch and sequence, to tell how a duplicate came about.
+    producer: (i64, i16, i32),
 }
 
 /// Everything one partition folder holds, read back through the log's own index paths.
@@ -507,6 +514,7 @@ fn read_back(data_dir: &Path) -> BTreeMap<i32, PartitionData> {
                         offset: r.offset,
                         timestamp: r.timestamp,
                         value: r.value.unwrap_or_default(),
+                        producer: (r.producer_id, r.producer_epoch, r.sequence),
                     });
                 }
             }
@@ -694,7 +702,7 @@ fn check(
     high: &BTreeMap<i32, i64>,
     report: &mut CampaignReport,
 ) {
-    let mut where_stored: HashMap<&[u8], Vec<(i32, i64)>> = HashMap::new();
+    let mut where_stored: HashMap<&[u8], Vec<Place>> = HashMap::new();
     for (&p, data) in stored {
         let offsets: Vec<i64> = data.records.iter().map(|r| r.offset).collect();
         let expected: Vec<i64> = (0..offsets.len() as i64).collect();
@@ -711,14 +719,36 @@ fn check(
             where_stored
                 .entry(&r.value)
                 .or_default()
-                .push((p, r.offset));
+                .push((p, r.offset, r.producer));
         }
         report.stored += data.records.len();
         report.segments += data.segments;
         report.index_entries += data.index_entries;
         report.timestamp_lookups += data.timestamp_lookups;
     }
-    report.duplicates = where_stored.values().filter(|w| w.len() > 1).count();
+    // A record stored twice by one producer under two epochs was re-sent by the client after
+    // it bumped its epoch while the record was possibly persisted (librdkafka does that when a
+    // failed append and a lost connection coincide; no broker can tell the copies apart).
+    // Anything else stored twice is the broker's fault.
+    let resent = |places: &[Place]| {
+        let (pid, epoch, _) = places[0].2;
+        places.iter().all(|(_, _, (p, _, _))| *p == pid)
+            && places.iter().skip(1).all(|(_, _, (_, e, _))| *e != epoch)
+    };
+    for places in where_stored.values().filter(|w| w.len() > 1) {
+        if resent(places) {
+            report.resent_after_epoch_bump += 1;
+        } else {
+            report.duplicates += 1;
+        }
+    }
+    for (value, places) in where_stored.iter().filter(|(_, w)| w.len() > 1).take(5) {
+        println!(
+            "stored more than once: {:?} at {places:?} (partition, offset, (producer, epoch, \
+             sequence))",
+            String::from_utf8_lossy(&value[..value.len().min(24)])
+        );
+    }
 
     let at = |p: i32, o: i64| -> Option<&Bytes> {
         let data = stored.get(&p)?;
@@ -794,6 +824,10 @@ async fn crash_campaign_loses_no_acknowledged_record_or_commit() {
     let report = tokio::time::timeout(budget, run_campaign(cycles, seed))
         .await
         .unwrap_or_else(|_| panic!("campaign (seed {seed}) took longer than {budget:?}"));
+    assert_eq!(
+        report.resent_after_epoch_bump, 0,
+        "without failing appends no producer had to re-send under a new epoch"
+    );
     println!(
         "crash campaign: {} cycles, {} records acknowledged, {} lost, {} duplicates, {} stored, \
          {} consumed, {} commits acknowledged ({} behind), {:.1} s (seed {})",
@@ -837,12 +871,15 @@ async fn crash_campaign_with_failing_segment_rolls_and_group_log_compactions_los
     }
     println!(
         "crash campaign with failing rolls and compactions: {} cycles, I/O failures \
-         injected {:?}, {} records acknowledged, {} lost, {} segments, {} commits acknowledged \
-         ({} behind), {:.1} s (seed {})",
+         injected {:?}, {} records acknowledged, {} lost, {} duplicates ({} re-sent by a \
+         producer under a new epoch), {} segments, {} commits acknowledged ({} behind), {:.1} s \
+         (seed {})",
         report.cycles,
         report.injected_failures,
         report.acked,
         report.lost,
+        report.duplicates,
+        report.resent_after_epoch_bump,
         report.segments,
         report.commits_acked,
         report.commits_behind,

@@ -86,7 +86,8 @@ pub(super) fn load(dir: &Path, config: &LogConfig) -> Result<Loaded, LogError> {
 /// Every segment must start at or after the end of the one before it. An empty segment that
 /// does not is what a roll leaves when it failed and could not remove its new file: appends
 /// went on in the previous segment, past the new one's base offset, and reads of those offsets
-/// would be sent to the wrong segment. It is removed. A segment holding batches inside another
+/// would be sent to the wrong segment. It is removed (or, if that fails, left out of the log). A
+/// segment holding batches inside another
 /// one's range would serve some offsets twice: the log is not opened, with an error naming
 /// both.
 fn check_ranges(dir: &Path, segments: &mut BTreeMap<i64, Segment>) -> Result<(), LogError> {
@@ -115,11 +116,17 @@ fn check_ranges(dir: &Path, segments: &mut BTreeMap<i64, Segment>) -> Result<(),
         if let Some(seg) = segments.remove(base) {
             tracing::warn!(dir = %dir.display(), base_offset = base,
                 "removing an empty segment inside the previous segment's offsets (left by a failed roll)");
-            seg.delete_files()?;
+            // Out of the map it serves nothing; a file that stays is found again next time.
+            if let Err(e) = seg.delete_files() {
+                tracing::warn!(dir = %dir.display(), base_offset = base, error = %e,
+                    "could not remove the empty segment; it is ignored");
+            }
         }
     }
     if !stale.is_empty() {
-        checkpoint::sync_dir(dir)?;
+        if let Err(e) = checkpoint::sync_dir(dir) {
+            tracing::warn!(dir = %dir.display(), error = %e, "could not fsync the folder");
+        }
     }
     Ok(())
 }

@@ -12,10 +12,10 @@ use super::MetadataError;
 /// `MAX_PARTITIONS_PER_BATCH`).
 pub const MAX_PARTITIONS_PER_REQUEST: i64 = 10_000;
 
-/// File handles kept free for connections and passing files: at least this many...
+/// File handles kept free for new connections and passing files: at least this many...
 const MIN_HANDLE_RESERVE: u64 = 64;
 /// ...or this fraction (1/n) of the limit.
-const HANDLE_RESERVE_DIVISOR: u64 = 8;
+const HANDLE_RESERVE_DIVISOR: u64 = 64;
 /// Inodes per partition: its folder, `.log`, `.index` and `.timeindex`.
 const INODES_PER_PARTITION: u64 = 4;
 /// Inodes kept free for other files.
@@ -92,8 +92,11 @@ mod tests {
     #[test]
     fn handles_and_inodes_are_a_budget() {
         assert!(handles_fit(100, 50, 1024).is_ok());
-        // 1024 - 900 open - 128 kept = nothing left.
-        assert!(handles_fit(1, 900, 1024).is_err());
+        // 1024 - 961 open - 64 kept = nothing left.
+        assert!(handles_fit(1, 961, 1024).is_err());
+        // 20,000 - 19,016 open (connections) - 312 kept: 672 left.
+        assert!(handles_fit(672, 19_016, 20_000).is_ok());
+        assert!(handles_fit(673, 19_016, 20_000).is_err());
         assert!(handles_fit(10_000, 30, 1_048_576).is_ok());
         assert!(inodes_fit(1000, 10_000, 100_000).is_ok());
         assert!(inodes_fit(1000, 3_000, 100_000).is_err());
