@@ -44,7 +44,8 @@ use weir::log::{BatchHeader, LogConfig, PartitionLog, HEADER_SIZE};
 use super::Rng;
 use crate::support::broker::ProcessBroker;
 use crate::support::raw::RawClient;
-use crate::support::topics::create_topic;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
 
 const TOPIC: &str = "campaign";
 const PARTITIONS: i32 = 3;
@@ -73,6 +74,8 @@ pub struct CampaignReport {
     pub stored: usize,
     pub lost: usize,
     pub duplicates: usize,
+    /// Records stored twice because a producer re-sent them under a new epoch.
+    pub resent_after_epoch_bump: usize,
     pub consumed: usize,
     pub consumed_lost: usize,
     pub commits_acked: usize,
@@ -80,6 +83,8 @@ pub struct CampaignReport {
     pub segments: usize,
     pub index_entries: usize,
     pub timestamp_lookups: usize,
+    /// I/O failures the brokers injected (`--io-faults`), by point.
+    pub injected_failures: BTreeMap<String, usize>,
     pub elapsed: Duration,
 }
 
@@ -268,10 +273,18 @@ fn start_consumer(bootstrap: &str, commits: Commits) -> Worker<Consumed> {
     Worker { stop, thread }
 }
 
-async fn spawn_broker(listen: String, dir: PathBuf) -> ProcessBroker {
-    tokio::task::spawn_blocking(move || ProcessBroker::spawn_on(&listen, &dir, BROKER_ARGS))
-        .await
-        .expect("spawn thread")
+async fn spawn_broker(listen: String, dir: PathBuf, extra: &[&str]) -> ProcessBroker {
+    let args: Vec<String> = BROKER_ARGS
+        .iter()
+        .chain(extra)
+        .map(|a| a.to_string())
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ProcessBroker::spawn_on(&listen, &dir, &args)
+    })
+    .await
+    .expect("spawn thread")
 }
 
 /// A free port outside the usual ephemeral range (so no client's local port takes it between
@@ -320,9 +333,41 @@ async fn check_restart(
     ends
 }
 
+/// Creates the campaign topic, trying again while injected failures make creation fail (a
+/// failed creation leaves nothing behind, so a retry starts clean).
+async fn create_topic_retrying(bootstrap: &str) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("admin client");
+    let mut last = None;
+    for _ in 0..20 {
+        let created = tokio::time::timeout(
+            WAIT,
+            admin.create_topics(
+                &[NewTopic::new(TOPIC, PARTITIONS, TopicReplication::Fixed(1))],
+                &AdminOptions::new(),
+            ),
+        )
+        .await
+        .expect("CreateTopics timed out")
+        .expect("CreateTopics");
+        if created == vec![Ok(TOPIC.to_string())] {
+            return;
+        }
+        last = Some(created);
+    }
+    panic!("CreateTopics kept failing: {last:?}");
+}
+
 /// Runs `cycles` SIGKILL/restart cycles on one data folder under running clients, then checks
 /// everything. Panics on the first broken promise; returns the figures otherwise.
 pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
+    run_campaign_with(cycles, seed, &[]).await
+}
+
+/// [`run_campaign`] with more `weir serve` arguments (settings, `--io-faults`).
+pub async fn run_campaign_with(cycles: usize, seed: u64, extra: &[&str]) -> CampaignReport {
     println!("crash campaign: {cycles} cycles, seed {seed} (WEIR_CRASH_SEED={seed} replays it)");
     let started = Instant::now();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -330,8 +375,9 @@ pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
     let mut rng = Rng::new(seed);
     let listen = format!("127.0.0.1:{}", free_port(&mut rng));
 
-    let mut broker = spawn_broker(listen.clone(), data.clone()).await;
-    create_topic(&listen, TOPIC, PARTITIONS, WAIT).await;
+    let mut broker = spawn_broker(listen.clone(), data.clone(), extra).await;
+    let mut injected = vec![broker.injected.clone()];
+    create_topic_retrying(&listen).await;
     let acks = Acks::default();
     let acked_now = acks.1.clone();
     let producers: Vec<_> = (0..PRODUCERS)
@@ -368,7 +414,8 @@ pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
         );
         // Sometimes restart at once, sometimes after the clients noticed.
         tokio::time::sleep(Duration::from_millis(rng.range(0, 100))).await;
-        broker = spawn_broker(listen.clone(), data.clone()).await;
+        broker = spawn_broker(listen.clone(), data.clone(), extra).await;
+        injected.push(broker.injected.clone());
         let label = format!("after kill {}", cycle + 1);
         let acked_so_far = acks.0.lock().unwrap().clone();
         log_ends = check_restart(&listen, &acked_so_far, &log_ends, &label).await;
@@ -385,7 +432,8 @@ pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
     // A last kill after the clients are gone, then the group's committed offsets and the
     // watermarks as a restarted broker reports them.
     broker.kill_hard();
-    let broker = spawn_broker(listen.clone(), data.clone()).await;
+    let broker = spawn_broker(listen.clone(), data.clone(), extra).await;
+    injected.push(broker.injected.clone());
     check_restart(&listen, &acked, &log_ends, "after the last kill").await;
     let (committed, high, served) = tokio::task::spawn_blocking(move || {
         let (committed, high) = committed_and_high(&listen);
@@ -402,6 +450,12 @@ pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
         acked: acked.len(),
         consumed: seen.records.len(),
         commits_acked: seen.commit_count,
+        injected_failures: injected.iter().fold(BTreeMap::new(), |mut all, one| {
+            for (point, n) in one.lock().unwrap().iter() {
+                *all.entry(point.clone()).or_insert(0) += n;
+            }
+            all
+        }),
         ..CampaignReport::default()
     };
     let stored = tokio::task::spawn_blocking(move || read_back(&data))
@@ -494,11 +548,16 @@ fn read_through_broker(
     out
 }
 
+/// Where a record is stored: partition, offset, (producer id, epoch, sequence).
+type Place = (i32, i64, (i64, i16, i32));
+
 /// One stored record.
 struct Stored {
     offset: i64,
     timestamp: i64,
     value: Bytes,
+    /// Producer id, epoch and sequence, to tell how a duplicate came about.
+    producer: (i64, i16, i32),
 }
 
 /// Everything one partition folder holds, read back through the log's own index paths.
@@ -540,6 +599,7 @@ fn read_back(data_dir: &Path) -> BTreeMap<i32, PartitionData> {
                         offset: r.offset,
                         timestamp: r.timestamp,
                         value: r.value.unwrap_or_default(),
+                        producer: (r.producer_id, r.producer_epoch, r.sequence),
                     });
                 }
             }
@@ -728,7 +788,7 @@ fn check(
     high: &BTreeMap<i32, i64>,
     report: &mut CampaignReport,
 ) {
-    let mut where_stored: HashMap<&[u8], Vec<(i32, i64)>> = HashMap::new();
+    let mut where_stored: HashMap<&[u8], Vec<Place>> = HashMap::new();
     for (&p, data) in stored {
         let offsets: Vec<i64> = data.records.iter().map(|r| r.offset).collect();
         let expected: Vec<i64> = (0..offsets.len() as i64).collect();
@@ -757,14 +817,36 @@ fn check(
             where_stored
                 .entry(&r.value)
                 .or_default()
-                .push((p, r.offset));
+                .push((p, r.offset, r.producer));
         }
         report.stored += data.records.len();
         report.segments += data.segments;
         report.index_entries += data.index_entries;
         report.timestamp_lookups += data.timestamp_lookups;
     }
-    report.duplicates = where_stored.values().filter(|w| w.len() > 1).count();
+    // A record stored twice by one producer under two epochs was re-sent by the client after
+    // it bumped its epoch while the record was possibly persisted (librdkafka does that when a
+    // failed append and a lost connection coincide; no broker can tell the copies apart).
+    // Anything else stored twice is the broker's fault.
+    let resent = |places: &[Place]| {
+        let (pid, epoch, _) = places[0].2;
+        places.iter().all(|(_, _, (p, _, _))| *p == pid)
+            && places.iter().skip(1).all(|(_, _, (_, e, _))| *e != epoch)
+    };
+    for places in where_stored.values().filter(|w| w.len() > 1) {
+        if resent(places) {
+            report.resent_after_epoch_bump += 1;
+        } else {
+            report.duplicates += 1;
+        }
+    }
+    for (value, places) in where_stored.iter().filter(|(_, w)| w.len() > 1).take(5) {
+        println!(
+            "stored more than once: {:?} at {places:?} (partition, offset, (producer, epoch, \
+             sequence))",
+            String::from_utf8_lossy(&value[..value.len().min(24)])
+        );
+    }
 
     let at = |p: i32, o: i64| -> Option<&Bytes> {
         let data = stored.get(&p)?;
@@ -818,6 +900,19 @@ fn cycles_from_env() -> usize {
         .unwrap_or(10)
 }
 
+/// Where segment rolls and group-log compactions fail (injected I/O errors; the counts skip
+/// the files the first start and the topic's creation make): creating a segment's `.log` or
+/// index, the folder fsync after it, removing what a failed roll created, and in a compaction
+/// writing, fsyncing and renaming the snapshot and the folder fsync after the rename.
+const ROLL_AND_COMPACTION_FAULTS: &str = "segment-create:in=campaign-:skip=3:every=5,\
+     index-create:in=campaign-:skip=6:every=7,\
+     dir-sync:in=campaign-:skip=3:every=6,\
+     remove:in=campaign-:every=2,\
+     write:in=groups.log.tmp:every=4,\
+     fsync:in=groups.log.tmp:every=5,\
+     rename:in=groups.log.tmp:every=3,\
+     dir-sync:in=__groups:skip=1:every=3";
+
 /// CI: 10 cycles (< 60 s). `WEIR_CRASH_CYCLES=100` runs the long campaign the README quotes.
 #[tokio::test(flavor = "multi_thread")]
 async fn crash_campaign_loses_no_acknowledged_record_or_commit() {
@@ -827,6 +922,10 @@ async fn crash_campaign_loses_no_acknowledged_record_or_commit() {
     let report = tokio::time::timeout(budget, run_campaign(cycles, seed))
         .await
         .unwrap_or_else(|_| panic!("campaign (seed {seed}) took longer than {budget:?}"));
+    assert_eq!(
+        report.resent_after_epoch_bump, 0,
+        "without failing appends no producer had to re-send under a new epoch"
+    );
     println!(
         "crash campaign: {} cycles, {} records acknowledged, {} lost, {} duplicates, {} stored, \
          {} consumed, {} commits acknowledged ({} behind), {:.1} s (seed {})",
@@ -836,6 +935,50 @@ async fn crash_campaign_loses_no_acknowledged_record_or_commit() {
         report.duplicates,
         report.stored,
         report.consumed,
+        report.commits_acked,
+        report.commits_behind,
+        report.elapsed.as_secs_f64(),
+        report.seed
+    );
+}
+
+/// The campaign again, with segment rolls and group-log compactions failing under it: rolls
+/// every 64 KiB, a group log compacted once past 4 KiB. Failed appends and commits are answered
+/// as failures (clients retry them); what was acknowledged is all there after every kill.
+#[tokio::test(flavor = "multi_thread")]
+async fn crash_campaign_with_failing_segment_rolls_and_group_log_compactions_loses_nothing() {
+    let cycles = cycles_from_env();
+    let seed = Rng::seed_from_env("WEIR_CRASH_SEED");
+    let budget = Duration::from_secs(30 + 10 * cycles as u64);
+    let extra = [
+        "--set",
+        "log.segment.bytes=16384",
+        "--set",
+        "offsets.topic.segment.bytes=4096",
+        "--io-faults",
+        ROLL_AND_COMPACTION_FAULTS,
+    ];
+    let report = tokio::time::timeout(budget, run_campaign_with(cycles, seed, &extra))
+        .await
+        .unwrap_or_else(|_| panic!("campaign (seed {seed}) took longer than {budget:?}"));
+    for point in ["segment-create", "index-create", "dir-sync", "rename"] {
+        assert!(
+            report.injected_failures.contains_key(point),
+            "no {point} failure was injected: {report:?}"
+        );
+    }
+    println!(
+        "crash campaign with failing rolls and compactions: {} cycles, I/O failures \
+         injected {:?}, {} records acknowledged, {} lost, {} duplicates ({} re-sent by a \
+         producer under a new epoch), {} segments, {} commits acknowledged ({} behind), {:.1} s \
+         (seed {})",
+        report.cycles,
+        report.injected_failures,
+        report.acked,
+        report.lost,
+        report.duplicates,
+        report.resent_after_epoch_bump,
+        report.segments,
         report.commits_acked,
         report.commits_behind,
         report.elapsed.as_secs_f64(),

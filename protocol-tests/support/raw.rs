@@ -211,6 +211,20 @@ impl RawClient {
         }
     }
 
+    /// As [`RawClient::call`], but `None` when the broker closed the connection (or went away)
+    /// instead of answering.
+    pub(crate) async fn try_call<R: Request>(
+        &mut self,
+        version: i16,
+        request: &R,
+    ) -> Option<R::Response> {
+        match self.conn.call(version, request).await {
+            Ok(response) => Some(response),
+            Err(e) if e.is_disconnect() => None,
+            Err(e) => panic!("api {} v{version}: {e}", R::KEY),
+        }
+    }
+
     /// Creates a topic (replication factor 1) and asserts success.
     pub(crate) async fn create_topic(
         &mut self,

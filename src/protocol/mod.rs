@@ -1,9 +1,11 @@
 //! The Kafka wire codec: request frames in, response frames out.
 //!
 //! This is the only module that encodes or decodes with `kafka_protocol`; handlers see typed
-//! request and response messages only.
+//! request and response messages only. `strings.rs` applies Kafka's 32,767-byte string limit
+//! to what the codec decoded.
 
 mod response_buffer;
+mod strings;
 pub mod versions;
 
 use std::collections::VecDeque;
@@ -84,6 +86,7 @@ pub fn decode(mut frame: Bytes) -> Result<Decoded, ProtocolError> {
         .map_err(|e| malformed(format!("header: {e}")))?;
     let body =
         RequestKind::decode(api_key, &mut frame, version).map_err(|e| malformed(e.to_string()))?;
+    strings::check(&body).map_err(malformed)?;
     Ok(Decoded::Request(Box::new(Request {
         header,
         api_key,
