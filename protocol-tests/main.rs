@@ -17,6 +17,7 @@ mod cli;
 mod compat;
 mod crash;
 mod embedding;
+mod frozen_clock;
 mod groups;
 mod java;
 mod kafka_python;

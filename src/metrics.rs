@@ -24,7 +24,7 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kafka_protocol::messages::ApiKey;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
@@ -39,6 +39,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::broker::Broker;
+use crate::clock::monotonic::{self, Stopwatch};
 use crate::coordinator::GroupState;
 use crate::protocol::versions::SUPPORTED;
 
@@ -127,7 +128,7 @@ impl Metrics {
                 .and_then(|k| m.by_api.get(k))
                 .and_then(Option::as_ref)
                 .unwrap_or(&m.other);
-            (slot, Instant::now())
+            (slot, Stopwatch::start())
         }))
     }
 
@@ -233,7 +234,7 @@ impl Drop for ConnectionGuard {
 }
 
 /// Times one request.
-pub struct RequestTimer<'a>(Option<(&'a ApiMetrics, Instant)>);
+pub struct RequestTimer<'a>(Option<(&'a ApiMetrics, Stopwatch)>);
 
 impl RequestTimer<'_> {
     pub fn finish(self) {
@@ -271,7 +272,7 @@ impl Snapshot {
                 .iter()
                 .map(|t| {
                     let partitions = t.partitions();
-                    let size = partitions.iter().map(|p| p.log().size_bytes()).sum();
+                    let size = partitions.iter().map(|p| p.size_bytes()).sum();
                     (t.name.clone(), partitions.len(), size)
                 })
                 .collect()
@@ -399,7 +400,7 @@ pub async fn serve(
             }
             Err(e) => {
                 tracing::warn!("metrics accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                monotonic::sleep(Duration::from_millis(50)).await;
             }
         }
     }
@@ -408,7 +409,7 @@ pub async fn serve(
 }
 
 async fn answer(mut stream: TcpStream, broker: Arc<Broker>) {
-    let head = match tokio::time::timeout(REQUEST_TIMEOUT, read_head(&mut stream)).await {
+    let head = match monotonic::timeout(REQUEST_TIMEOUT, read_head(&mut stream)).await {
         Ok(Some(head)) => head,
         _ => return,
     };
@@ -427,7 +428,7 @@ async fn answer(mut stream: TcpStream, broker: Arc<Broker>) {
         ("GET", _) => http_response("404 Not Found", "text/plain", "try /metrics\n"),
         _ => http_response("405 Method Not Allowed", "text/plain", "GET only\n"),
     };
-    let _ = tokio::time::timeout(REQUEST_TIMEOUT, async {
+    let _ = monotonic::timeout(REQUEST_TIMEOUT, async {
         stream.write_all(response.as_bytes()).await?;
         stream.shutdown().await
     })

@@ -4,14 +4,12 @@
 mod cluster;
 pub mod config_ops;
 pub mod describe;
-mod partition;
 mod producer_ids;
 mod store;
 pub mod topic_config;
 mod topics;
 
 pub use cluster::ClusterMeta;
-pub use partition::Partition;
 pub use producer_ids::ProducerIds;
 pub use topics::{Topic, TopicSpec, Topics};
 

@@ -11,10 +11,11 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use uuid::Uuid;
 
-use super::partition::Partition;
 use super::store::{self, TopicRecord};
 use super::{topic_config, validate_topic_name, MetadataError};
+use crate::clock::Clock;
 use crate::log::{LogConfig, PartitionLog};
+use crate::partition::Partition;
 
 pub struct Topic {
     pub name: String,
@@ -74,6 +75,8 @@ pub struct TopicSpec {
 pub struct Topics {
     dir: PathBuf,
     broker_log: LogConfig,
+    /// Handed to every partition: it stamps appends and ages segments.
+    clock: Clock,
     by_name: RwLock<HashMap<String, Arc<Topic>>>,
     by_id: RwLock<HashMap<Uuid, Arc<Topic>>>,
     // Serialises changes (create, delete) and the registry file they rewrite.
@@ -82,12 +85,13 @@ pub struct Topics {
 
 impl Topics {
     /// Opens every topic in `dir`, recovering each partition's log. Blocking.
-    pub fn open(dir: &Path, broker_log: LogConfig) -> Result<Topics, MetadataError> {
+    pub fn open(dir: &Path, broker_log: LogConfig, clock: Clock) -> Result<Topics, MetadataError> {
         std::fs::create_dir_all(dir)?;
         remove_deleted_leftovers(dir);
         let topics = Topics {
             dir: dir.to_path_buf(),
             broker_log,
+            clock,
             by_name: RwLock::new(HashMap::new()),
             by_id: RwLock::new(HashMap::new()),
             changes: Mutex::new(()),
@@ -184,7 +188,7 @@ impl Topics {
                 partition.index,
                 topic.id.simple()
             ));
-            partition.log().flush()?;
+            partition.flush()?;
             std::fs::rename(&dir, &target)?;
             doomed.push(target);
         }
@@ -237,7 +241,7 @@ impl Topics {
         }
         let log_config = self.log_config(&configs);
         for partition in topic.partitions() {
-            partition.log().set_config(log_config.clone());
+            partition.set_config(log_config.clone());
         }
         tracing::info!(topic = %name, ?configs, "altered topic configs");
         Ok(configs)
@@ -278,7 +282,7 @@ impl Topics {
                 std::fs::remove_dir_all(&dir)?;
             }
             let log = PartitionLog::open(dir, config.clone())?;
-            added.push(Arc::new(Partition::new(p, log)));
+            added.push(Arc::new(Partition::new(p, log, self.clock.clone())));
         }
         let mut records = self.records();
         if let Some(record) = records.iter_mut().find(|r| r.name == name) {
@@ -298,7 +302,7 @@ impl Topics {
     pub fn flush_all(&self) {
         for topic in self.list() {
             for partition in topic.partitions() {
-                if let Err(e) = partition.log().flush() {
+                if let Err(e) = partition.flush() {
                     tracing::error!(topic = %topic.name, partition = partition.index, "flush failed: {e}");
                 }
             }
@@ -306,15 +310,13 @@ impl Topics {
     }
 
     /// Applies retention to every partition. Blocking.
-    pub fn enforce_retention(&self, now_ms: i64) {
+    pub fn enforce_retention(&self) {
         for topic in self.list() {
             for partition in topic.partitions() {
-                let mut log = partition.log();
-                match log.enforce_retention(now_ms) {
+                match partition.apply_retention() {
                     Ok(0) => {}
                     Ok(n) => {
                         tracing::info!(topic = %topic.name, partition = partition.index, segments = n, "retention deleted segments");
-                        partition.refresh(&log);
                     }
                     Err(e) => {
                         tracing::error!(topic = %topic.name, partition = partition.index, "retention failed: {e}")
@@ -334,7 +336,7 @@ impl Topics {
         let partitions = (0..record.partitions)
             .map(|p| {
                 let log = PartitionLog::open(self.partition_dir(&record.name, p), config.clone())?;
-                Ok(Arc::new(Partition::new(p, log)))
+                Ok(Arc::new(Partition::new(p, log, self.clock.clone())))
             })
             .collect::<Result<Vec<_>, MetadataError>>()?;
         Ok(Arc::new(Topic {
@@ -394,14 +396,14 @@ mod tests {
     #[test]
     fn topics_survive_reopen_with_their_ids() {
         let dir = tempfile::tempdir().unwrap();
-        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
         let created = topics.create(spec("orders", 3)).unwrap();
         assert!(matches!(
             topics.create(spec("orders", 1)),
             Err(MetadataError::TopicExists(_))
         ));
         drop(topics);
-        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
         let t = topics.get("orders").unwrap();
         assert_eq!(t.id, created.id);
         assert_eq!(t.partition_count(), 3);
@@ -411,7 +413,7 @@ mod tests {
     #[test]
     fn delete_removes_data_and_name_can_be_reused() {
         let dir = tempfile::tempdir().unwrap();
-        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
         topics.create(spec("t", 2)).unwrap();
         topics.delete("t").unwrap();
         assert!(topics.get("t").is_none());
@@ -427,7 +429,7 @@ mod tests {
     #[test]
     fn invalid_specs_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
         assert!(matches!(
             topics.create(spec("bad name", 1)),
             Err(MetadataError::InvalidTopic(_))
@@ -441,7 +443,7 @@ mod tests {
     #[test]
     fn config_changes_persist_and_apply_to_live_logs() {
         let dir = tempfile::tempdir().unwrap();
-        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
         topics.create(spec("c", 2)).unwrap();
         let set = |key: &str, value: &str| {
             let (key, value) = (key.to_string(), value.to_string());
@@ -474,17 +476,17 @@ mod tests {
             t.configs().get("segment.bytes").map(String::as_str),
             Some("2048")
         );
-        assert_eq!(t.partition(1).unwrap().log().config().segment_bytes, 2048);
+        assert_eq!(t.partition(1).unwrap().config().segment_bytes, 2048);
         drop((t, topics));
-        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
         let t = topics.get("c").unwrap();
-        assert_eq!(t.partition(0).unwrap().log().config().segment_bytes, 2048);
+        assert_eq!(t.partition(0).unwrap().config().segment_bytes, 2048);
     }
 
     #[test]
     fn partitions_are_added_never_removed_and_persist() {
         let dir = tempfile::tempdir().unwrap();
-        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
         topics.create(spec("p", 2)).unwrap();
         for bad in [1, 2] {
             assert!(matches!(
@@ -498,7 +500,7 @@ mod tests {
         assert_eq!(topics.get("p").unwrap().partition_count(), 5);
         assert!(dir.path().join("p-4").is_dir());
         drop(topics);
-        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
         assert_eq!(topics.get("p").unwrap().partition_count(), 5);
     }
 }
