@@ -18,6 +18,8 @@ use weir::clock::ManualClock;
 use crate::support::raw::{produce_request, s, valid_batch, RawClient};
 
 const MEMBER_ID_REQUIRED: i16 = 79;
+/// A ConsumerProtocol subscription (or assignment) v0 with no topics and null user data.
+const NO_TOPICS: &[u8] = &[0, 0, 0, 0, 0, 0, 255, 255, 255, 255];
 /// A short session, so the real time the test lets pass is many sessions long.
 const SESSION_MS: u64 = 200;
 /// Real time the tests let pass on the stopped clock: five sessions (or segment ages). Long
@@ -58,9 +60,7 @@ async fn join_and_sync(raw: &mut RawClient, group: &str) -> String {
             .with_protocol_type(s("consumer"))
             .with_protocols(vec![JoinGroupRequestProtocol::default()
                 .with_name(s("range"))
-                .with_metadata(Bytes::from_static(&[
-                    0, 0, 0, 0, 0, 0, 255, 255, 255, 255,
-                ]))])
+                .with_metadata(Bytes::from_static(NO_TOPICS))])
     };
     let first = raw.call(7, &join("")).await;
     assert_eq!(first.error_code, MEMBER_ID_REQUIRED, "{first:?}");
@@ -76,9 +76,7 @@ async fn join_and_sync(raw: &mut RawClient, group: &str) -> String {
         .with_protocol_name(Some(s("range")))
         .with_assignments(vec![SyncGroupRequestAssignment::default()
             .with_member_id(s(&member_id))
-            .with_assignment(Bytes::from_static(&[
-                0, 0, 0, 0, 0, 0, 255, 255, 255, 255,
-            ]))]);
+            .with_assignment(Bytes::from_static(NO_TOPICS))]);
     let synced = raw.call(5, &sync).await;
     assert_eq!(synced.error_code, 0, "{synced:?}");
     member_id

@@ -233,3 +233,6 @@ impl Partition {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
