@@ -17,6 +17,7 @@ mod bad_input;
 mod cli;
 mod compat;
 mod embedding;
+mod frozen_clock;
 mod groups;
 mod java;
 mod kafka_python;

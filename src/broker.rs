@@ -3,13 +3,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::admin::AdminServer;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::coordinator::{GroupConfig, GroupCoordinator};
 use crate::error::Error;
@@ -24,6 +25,7 @@ pub struct Broker {
     pub producer_ids: ProducerIds,
     pub groups: GroupCoordinator,
     metrics: Metrics,
+    clock: Clock,
     advertised_host: String,
     advertised_port: i32,
 }
@@ -50,6 +52,11 @@ impl Broker {
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
+
+    /// The broker clock every timestamp and Kafka timer reads (see [`crate::clock`]).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
 }
 
 /// Builds a broker, for the binary and for tests that embed one.
@@ -60,6 +67,7 @@ pub struct BrokerBuilder {
     use_env: bool,
     /// Where an ephemeral data folder is made, if the broker gets one.
     ephemeral_root: Option<PathBuf>,
+    clock: Clock,
 }
 
 impl BrokerBuilder {
@@ -76,6 +84,14 @@ impl BrokerBuilder {
     /// Any setting by its Kafka name, e.g. `set("num.partitions", "3")`.
     pub fn set(mut self, key: &str, value: &str) -> Self {
         self.settings.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// The clock the broker reads for every timestamp and Kafka timer (default: the system's).
+    /// Give it a [`crate::clock::ManualClock`]'s clock to control time: sessions, segment age,
+    /// retention and rebalance delays then move only when the test advances it.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -126,7 +142,7 @@ impl BrokerBuilder {
         };
         let config =
             Config::load_with_env(self.config_file.as_deref(), &self.settings, self.use_env)?;
-        let mut handle = start(config).await?;
+        let mut handle = start(config, self.clock).await?;
         handle.temp_dir = temp;
         Ok(handle)
     }
@@ -250,8 +266,8 @@ impl Drop for BrokerHandle {
     }
 }
 
-/// Starts a broker with `config` and returns once it accepts connections.
-pub async fn start(config: Config) -> Result<BrokerHandle, Error> {
+/// Starts a broker with `config` on `clock` and returns once it accepts connections.
+pub async fn start(config: Config, clock: Clock) -> Result<BrokerHandle, Error> {
     let (stop, stopped) = watch::channel(false);
     // Up first, so health checks answer (not ready yet) while the logs are recovered.
     let admin = match &config.admin_listen {
@@ -261,7 +277,7 @@ pub async fn start(config: Config) -> Result<BrokerHandle, Error> {
         None => None,
     };
     let metrics = Metrics::new(admin.is_some());
-    let (broker, listener, addr) = match open(config, metrics).await {
+    let (broker, listener, addr) = match open(config, metrics, clock).await {
         Ok(opened) => opened,
         Err(e) => {
             if let Some(admin) = admin {
@@ -298,21 +314,27 @@ pub async fn start(config: Config) -> Result<BrokerHandle, Error> {
 async fn open(
     config: Config,
     metrics: Metrics,
+    clock: Clock,
 ) -> Result<(Arc<Broker>, TcpListener, SocketAddr), Error> {
     let data_dir = config.data_dir.clone();
     let log_config = config.log.clone();
     let node_id = config.node_id;
+    let topics_clock = clock.clone();
     let (topics, cluster, producer_ids) = tokio::task::spawn_blocking(move || {
         std::fs::create_dir_all(&data_dir)?;
         let cluster = ClusterMeta::load_or_create(&data_dir, node_id)?;
         let producer_ids = ProducerIds::open(&data_dir)?;
-        let topics = Topics::open(&data_dir, log_config)?;
+        let topics = Topics::open(&data_dir, log_config, topics_clock)?;
         Ok::<_, Error>((topics, cluster, producer_ids))
     })
     .await??;
 
-    let groups =
-        GroupCoordinator::start(config.data_dir.join(GROUPS_DIR), group_config(&config)).await?;
+    let groups = GroupCoordinator::start(
+        config.data_dir.join(GROUPS_DIR),
+        group_config(&config),
+        clock.clone(),
+    )
+    .await?;
     let bound = match TcpListener::bind(&config.listen).await {
         Ok(listener) => listener.local_addr().map(|addr| (listener, addr)),
         Err(e) => Err(e),
@@ -333,6 +355,7 @@ async fn open(
         producer_ids,
         groups,
         metrics,
+        clock,
         advertised_host,
         advertised_port,
     });
@@ -359,7 +382,7 @@ fn group_config(config: &Config) -> GroupConfig {
 
 /// Runs the broker until SIGINT or SIGTERM, then shuts it down cleanly.
 pub async fn run_until_signal(config: Config) -> Result<(), Error> {
-    let handle = start(config).await?;
+    let handle = start(config, Clock::system()).await?;
     wait_for_signal().await?;
     tracing::info!("shutting down");
     handle.shutdown().await;
@@ -383,24 +406,17 @@ async fn wait_for_signal() -> Result<(), Error> {
     Ok(())
 }
 
+/// Applies retention every `log.retention.check.interval.ms` of the broker clock.
 async fn retention_loop(broker: Arc<Broker>, mut stopped: watch::Receiver<bool>) {
     let every = Duration::from_millis(broker.config().retention_check_interval_ms);
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(every) => {}
+            () = broker.clock.sleep(every) => {}
             _ = stopped.wait_for(|stop| *stop) => return,
         }
         let b = broker.clone();
-        let _ = tokio::task::spawn_blocking(move || b.topics.enforce_retention(now_ms())).await;
+        let _ = tokio::task::spawn_blocking(move || b.topics.enforce_retention()).await;
     }
-}
-
-/// Wall-clock milliseconds since the epoch, as Kafka timestamps are.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 fn advertised(config: &Config, bound: SocketAddr) -> (String, i32) {

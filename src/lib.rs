@@ -5,13 +5,17 @@
 //! ```text
 //! TCP ─► server/     accept loop, connection limit, framing, graceful shutdown
 //!     ─► protocol/   decode header + body, encode responses, the supported-versions table
-//!     ─► handler/    one file per API key; validate, delegate, build the response
+//!     ─► handler/    one file per API key; wire types in, domain calls, wire types out
 //!     ─► metadata/   topics and their partitions, cluster id, producer ids
+//!     ─► partition/  partitions in service: each log behind its lock, kept consistent by
+//!                    its own operations; the long-poll fetch
 //!     ─► log/        per-partition segment files, indexes, recovery, retention, idempotence
 //!     ─► coordinator/ consumer groups and committed offsets
 //! ```
 //!
-//! Beside the request path: `config/` holds the settings table every broker setting is declared
+//! Beside the request path: `clock` is the one time source (every timestamp and Kafka timer
+//! reads the broker clock, which may be a manual one; real-time waits go through it too);
+//! `config/` holds the settings table every broker setting is declared
 //! in once (loading, DescribeConfigs, broker AlterConfigs and `config/weir.toml` read it),
 //! `metrics/` what is counted, and `admin/` the admin HTTP listener that serves metrics and
 //! health checks. [`client`] is a small Kafka client (the one the `weir` command-line tools
@@ -29,6 +33,24 @@
 //!     .start()
 //!     .await?;
 //! println!("bootstrap.servers={}", broker.addr());
+//! broker.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A test that controls time gives the broker a [`clock::ManualClock`]: the broker's clock then
+//! stands still until the test advances it (see [`clock`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), weir::Error> {
+//! let clock = weir::clock::ManualClock::new();
+//! let broker = weir::Broker::builder()
+//!     .listen("127.0.0.1:0")
+//!     .ephemeral()
+//!     .clock(clock.clock())
+//!     .start()
+//!     .await?;
+//! clock.advance(std::time::Duration::from_secs(60));
 //! broker.shutdown().await;
 //! # Ok(())
 //! # }
@@ -62,6 +84,7 @@ pub mod alloc;
 pub mod broker;
 pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod coordinator;
 pub mod error;
@@ -69,6 +92,7 @@ pub mod handler;
 pub mod log;
 pub mod metadata;
 pub mod metrics;
+pub mod partition;
 pub mod protocol;
 pub mod server;
 

@@ -85,12 +85,12 @@ async fn retention_set_by_incremental_alter_configs_deletes_old_segments_and_con
         .expect("topic")
         .partition(0)
         .expect("p0");
-    let config = partition.log().config().clone();
+    let config = partition.config();
     assert_eq!((config.segment_bytes, config.retention_ms), (300, 1500));
 
     let offsets = produce(&bootstrap, TOPIC, 0, 20).await;
     assert_eq!(offsets, (0..20).collect::<Vec<i64>>());
-    let segments = partition.log().segment_count();
+    let segments = partition.segment_count();
     assert!(segments >= 5, "300-byte segments roll: {segments}");
 
     // Retention deletes every segment but the active one once it is older than 1.5 s.
@@ -100,7 +100,7 @@ async fn retention_set_by_incremental_alter_configs_deletes_old_segments_and_con
         (start >= 18).then_some(start)
     })
     .await;
-    assert_eq!(partition.log().segment_count(), 1);
+    assert_eq!(partition.segment_count(), 1);
 
     let fetch = FetchRequest::default()
         .with_replica_id(BrokerId(-1))

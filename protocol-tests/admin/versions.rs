@@ -417,12 +417,12 @@ async fn incremental_alter_configs_set_delete_append_subtract_apply_live_and_per
         // Live: the partition logs use the new settings without a restart.
         let topic = broker.handle.broker().topics.get(&name).expect("topic");
         for p in topic.partitions() {
-            let log = p.log();
+            let config = p.config();
             assert_eq!(
-                (log.config().segment_bytes, log.config().max_message_bytes),
+                (config.segment_bytes, config.max_message_bytes),
                 (4096, 2000)
             );
-            assert_eq!(log.config().retention_ms, 604_800_000);
+            assert_eq!(config.retention_ms, 604_800_000);
         }
         // Persisted.
         let record = persisted_configs(&broker, &name);
@@ -476,10 +476,7 @@ async fn incremental_alter_configs_set_delete_append_subtract_apply_live_and_per
     let described = describe_topic(&mut raw, 4, "iac1").await;
     assert_eq!(value(&described, "segment.bytes").as_deref(), Some("4096"));
     let topic = broker.handle.broker().topics.get("iac1").expect("topic");
-    assert_eq!(
-        topic.partition(1).expect("p1").log().config().segment_bytes,
-        4096
-    );
+    assert_eq!(topic.partition(1).expect("p1").config().segment_bytes, 4096);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -560,7 +557,7 @@ async fn alter_configs_replaces_the_whole_override_set_at_every_version() {
             .partition(0)
             .expect("p0");
         assert_eq!(
-            log.log().config().timestamp_type,
+            log.config().timestamp_type,
             weir::log::TimestampType::LogAppendTime
         );
 
@@ -825,7 +822,6 @@ async fn describe_log_dirs_reports_real_partition_sizes_at_every_version() {
             .expect("ld")
             .partition(p)
             .expect("p")
-            .log()
             .size_bytes() as i64
     };
     assert!(size_of(1) > 5 * 64);

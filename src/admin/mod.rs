@@ -134,7 +134,7 @@ async fn serve(
             Err(e) => {
                 // Out of file descriptors and the like: back off instead of spinning.
                 tracing::warn!("admin accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                crate::clock::monotonic::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };

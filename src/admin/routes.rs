@@ -74,7 +74,7 @@ async fn not_found() -> Response {
 
 /// Answers 503 when a handler takes longer than `limit`.
 async fn time_limit(limit: Duration, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
+    match crate::clock::monotonic::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => status(StatusCode::SERVICE_UNAVAILABLE, "timed out"),
     }

@@ -167,22 +167,25 @@ impl GroupActor {
 
     pub async fn run(mut self) {
         loop {
-            let deadline = self
+            let timer = self
                 .group
                 .next_deadline()
-                .map(|d| self.shared.clock.instant_at(d));
+                .map(|d| self.shared.clock.sleep_until(d));
             let timer = async move {
-                match deadline {
-                    Some(at) => tokio::time::sleep_until(at).await,
+                match timer {
+                    Some(timer) => timer.await,
                     None => std::future::pending().await,
                 }
             };
             let command = tokio::select! {
+                // Timers first: a request that arrives after a deadline has passed sees what
+                // the deadline did (deterministic when a test advances a manual clock).
+                biased;
+                () = timer => None,
                 command = self.rx.recv() => match command {
                     Some(c) => Some(c),
                     None => return,
                 },
-                () = timer => None,
             };
             let now = self.shared.clock.now_ms();
             let mut out = Outbox::default();

@@ -12,12 +12,12 @@ use super::api::{
     CommitRequest, FetchedOffset, GroupDescription, GroupListing, HeartbeatRequest, JoinRequest,
     JoinResponse, LeaveMember, LeaveResult, PartitionResult, SyncRequest, SyncResponse,
 };
-use super::clock::Clock;
 use super::config::GroupConfig;
 use super::error::GroupError;
 use super::group::{Group, Outbox};
 use super::store::Store;
 use super::writer::StoreWriter;
+use crate::clock::Clock;
 
 /// The group coordinator. Cheap to clone; every clone talks to the same groups.
 #[derive(Clone)]
@@ -124,15 +124,20 @@ impl Shared {
 
 impl GroupCoordinator {
     /// Opens (or creates) the group log in `dir`, replays it and starts a task for every
-    /// group found, with its members' session timers starting now.
-    pub async fn start(dir: PathBuf, config: GroupConfig) -> Result<GroupCoordinator, GroupError> {
+    /// group found, with its members' session timers starting now. Every timer and timestamp
+    /// reads `clock`.
+    pub async fn start(
+        dir: PathBuf,
+        config: GroupConfig,
+        clock: Clock,
+    ) -> Result<GroupCoordinator, GroupError> {
         let min = config.store_compaction_min_bytes;
         let (store, loaded) = tokio::task::spawn_blocking(move || Store::open(&dir, min))
             .await
             .map_err(|e| GroupError::from(std::io::Error::other(e)))??;
         let shared = Arc::new(Shared {
             cfg: config,
-            clock: Clock::new(),
+            clock,
             store: StoreWriter::spawn(store),
             registry: Mutex::new(Registry::default()),
             listings: Mutex::new(HashMap::new()),

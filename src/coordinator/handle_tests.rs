@@ -1,10 +1,14 @@
-//! Tests of the running coordinator (tasks, timers, store) with tokio's paused clock.
+//! Tests of the running coordinator (tasks, timers, store) on a manual clock: time moves only
+//! when a test advances it, so every timer is checked to the millisecond, and real time never
+//! fires one.
 
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::time::Instant;
+use futures_util::FutureExt;
 
 use super::api::*;
 use super::config::GroupConfig;
@@ -12,6 +16,10 @@ use super::error::GroupError;
 use super::handle::GroupCoordinator;
 use super::state::GroupState;
 use super::subscription::encode_subscription;
+use crate::clock::{monotonic, ManualClock};
+
+/// A bound on each wait for an answer, in real time: only reached when a test fails.
+const ANSWER: Duration = Duration::from_secs(10);
 
 fn req(group: &str, member_id: &str) -> JoinRequest {
     JoinRequest {
@@ -50,16 +58,60 @@ fn hb(group: &str, member: &str, generation: i32) -> HeartbeatRequest {
     }
 }
 
-async fn start(dir: &Path) -> GroupCoordinator {
-    GroupCoordinator::start(dir.to_path_buf(), GroupConfig::default())
+async fn start(dir: &Path, clock: &ManualClock) -> GroupCoordinator {
+    GroupCoordinator::start(dir.to_path_buf(), GroupConfig::default(), clock.clock())
         .await
         .unwrap()
 }
 
-/// Two dynamic members joined and synced: (leader id, follower id).
-async fn stable_pair(c: &GroupCoordinator, group: &str) -> (String, String) {
-    let (a, b) = tokio::join!(c.join_group(req(group, "")), c.join_group(req(group, "")));
-    let (a, b) = (a.unwrap(), b.unwrap());
+fn ms(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
+
+/// A request started (sent to its group's task) but not awaited yet.
+type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Sends `request` to `group` and returns once the group's task has handled it (at the
+/// clock's current time), without waiting for the answer.
+async fn send<T>(
+    c: &GroupCoordinator,
+    group: &str,
+    request: impl Future<Output = T> + Send + 'static,
+) -> Pending<T> {
+    let mut request: Pending<T> = Box::pin(request);
+    // The first poll dispatches the request.
+    assert!((&mut request).now_or_never().is_none(), "answered at once");
+    c.describe_groups(vec![group.into()]).await;
+    request
+}
+
+/// Whether `request` has its answer, once `group` has handled everything sent before (its
+/// task handles requests in order, and timers that are due before requests).
+async fn answered<T>(c: &GroupCoordinator, group: &str, request: &mut Pending<T>) -> bool {
+    c.describe_groups(vec![group.into()]).await;
+    request.now_or_never().is_some()
+}
+
+async fn wait<T>(request: impl Future<Output = T>) -> T {
+    monotonic::timeout(ANSWER, request)
+        .await
+        .expect("an answer in time")
+}
+
+/// Two dynamic members joined and synced: (leader id, follower id). The clock moves 6 s: the
+/// initial rebalance delay, extended once because the second member arrived during it.
+async fn stable_pair(c: &GroupCoordinator, clock: &ManualClock, group: &str) -> (String, String) {
+    let (c1, c2, g) = (c.clone(), c.clone(), group.to_string());
+    let first = send(c, group, async move { c1.join_group(req(&g, "")).await }).await;
+    let g = group.to_string();
+    let mut second = send(c, group, async move { c2.join_group(req(&g, "")).await }).await;
+    clock.advance(ms(3_000));
+    assert!(
+        !answered(c, group, &mut second).await,
+        "the delay is extended"
+    );
+    clock.advance(ms(3_000));
+    let (a, b) = (wait(first).await.unwrap(), wait(second).await.unwrap());
     let (leader, follower) = if a.leader == a.member_id {
         (a, b)
     } else {
@@ -78,11 +130,11 @@ async fn stable_pair(c: &GroupCoordinator, group: &str) -> (String, String) {
     (leader.member_id, follower.member_id)
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn first_join_waits_the_initial_rebalance_delay() {
     let dir = tempfile::tempdir().unwrap();
-    let c = start(dir.path()).await;
-    let begin = Instant::now();
+    let clock = ManualClock::new();
+    let c = start(dir.path(), &clock).await;
     let err = c
         .join_group(JoinRequest {
             require_known_member_id: true,
@@ -94,12 +146,16 @@ async fn first_join_waits_the_initial_rebalance_delay() {
         panic!("{err:?}")
     };
     assert!(member_id.starts_with("rdkafka-"));
-    let r = c.join_group(req("g", &member_id)).await.unwrap();
-    let waited = begin.elapsed();
+    let c2 = c.clone();
+    let id = member_id.clone();
+    let mut join = send(&c, "g", async move { c2.join_group(req("g", &id)).await }).await;
+    clock.advance(ms(2_999));
     assert!(
-        waited >= Duration::from_millis(3_000) && waited < Duration::from_millis(3_100),
-        "{waited:?}"
+        !answered(&c, "g", &mut join).await,
+        "answered before the delay"
     );
+    clock.advance(ms(1));
+    let r = wait(join).await.unwrap();
     assert_eq!(
         (r.generation_id, r.leader.as_str()),
         (1, member_id.as_str())
@@ -108,21 +164,26 @@ async fn first_join_waits_the_initial_rebalance_delay() {
     c.shutdown().await;
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_silent_member_is_removed_after_its_session_timeout() {
     let dir = tempfile::tempdir().unwrap();
-    let c = start(dir.path()).await;
-    let (leader, follower) = stable_pair(&c, "g").await;
-    let begin = Instant::now();
-    let mut answer = Ok(());
-    while answer.is_ok() {
-        tokio::time::sleep(Duration::from_millis(3_000)).await;
-        answer = c.heartbeat(hb("g", &leader, 1)).await;
-        assert!(begin.elapsed() < Duration::from_millis(13_000));
+    let clock = ManualClock::new();
+    let c = start(dir.path(), &clock).await;
+    let (leader, follower) = stable_pair(&c, &clock, "g").await;
+    // The leader heartbeats every 3 s; the follower's 10 s session (from its SyncGroup) runs
+    // out at 10 s exactly.
+    for _ in 0..3 {
+        clock.advance(ms(3_000));
+        assert!(c.heartbeat(hb("g", &leader, 1)).await.is_ok());
     }
-    assert!(matches!(answer, Err(GroupError::RebalanceInProgress)));
-    assert!(begin.elapsed() >= Duration::from_millis(10_000));
-    let r = c.join_group(req("g", &leader)).await.unwrap();
+    clock.advance(ms(999));
+    assert!(c.heartbeat(hb("g", &leader, 1)).await.is_ok());
+    clock.advance(ms(1));
+    assert!(matches!(
+        c.heartbeat(hb("g", &leader, 1)).await,
+        Err(GroupError::RebalanceInProgress)
+    ));
+    let r = wait(c.join_group(req("g", &leader))).await.unwrap();
     assert_eq!((r.generation_id, r.members.len()), (2, 1));
     assert!(matches!(
         c.heartbeat(hb("g", &follower, 1)).await,
@@ -131,41 +192,52 @@ async fn a_silent_member_is_removed_after_its_session_timeout() {
     c.shutdown().await;
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn the_rebalance_timeout_bounds_a_join_round() {
     let dir = tempfile::tempdir().unwrap();
-    let c = start(dir.path()).await;
-    let (leader, follower) = stable_pair(&c, "g").await;
-    // The follower stays alive but never rejoins.
+    let clock = ManualClock::new();
+    let c = start(dir.path(), &clock).await;
+    let (leader, follower) = stable_pair(&c, &clock, "g").await;
     let c2 = c.clone();
-    let keep_alive = tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_millis(3_000)).await;
-            if let Err(GroupError::UnknownMemberId) = c2.heartbeat(hb("g", &follower, 1)).await {
-                return;
-            }
-        }
-    });
-    let begin = Instant::now();
-    let r = c.join_group(req("g", &leader)).await.unwrap();
-    let waited = begin.elapsed();
-    assert!(
-        waited >= Duration::from_millis(20_000) && waited < Duration::from_millis(20_100),
-        "{waited:?}"
-    );
+    let mut join = send(
+        &c,
+        "g",
+        async move { c2.join_group(req("g", &leader)).await },
+    )
+    .await;
+    // The follower stays alive (heartbeats every 3 s) but never rejoins.
+    for _ in 0..6 {
+        clock.advance(ms(3_000));
+        assert!(matches!(
+            c.heartbeat(hb("g", &follower, 1)).await,
+            Err(GroupError::RebalanceInProgress)
+        ));
+    }
+    clock.advance(ms(1_999));
+    assert!(!answered(&c, "g", &mut join).await, "answered before 20 s");
+    clock.advance(ms(1));
+    let r = wait(join).await.unwrap();
     assert_eq!((r.generation_id, r.members.len()), (2, 1));
-    keep_alive.await.unwrap();
+    assert!(matches!(
+        c.heartbeat(hb("g", &follower, 1)).await,
+        Err(GroupError::UnknownMemberId)
+    ));
     c.shutdown().await;
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn groups_do_not_wait_for_each_other() {
     let dir = tempfile::tempdir().unwrap();
-    let c = start(dir.path()).await;
+    let clock = ManualClock::new();
+    let c = start(dir.path(), &clock).await;
     let c2 = c.clone();
-    let parked = tokio::spawn(async move { c2.join_group(req("slow", "")).await });
-    tokio::task::yield_now().await;
-    let begin = Instant::now();
+    // Parked until the clock passes the initial rebalance delay, which it does not yet.
+    let mut parked = send(
+        &c,
+        "slow",
+        async move { c2.join_group(req("slow", "")).await },
+    )
+    .await;
     let commit = CommitRequest {
         group_id: "fast".into(),
         generation_id: -1,
@@ -181,16 +253,17 @@ async fn groups_do_not_wait_for_each_other() {
     assert!(c.commit_offsets(commit).await[0].result.is_ok());
     let f = c.fetch_offsets("fast", None, false).await.unwrap();
     assert_eq!(f[0].offset, 5);
-    assert!(begin.elapsed() < Duration::from_millis(3_000));
-    assert!(!parked.is_finished());
-    assert_eq!(parked.await.unwrap().unwrap().generation_id, 1);
+    assert!(!answered(&c, "slow", &mut parked).await);
+    clock.advance(ms(3_000));
+    assert_eq!(wait(parked).await.unwrap().generation_id, 1);
     c.shutdown().await;
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn unknown_groups_list_describe_and_delete() {
     let dir = tempfile::tempdir().unwrap();
-    let c = start(dir.path()).await;
+    let clock = ManualClock::new();
+    let c = start(dir.path(), &clock).await;
     let d = c.describe_groups(vec!["nope".into()]).await;
     assert_eq!(d[0].1.as_ref().unwrap().state, GroupState::Dead);
     let f = c
@@ -216,7 +289,7 @@ async fn unknown_groups_list_describe_and_delete() {
     ));
     assert!(c.list_groups(&[]).is_empty());
 
-    let (_, _) = stable_pair(&c, "live").await;
+    let (_, _) = stable_pair(&c, &clock, "live").await;
     let commit = CommitRequest {
         group_id: "simple".into(),
         generation_id: -1,
@@ -244,15 +317,19 @@ async fn unknown_groups_list_describe_and_delete() {
     c.shutdown().await;
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn groups_and_offsets_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let c = start(dir.path()).await;
+    let clock = ManualClock::new();
+    let c = start(dir.path(), &clock).await;
     let join = |m: &str| JoinRequest {
         group_instance_id: Some("instance-1".into()),
         ..req("g", m)
     };
-    let r = c.join_group(join("")).await.unwrap();
+    let c2 = c.clone();
+    let first = send(&c, "g", async move { c2.join_group(join("")).await }).await;
+    clock.advance(ms(3_000));
+    let r = wait(first).await.unwrap();
     let member = r.member_id.clone();
     c.sync_group(sync("g", &member, 1, &[(&member, "mine")]))
         .await
@@ -277,7 +354,7 @@ async fn groups_and_offsets_survive_a_restart() {
         Err(GroupError::CoordinatorNotAvailable)
     ));
 
-    let c = start(dir.path()).await;
+    let c = start(dir.path(), &clock).await;
     let f = c.fetch_offsets("g", None, false).await.unwrap();
     assert_eq!(
         f,
@@ -298,21 +375,23 @@ async fn groups_and_offsets_survive_a_restart() {
     assert_eq!(d.state, GroupState::Stable);
     assert_eq!(d.members[0].member_id, member);
     assert_eq!(d.members[0].assignment, Bytes::from("mine"));
-    // The restarted static member gets its assignment back at once, without a rebalance.
-    let begin = Instant::now();
-    let r = c.join_group(join("")).await.unwrap();
+    // The restarted static member gets its assignment back at once, without a rebalance
+    // (which would wait for the clock to pass the initial delay).
+    let r = wait(c.join_group(join(""))).await.unwrap();
     assert_eq!(r.generation_id, 1);
-    let s = c.sync_group(sync("g", &r.member_id, 1, &[])).await.unwrap();
+    let s = wait(c.sync_group(sync("g", &r.member_id, 1, &[])))
+        .await
+        .unwrap();
     assert_eq!(s.assignment, Bytes::from("mine"));
-    assert!(begin.elapsed() < Duration::from_millis(100));
     c.shutdown().await;
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn describing_and_deleting_many_unknown_groups_starts_no_task() {
     let dir = tempfile::tempdir().unwrap();
-    let c = start(dir.path()).await;
-    stable_pair(&c, "real").await;
+    let clock = ManualClock::new();
+    let c = start(dir.path(), &clock).await;
+    stable_pair(&c, &clock, "real").await;
     let started = c.tasks_started();
     let mut ids: Vec<String> = (0..200_000).map(|i| format!("nope-{i}")).collect();
     ids.push("real".into());

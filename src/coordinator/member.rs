@@ -1,10 +1,5 @@
 //! A member of a classic group: its protocols, assignment, timeouts and parked requests.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use bytes::Bytes;
 
 use super::record::MemberRecord;
@@ -103,38 +98,10 @@ impl Member {
     }
 }
 
-/// A fresh member id like Kafka's: `<group.instance.id or client.id>-<uuid>`.
+/// A fresh member id like Kafka's: `<group.instance.id or client.id>-<random uuid>`. Random,
+/// not time-based: ids stay unique on a clock that stands still.
 pub fn new_member_id(prefix: &str) -> String {
-    format!("{prefix}-{}", random_uuid())
-}
-
-/// A random version-4-shaped UUID string. Not cryptographic; unique within the process (a
-/// counter is mixed in) and across restarts (std's per-process random hash keys).
-fn random_uuid() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let word = |salt: u64| {
-        let mut h = RandomState::new().build_hasher();
-        h.write_u64(n);
-        h.write_u128(nanos);
-        h.write_u64(salt);
-        h.finish()
-    };
-    let (a, b) = (word(1), word(2));
-    let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000; // variant 10xx
-    let a = (a & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000; // version 4
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xffff,
-        b >> 48,
-        b & 0xffff_ffff_ffff
-    )
+    format!("{prefix}-{}", uuid::Uuid::new_v4())
 }
 
 #[cfg(test)]

@@ -14,18 +14,18 @@
 //! - `record.rs`, `store.rs`, `codec.rs`, `writer.rs`: the durable group log (format
 //!   documented in store.rs, encoded by codec.rs), replayed on start and compacted; written by
 //!   one task on the blocking pool.
-//! - `actor.rs`, `handle.rs`, `clock.rs`: one tokio task per group owning its timers; the
-//!   [`GroupCoordinator`] handle routes requests to them.
+//! - `actor.rs`, `handle.rs`: one tokio task per group owning its timers (on the broker
+//!   clock given to [`GroupCoordinator::start`]); the [`GroupCoordinator`] handle routes
+//!   requests to them. `crate::clock` is the module's only import from the rest of the crate.
 //!
 //! The API uses plain types (`api.rs`); the broker's handlers convert Kafka messages and map
 //! [`GroupError`] to Kafka error codes. [`GroupCoordinator::start`] must run inside a tokio
 //! runtime. Tests: `tests/` (the state machine, one file per request kind; `tests/store.rs`
-//! the group log), `handle_tests.rs` (the running coordinator with tokio's paused clock;
-//! needs tokio's `test-util` feature), and inline tests in the small files.
+//! the group log), `handle_tests.rs` (the running coordinator on a manual clock), and inline
+//! tests in the small files.
 
 mod actor;
 mod api;
-mod clock;
 mod codec;
 mod commit;
 mod config;

@@ -11,6 +11,7 @@ use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
 use crate::broker::Broker;
 use crate::error::code_of;
+use crate::partition::DeleteBefore;
 
 const HIGH_WATERMARK: i64 = -1;
 
@@ -36,15 +37,12 @@ pub async fn handle(broker: &Arc<Broker>, request: DeleteRecordsRequest) -> Dele
                             return out
                                 .with_error_code(ResponseError::UnknownTopicOrPartition.code());
                         };
-                        let mut log = partition.log();
-                        let offset = if p.offset == HIGH_WATERMARK {
-                            log.log_end_offset()
+                        let before = if p.offset == HIGH_WATERMARK {
+                            DeleteBefore::HighWatermark
                         } else {
-                            p.offset
+                            DeleteBefore::Offset(p.offset)
                         };
-                        let outcome = log.delete_records_before(offset);
-                        partition.refresh(&log);
-                        match outcome {
+                        match partition.delete_records(before) {
                             Ok(low) => out.with_low_watermark(low),
                             Err(e) => out.with_error_code(code_of(e)),
                         }

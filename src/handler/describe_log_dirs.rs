@@ -42,7 +42,7 @@ pub async fn handle(
                 }
                 .iter()
                 .map(|p| {
-                    let size = p.log().size_bytes();
+                    let size = p.size_bytes();
                     DescribeLogDirsPartition::default()
                         .with_partition_index(p.index)
                         .with_partition_size(i64::try_from(size).unwrap_or(i64::MAX))

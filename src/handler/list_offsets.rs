@@ -9,7 +9,7 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use super::LEADER_EPOCH;
 use crate::broker::Broker;
 use crate::error::code_of;
-use crate::log::LogError;
+use crate::partition::OffsetQuery;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
@@ -47,22 +47,16 @@ pub async fn handle(
                         if p.current_leader_epoch > LEADER_EPOCH {
                             return out.with_error_code(ResponseError::UnknownLeaderEpoch.code());
                         }
-                        let found = match p.timestamp {
-                            LATEST => Ok(Some((-1, partition.high_watermark()))),
-                            EARLIEST | EARLIEST_LOCAL => {
-                                Ok(Some((-1, partition.log_start_offset())))
-                            }
-                            LATEST_TIERED => Ok(Some((-1, -1))),
-                            MAX_TIMESTAMP => lookup(partition.log().max_timestamp()),
-                            ts if ts >= 0 => lookup(partition.log().lookup_timestamp(ts)),
+                        let query = match p.timestamp {
+                            LATEST => OffsetQuery::Latest,
+                            EARLIEST | EARLIEST_LOCAL => OffsetQuery::Earliest,
+                            MAX_TIMESTAMP => OffsetQuery::MaxTimestamp,
+                            ts if ts >= 0 => OffsetQuery::Timestamp(ts),
+                            LATEST_TIERED => return found(out, -1, -1, version),
                             _ => return out.with_error_code(ResponseError::InvalidRequest.code()),
                         };
-                        match found {
-                            Ok(Some((timestamp, offset))) => out
-                                .with_timestamp(timestamp)
-                                .with_offset(offset)
-                                // The field exists from v4 on; earlier encoders refuse a set value.
-                                .with_leader_epoch(if version >= 4 { LEADER_EPOCH } else { -1 }),
+                        match partition.offset_for(query) {
+                            Ok(Some(hit)) => found(out, hit.timestamp, hit.offset, version),
                             Ok(None) => out,
                             Err(e) => out.with_error_code(code_of(e)),
                         }
@@ -79,8 +73,15 @@ pub async fn handle(
     ListOffsetsResponse::default().with_topics(topics)
 }
 
-fn lookup(
-    found: Result<Option<crate::log::TimestampLookup>, LogError>,
-) -> Result<Option<(i64, i64)>, LogError> {
-    found.map(|hit| hit.map(|h| (h.timestamp, h.offset)))
+/// `out` answering with `offset` (and `timestamp`, -1 when not found by time).
+fn found(
+    out: ListOffsetsPartitionResponse,
+    timestamp: i64,
+    offset: i64,
+    version: i16,
+) -> ListOffsetsPartitionResponse {
+    out.with_timestamp(timestamp)
+        .with_offset(offset)
+        // The field exists from v4 on; earlier encoders refuse a set value.
+        .with_leader_epoch(if version >= 4 { LEADER_EPOCH } else { -1 })
 }

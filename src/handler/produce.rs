@@ -8,10 +8,10 @@ use kafka_protocol::messages::produce_response::{
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 
 use super::str_bytes;
-use crate::broker::{now_ms, Broker};
+use crate::broker::Broker;
 use crate::error::code_of;
 use crate::log::LogError;
-use crate::metadata::Partition;
+use crate::partition::Partition;
 
 /// One partition's records waiting to be appended, and where its answer goes.
 struct Append {
@@ -82,17 +82,9 @@ pub async fn handle(
     if !appends.is_empty() {
         // One blocking task for the whole request: file writes never run on the reactor.
         let done = tokio::task::spawn_blocking(move || {
-            let now = now_ms();
             appends
                 .into_iter()
-                .map(|a| {
-                    let mut log = a.partition.log();
-                    let result = log.append(a.records, now);
-                    if result.is_ok() {
-                        a.partition.refresh(&log);
-                    }
-                    (a.topic, a.slot, result)
-                })
+                .map(|a| (a.topic, a.slot, a.partition.append(a.records)))
                 .collect::<Vec<_>>()
         })
         .await;

@@ -5,7 +5,6 @@ mod budget;
 mod cluster;
 pub mod config_ops;
 pub mod describe;
-mod partition;
 mod producer_ids;
 mod store;
 pub mod topic_config;
@@ -13,7 +12,6 @@ mod topics;
 
 pub use budget::MAX_PARTITIONS_PER_REQUEST;
 pub use cluster::ClusterMeta;
-pub use partition::Partition;
 pub use producer_ids::ProducerIds;
 pub use topics::{Topic, TopicSpec, Topics, EXCESSIVE_BATCH, EXCESSIVE_PARTITIONS};
 

@@ -20,11 +20,12 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use uuid::Uuid;
 
 use super::budget::{self, MAX_PARTITIONS_PER_REQUEST};
-use super::partition::Partition;
 use super::store::{self, Doomed, TopicRecord};
 use super::{topic_config, validate_topic_name, MetadataError};
+use crate::clock::Clock;
 use crate::log::faults::{self, Point};
 use crate::log::{LogConfig, PartitionLog};
+use crate::partition::Partition;
 
 pub struct Topic {
     pub name: String,
@@ -84,6 +85,8 @@ pub struct TopicSpec {
 pub struct Topics {
     dir: PathBuf,
     broker_log: LogConfig,
+    /// Handed to every partition: it stamps appends and ages segments.
+    clock: Clock,
     by_name: RwLock<HashMap<String, Arc<Topic>>>,
     by_id: RwLock<HashMap<Uuid, Arc<Topic>>>,
     // Serialises changes (create, delete, configs, partitions) and the registry file they
@@ -94,13 +97,14 @@ pub struct Topics {
 impl Topics {
     /// Opens every topic in `dir`, recovering each partition's log, after removing the folders
     /// of changes a crash interrupted. Blocking.
-    pub fn open(dir: &Path, broker_log: LogConfig) -> Result<Topics, MetadataError> {
+    pub fn open(dir: &Path, broker_log: LogConfig, clock: Clock) -> Result<Topics, MetadataError> {
         std::fs::create_dir_all(dir)?;
         remove_deleted_leftovers(dir);
         let (records, doomed) = store::load(dir)?;
         let topics = Topics {
             dir: dir.to_path_buf(),
             broker_log,
+            clock,
             by_name: RwLock::new(HashMap::new()),
             by_id: RwLock::new(HashMap::new()),
             changes: Mutex::new(Vec::new()),
@@ -289,15 +293,14 @@ impl Topics {
             .remove(&topic.id);
         let mut removed = true;
         for partition in topic.partitions() {
-            // Under the log's lock, so no append is half way through the folder.
-            let log = partition.log();
             let dir = self.partition_dir(name, partition.index);
-            if let Err(e) = faults::check(Point::Remove, &dir).and_then(|()| remove_dir(&dir)) {
+            let result = partition
+                .while_idle(|| faults::check(Point::Remove, &dir).and_then(|()| remove_dir(&dir)));
+            if let Err(e) = result {
                 tracing::warn!(dir = %dir.display(), error = %e,
                     "could not remove a deleted partition; it is removed at the next start");
                 removed = false;
             }
-            drop(log);
         }
         if removed {
             doomed.retain(|d| *d != entry);
@@ -340,7 +343,7 @@ impl Topics {
         }
         let log_config = self.log_config(&configs);
         for partition in topic.partitions() {
-            partition.log().set_config(log_config.clone());
+            partition.set_config(log_config.clone());
         }
         tracing::info!(topic = %name, ?configs, "altered topic configs");
         Ok(configs)
@@ -398,7 +401,7 @@ impl Topics {
                     std::fs::remove_dir_all(&dir)?;
                 }
                 let log = PartitionLog::open(dir, config.clone())?;
-                Ok(Arc::new(Partition::new(p, log)))
+                Ok(Arc::new(Partition::new(p, log, self.clock.clone())))
             })
             .collect::<Result<Vec<_>, MetadataError>>();
         let added = match opened {
@@ -461,7 +464,7 @@ impl Topics {
     pub fn flush_all(&self) {
         for topic in self.list() {
             for partition in topic.partitions() {
-                if let Err(e) = partition.log().flush() {
+                if let Err(e) = partition.flush() {
                     tracing::error!(topic = %topic.name, partition = partition.index, "flush failed: {e}");
                 }
             }
@@ -469,15 +472,13 @@ impl Topics {
     }
 
     /// Applies retention to every partition. Blocking.
-    pub fn enforce_retention(&self, now_ms: i64) {
+    pub fn enforce_retention(&self) {
         for topic in self.list() {
             for partition in topic.partitions() {
-                let mut log = partition.log();
-                match log.enforce_retention(now_ms) {
+                match partition.apply_retention() {
                     Ok(0) => {}
                     Ok(n) => {
                         tracing::info!(topic = %topic.name, partition = partition.index, segments = n, "retention deleted segments");
-                        partition.refresh(&log);
                     }
                     Err(e) => {
                         tracing::error!(topic = %topic.name, partition = partition.index, "retention failed: {e}")
@@ -497,7 +498,7 @@ impl Topics {
         let partitions = (0..record.partitions)
             .map(|p| {
                 let log = PartitionLog::open(self.partition_dir(&record.name, p), config.clone())?;
-                Ok(Arc::new(Partition::new(p, log)))
+                Ok(Arc::new(Partition::new(p, log, self.clock.clone())))
             })
             .collect::<Result<Vec<_>, MetadataError>>()?;
         Ok(Arc::new(Topic {
@@ -572,14 +573,14 @@ mod tests {
     #[test]
     fn topics_survive_reopen_with_their_ids() {
         let dir = tempfile::tempdir().unwrap();
-        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
         let created = topics.create(spec("orders", 3)).unwrap();
         assert!(matches!(
             topics.create(spec("orders", 1)),
             Err(MetadataError::TopicExists(_))
         ));
         drop(topics);
-        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
         let t = topics.get("orders").unwrap();
         assert_eq!(t.id, created.id);
         assert_eq!(t.partition_count(), 3);
@@ -589,7 +590,7 @@ mod tests {
     #[test]
     fn delete_removes_data_and_name_can_be_reused() {
         let dir = tempfile::tempdir().unwrap();
-        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
         topics.create(spec("t", 2)).unwrap();
         topics.delete("t").unwrap();
         assert!(topics.get("t").is_none());
@@ -605,7 +606,7 @@ mod tests {
     #[test]
     fn invalid_specs_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
         assert!(matches!(
             topics.create(spec("bad name", 1)),
             Err(MetadataError::InvalidTopic(_))
@@ -619,7 +620,7 @@ mod tests {
     #[test]
     fn config_changes_persist_and_apply_to_live_logs() {
         let dir = tempfile::tempdir().unwrap();
-        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
         topics.create(spec("c", 2)).unwrap();
         let set = |key: &str, value: &str| {
             let (key, value) = (key.to_string(), value.to_string());
@@ -652,11 +653,11 @@ mod tests {
             t.configs().get("segment.bytes").map(String::as_str),
             Some("2048")
         );
-        assert_eq!(t.partition(1).unwrap().log().config().segment_bytes, 2048);
+        assert_eq!(t.partition(1).unwrap().config().segment_bytes, 2048);
         drop((t, topics));
-        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
         let t = topics.get("c").unwrap();
-        assert_eq!(t.partition(0).unwrap().log().config().segment_bytes, 2048);
+        assert_eq!(t.partition(0).unwrap().config().segment_bytes, 2048);
     }
 
     /// One record appended to every partition of `topic`.
@@ -686,9 +687,7 @@ mod tests {
         };
         RecordBatchEncoder::encode(&mut buf, [&record], &options).unwrap();
         for partition in topic.partitions() {
-            let mut log = partition.log();
-            log.append(buf.clone().freeze(), 0).unwrap();
-            partition.refresh(&log);
+            partition.append(buf.clone().freeze()).unwrap();
         }
     }
 
@@ -723,7 +722,8 @@ mod tests {
         for point in POINTS {
             for skip in 0..3 {
                 let dir = tempfile::tempdir().unwrap();
-                let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+                let topics =
+                    Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
                 fill(&topics.create(spec("t", 3)).unwrap());
                 let result = {
                     let _fail = faults::arm(Rule::once(point, dir.path()).skip(skip));
@@ -735,7 +735,8 @@ mod tests {
                     "{point:?}/{skip}: the answer must tell what happened"
                 );
                 drop(topics);
-                let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+                let topics =
+                    Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
                 match topics.get("t") {
                     Some(t) => {
                         assert!(result.is_err(), "{point:?}/{skip}: deleted topic came back");
@@ -757,12 +758,12 @@ mod tests {
     #[test]
     fn a_topic_whose_name_makes_long_folder_names_is_deleted_for_good() {
         let dir = tempfile::tempdir().unwrap();
-        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
         let name = "n".repeat(249);
         fill(&topics.create(spec(&name, 12)).unwrap());
         topics.delete(&name).unwrap();
         drop(topics);
-        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
         assert!(topics.get(&name).is_none());
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
@@ -776,7 +777,8 @@ mod tests {
         for point in POINTS {
             for skip in [0, 1, 4, 7] {
                 let dir = tempfile::tempdir().unwrap();
-                let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+                let topics =
+                    Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
                 let created = {
                     let _fail = faults::arm(Rule::once(point, dir.path()).skip(skip));
                     topics.create(spec("c", 4))
@@ -799,7 +801,8 @@ mod tests {
                 assert_eq!(count, if grown.is_ok() { 8 } else { 4 }, "{point:?}/{skip}");
                 assert_eq!(folders_of(dir.path(), "c").len(), count as usize);
                 drop(topics);
-                let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+                let topics =
+                    Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
                 let t = topics.get("c").unwrap();
                 assert_eq!(t.partition_count(), count);
                 assert_eq!(folders_of(dir.path(), "c").len(), count as usize);
@@ -810,7 +813,7 @@ mod tests {
     #[test]
     fn partitions_are_added_never_removed_and_persist() {
         let dir = tempfile::tempdir().unwrap();
-        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
         topics.create(spec("p", 2)).unwrap();
         for bad in [1, 2] {
             assert!(matches!(
@@ -824,7 +827,7 @@ mod tests {
         assert_eq!(topics.get("p").unwrap().partition_count(), 5);
         assert!(dir.path().join("p-4").is_dir());
         drop(topics);
-        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
         assert_eq!(topics.get("p").unwrap().partition_count(), 5);
     }
 }

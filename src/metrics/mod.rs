@@ -26,7 +26,6 @@
 mod snapshot;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use kafka_protocol::messages::ApiKey;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
@@ -37,6 +36,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::broker::Broker;
+use crate::clock::monotonic::Stopwatch;
 use crate::protocol::versions::SUPPORTED;
 
 use snapshot::Snapshot;
@@ -126,7 +126,7 @@ impl Metrics {
                 .and_then(|k| m.by_api.get(k))
                 .and_then(Option::as_ref)
                 .unwrap_or(&m.other);
-            (slot, Instant::now())
+            (slot, Stopwatch::start())
         }))
     }
 
@@ -236,7 +236,7 @@ impl Drop for ConnectionGuard {
 }
 
 /// Times one request.
-pub struct RequestTimer<'a>(Option<(&'a ApiMetrics, Instant)>);
+pub struct RequestTimer<'a>(Option<(&'a ApiMetrics, Stopwatch)>);
 
 impl RequestTimer<'_> {
     pub fn finish(self) {

@@ -37,7 +37,7 @@ impl Snapshot {
                 .iter()
                 .map(|t| {
                     let partitions = t.partitions();
-                    let size = partitions.iter().map(|p| p.log().size_bytes()).sum();
+                    let size = partitions.iter().map(|p| p.size_bytes()).sum();
                     (t.name.clone(), partitions.len(), size)
                 })
                 .collect()

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 use super::frame::FrameReader;
 use crate::broker::Broker;
+use crate::clock::monotonic;
 use crate::handler;
 use crate::metrics::Metrics;
 use crate::protocol::{self, Decoded, ResponseBuffer};
@@ -42,7 +43,7 @@ pub async fn run(
     let mut out = ResponseBuffer::with_capacity(INITIAL_CAPACITY);
     loop {
         let next = tokio::select! {
-            next = tokio::time::timeout(idle, frames.next()) => next,
+            next = monotonic::timeout(idle, frames.next()) => next,
             _ = shutdown.wait_for(|stop| *stop) => break,
         };
         let frame = match next {
@@ -77,7 +78,7 @@ pub async fn run(
         if !out.is_empty() && (!frames.has_frame() || out.len() >= FLUSH_THRESHOLD) {
             // A client that stops reading its responses is dropped after the idle timeout
             // rather than holding its buffers forever.
-            match tokio::time::timeout(idle, write_out(&mut write, &mut out, metrics)).await {
+            match monotonic::timeout(idle, write_out(&mut write, &mut out, metrics)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     tracing::debug!(%peer, "write failed: {e}");
@@ -93,7 +94,7 @@ pub async fn run(
         }
     }
     if !out.is_empty() {
-        let _ = tokio::time::timeout(idle, write_out(&mut write, &mut out, metrics)).await;
+        let _ = monotonic::timeout(idle, write_out(&mut write, &mut out, metrics)).await;
     }
     let _ = write.shutdown().await;
 }

@@ -16,6 +16,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::broker::Broker;
+use crate::clock::monotonic;
 
 /// How long shutdown waits for in-flight requests before dropping connections.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -42,7 +43,7 @@ pub async fn serve(
             Err(e) => {
                 // Out of file descriptors and the like: back off instead of spinning.
                 tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                monotonic::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
@@ -66,7 +67,7 @@ pub async fn serve(
         });
     }
     drop(listener);
-    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+    let drained = monotonic::timeout(DRAIN_TIMEOUT, async {
         while connections.join_next().await.is_some() {}
     })
     .await;

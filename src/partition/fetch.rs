@@ -1,0 +1,136 @@
+//! The long-poll fetch: reads several partitions within one response budget, waiting up to
+//! `max_wait` for `min_bytes` to arrive.
+//!
+//! A fetch waits on the partitions' append notifications, never a sleep loop. The wait is real
+//! time, not the broker clock: the client times its request out in real time (see `clock.rs`).
+//! Reads run on the blocking pool, each planned under its partition's lock and copied after.
+//!
+//! The budget (KIP-74): partitions are read in request order, each up to its own `max_bytes`
+//! and what the response has left; the first partition with data is returned whole even if
+//! larger, so a consumer is never stuck behind one large batch, and later ones that no longer
+//! fit wait for the next fetch.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::select_all;
+use tokio::task::JoinError;
+
+use super::{Partition, Watermarks};
+use crate::clock::monotonic::Deadline;
+use crate::log::{LogError, ReadPlan};
+
+/// One partition to read from `offset`, at most `max_bytes` of it (the partition's own limit).
+pub struct Wanted {
+    pub partition: Arc<Partition>,
+    pub offset: i64,
+    pub max_bytes: usize,
+}
+
+/// The limits of one fetch.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Answer as soon as this many bytes are ready.
+    pub min_bytes: usize,
+    /// The response budget over all partitions.
+    pub max_bytes: usize,
+    /// How long to wait for `min_bytes` (real time).
+    pub max_wait: Duration,
+}
+
+/// What one partition returned.
+pub struct Fetched {
+    pub watermarks: Watermarks,
+    /// Whole batches as stored; empty when there is nothing new or no budget left.
+    pub records: Result<Bytes, LogError>,
+}
+
+/// Reads `wanted`, in order, once there are `min_bytes`, an error, or `max_wait` has passed.
+/// One result per wanted partition, in the same order. `Err` only if a read task panicked.
+pub async fn fetch(wanted: Vec<Wanted>, limits: Limits) -> Result<Vec<Fetched>, JoinError> {
+    let deadline = Deadline::after(limits.max_wait);
+    let wanted = Arc::new(wanted);
+    loop {
+        if !ready(&wanted) && wait_for_append(&wanted, &deadline, true).await {
+            continue;
+        }
+        let w = wanted.clone();
+        let (fetched, total, errors) =
+            tokio::task::spawn_blocking(move || read_all(&w, limits.max_bytes)).await?;
+        if total >= limits.min_bytes || errors || deadline.passed() {
+            return Ok(fetched);
+        }
+        // Not enough yet: wait for more appends, then read again.
+        wait_for_append(&wanted, &deadline, false).await;
+    }
+}
+
+/// Whether reading now could return data or an error (so there is no point waiting).
+fn ready(wanted: &[Wanted]) -> bool {
+    wanted.iter().any(|w| w.partition.fetch_ready(w.offset))
+}
+
+/// Waits until any wanted partition is appended to, or the deadline. Returns false on timeout.
+/// With `recheck`, returns at once if data arrived before the wait was armed.
+async fn wait_for_append(wanted: &[Wanted], deadline: &Deadline, recheck: bool) -> bool {
+    if deadline.passed() {
+        return false;
+    }
+    let mut waits: Vec<_> = wanted
+        .iter()
+        .map(|w| Box::pin(w.partition.appended()))
+        .collect();
+    if waits.is_empty() {
+        // Nothing can arrive: a fetch of no partitions just waits out max_wait.
+        deadline.reached().await;
+        return false;
+    }
+    for w in &mut waits {
+        w.as_mut().enable();
+    }
+    // An append may have landed before the waits were armed.
+    if recheck && ready(wanted) {
+        return true;
+    }
+    deadline.run(select_all(waits)).await.is_some()
+}
+
+/// Reads every partition within the response budget: (results, bytes, any error). Blocking.
+fn read_all(wanted: &[Wanted], max_bytes: usize) -> (Vec<Fetched>, usize, bool) {
+    let mut total = 0usize;
+    let mut errors = false;
+    let fetched = wanted
+        .iter()
+        .map(|w| {
+            let fetched = read_one(w, max_bytes, &mut total);
+            errors |= fetched.records.is_err();
+            fetched
+        })
+        .collect();
+    (fetched, total, errors)
+}
+
+fn read_one(w: &Wanted, max_bytes: usize, total: &mut usize) -> Fetched {
+    let budget = w.max_bytes.min(max_bytes.saturating_sub(*total));
+    if budget == 0 && *total > 0 {
+        return Fetched {
+            watermarks: w.partition.watermarks(),
+            records: Ok(Bytes::new()),
+        };
+    }
+    let (watermarks, plan) = w.partition.plan_read(w.offset, budget.max(1));
+    let records = match plan.and_then(ReadPlan::read) {
+        // Only the first partition with data may exceed the limits (KIP-74).
+        Ok(records) if *total > 0 && records.len() > budget => Ok(Bytes::new()),
+        Ok(records) => {
+            *total += records.len();
+            Ok(records)
+        }
+        Err(e) => Err(e),
+    };
+    Fetched {
+        watermarks,
+        records,
+    }
+}
