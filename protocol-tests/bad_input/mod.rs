@@ -16,6 +16,7 @@ use tokio::time::timeout;
 use crate::support::broker::{ProcessBroker, TestBroker};
 use crate::support::raw::*;
 
+mod fetch;
 mod records;
 mod strings;
 mod topics;

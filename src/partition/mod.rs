@@ -194,11 +194,23 @@ impl Partition {
     }
 
     /// The offsets and where a read of up to `max_bytes` from `offset` would copy from, found
-    /// under the lock; [`ReadPlan::read`] copies after it is released. Blocking.
-    fn plan_read(&self, offset: i64, max_bytes: usize) -> (Watermarks, Result<ReadPlan, LogError>) {
+    /// under the lock; [`ReadPlan::read`] copies after it is released. With `whole_first` the
+    /// first batch is planned whole even if larger (KIP-74), else nothing beyond `max_bytes`
+    /// is. Blocking.
+    fn plan_read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        whole_first: bool,
+    ) -> (Watermarks, Result<ReadPlan, LogError>) {
         let log = self.lock();
         let watermarks = Watermarks::new(log.log_start_offset(), log.log_end_offset());
-        (watermarks, log.plan_read(offset, max_bytes))
+        let plan = if whole_first {
+            log.plan_read(offset, max_bytes)
+        } else {
+            log.plan_read_within(offset, max_bytes)
+        };
+        (watermarks, plan)
     }
 
     /// Whether a fetch at `offset` has something to return now (records, or an error because

@@ -141,7 +141,7 @@ async fn a_fetch_at_the_log_end_returns_as_soon_as_a_record_is_appended() {
 
 /// The stored bytes of the one-record batch at `offset`.
 fn batch_at(p: &Partition, offset: i64) -> Bytes {
-    let (_, plan) = p.plan_read(offset, 1);
+    let (_, plan) = p.plan_read(offset, 1, true);
     plan.unwrap().read().unwrap()
 }
 
