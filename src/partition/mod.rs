@@ -31,7 +31,7 @@
 pub mod fetch;
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
@@ -50,6 +50,11 @@ pub struct Partition {
     // Cached so Metadata, ListOffsets and fetch wake-ups need not take the log lock.
     end_offset: AtomicI64,
     start_offset: AtomicI64,
+    /// Why the partition is offline: set by the first failed fsync of its log. From then on
+    /// it serves nothing (what it would read may never reach the disk) until the broker
+    /// restarts and opening the log recovers what is really there, as Kafka takes a log
+    /// directory offline.
+    offline: OnceLock<String>,
 }
 
 /// A partition's offsets as a fetch reports them.
@@ -103,6 +108,7 @@ impl Partition {
             appended: Notify::new(),
             end_offset: AtomicI64::new(end),
             start_offset: AtomicI64::new(start),
+            offline: OnceLock::new(),
         }
     }
 
@@ -132,7 +138,15 @@ impl Partition {
 
     /// Writes pending index entries and fsyncs the active segment. Blocking.
     pub fn flush(&self) -> Result<(), LogError> {
-        self.lock().flush()
+        self.serving()?;
+        let mut log = self.lock();
+        let flushed = log.flush();
+        self.check_sync(&log, flushed)
+    }
+
+    /// Whether a failed fsync took the partition offline (until the broker restarts).
+    pub fn is_offline(&self) -> bool {
+        self.offline.get().is_some()
     }
 
     /// Runs `f` while no operation on the log is under way (its lock held): a deleted topic's
@@ -185,6 +199,7 @@ impl Partition {
                 timestamp: NO_TIMESTAMP,
             }))
         };
+        self.serving()?;
         match query {
             OffsetQuery::Earliest => at(self.log_start_offset()),
             OffsetQuery::Latest => at(self.high_watermark()),
@@ -205,6 +220,9 @@ impl Partition {
     ) -> (Watermarks, Result<ReadPlan, LogError>) {
         let log = self.lock();
         let watermarks = Watermarks::new(log.log_start_offset(), log.log_end_offset());
+        if let Err(e) = self.serving() {
+            return (watermarks, Err(e));
+        }
         let plan = if whole_first {
             log.plan_read(offset, max_bytes)
         } else {
@@ -216,7 +234,7 @@ impl Partition {
     /// Whether a fetch at `offset` has something to return now (records, or an error because
     /// the offset is out of range), so waiting for an append is pointless.
     fn fetch_ready(&self, offset: i64) -> bool {
-        offset != self.high_watermark() || offset < self.log_start_offset()
+        offset != self.high_watermark() || offset < self.log_start_offset() || self.is_offline()
     }
 
     /// Resolves after the next append. Call `enable()` on the future before checking for data,
@@ -226,12 +244,42 @@ impl Partition {
     }
 
     /// Runs `change` on the log under the lock with the broker clock's time, then refreshes
-    /// the cached offsets and wakes waiting fetches. Every change to the log goes through here.
-    fn change<T>(&self, change: impl FnOnce(&mut PartitionLog, i64) -> T) -> T {
+    /// the cached offsets and wakes waiting fetches. Every change to the log goes through here;
+    /// none runs on an offline partition, and one whose fsync fails takes it offline.
+    fn change<T>(
+        &self,
+        change: impl FnOnce(&mut PartitionLog, i64) -> Result<T, LogError>,
+    ) -> Result<T, LogError> {
+        self.serving()?;
         let mut log = self.lock();
         let out = change(&mut log, self.clock.now_ms());
         self.refresh(&log);
-        out
+        self.check_sync(&log, out)
+    }
+
+    /// `Err(Offline)` once the partition is offline.
+    fn serving(&self) -> Result<(), LogError> {
+        match self.offline.get() {
+            Some(why) => Err(LogError::Offline(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes the partition offline if `result` is a failed fsync (with the lock held), and
+    /// wakes waiting fetches so they answer the error now.
+    fn check_sync<T>(
+        &self,
+        log: &PartitionLog,
+        result: Result<T, LogError>,
+    ) -> Result<T, LogError> {
+        if let Err(e @ LogError::SyncFailed { .. }) = &result {
+            if self.offline.set(e.to_string()).is_ok() {
+                tracing::error!(dir = %log.dir().display(), error = %e,
+                    "partition offline until the broker restarts (KAFKA_STORAGE_ERROR)");
+            }
+            self.appended.notify_waiters();
+        }
+        result
     }
 
     /// Locks the log. Blocking: never held across `.await`.

@@ -207,3 +207,45 @@ async fn only_the_first_partition_with_data_may_exceed_the_response_budget() {
     assert_eq!(sizes[2], 0, "no budget left: it waits for the next fetch");
     assert_eq!(fetched[2].watermarks.high, 1, "offsets are still reported");
 }
+
+#[tokio::test]
+async fn a_failed_fsync_takes_the_partition_offline_and_answers_waiting_fetches() {
+    use crate::log::faults::{self, Point, Rule};
+    let dir = tempfile::tempdir().unwrap();
+    let p = open(dir.path(), LogConfig::default(), Clock::system());
+    p.append(batch(10, 1)).unwrap();
+    let watch = monotonic::Stopwatch::start();
+    let waiting = tokio::spawn(fetch::fetch(
+        vec![wanted(&p, 1)],
+        limits(1, 1 << 20, Duration::from_secs(30)),
+    ));
+    let fault = faults::arm(Rule::once(Point::Fsync, dir.path()));
+    let flusher = p.clone();
+    let flushed = tokio::task::spawn_blocking(move || flusher.flush())
+        .await
+        .unwrap();
+    assert!(
+        matches!(flushed, Err(LogError::SyncFailed { .. })),
+        "{flushed:?}"
+    );
+    drop(fault);
+    assert!(p.is_offline());
+
+    let fetched = waiting.await.unwrap().unwrap();
+    assert!(
+        watch.elapsed() < Duration::from_secs(10),
+        "woken, not timed out"
+    );
+    assert!(matches!(fetched[0].records, Err(LogError::Offline(_))));
+    assert!(matches!(p.append(batch(10, 2)), Err(LogError::Offline(_))));
+    assert!(matches!(p.flush(), Err(LogError::Offline(_))));
+    assert!(matches!(
+        p.offset_for(OffsetQuery::Latest),
+        Err(LogError::Offline(_))
+    ));
+    assert_eq!(
+        p.high_watermark(),
+        1,
+        "nothing changed after it went offline"
+    );
+}
