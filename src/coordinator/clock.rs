@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 /// Maps tokio instants to epoch milliseconds (commit timestamps are wall-clock and durable).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Clock {
+pub(super) struct Clock {
     start: Instant,
     start_ms: i64,
 }

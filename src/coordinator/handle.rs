@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::actor::{all_failed, Command, GroupActor};
+use super::actor::{Command, GroupActor};
 use super::api::{
     CommitRequest, FetchedOffset, GroupDescription, GroupListing, HeartbeatRequest, JoinRequest,
     JoinResponse, LeaveMember, LeaveResult, PartitionResult, SyncRequest, SyncResponse,
@@ -15,7 +15,8 @@ use super::api::{
 use super::clock::Clock;
 use super::config::GroupConfig;
 use super::error::GroupError;
-use super::group::{Group, Outbox};
+use super::group::{Effects, Group};
+use super::ops::{self, Call, Op};
 use super::store::Store;
 use super::writer::StoreWriter;
 
@@ -32,7 +33,7 @@ impl std::fmt::Debug for GroupCoordinator {
 }
 
 /// State shared by the handle and the group tasks.
-pub(crate) struct Shared {
+pub(super) struct Shared {
     pub cfg: GroupConfig,
     pub clock: Clock,
     pub store: StoreWriter,
@@ -54,7 +55,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     /// Sends `command` to its group's task, starting one for a group not in memory.
-    pub(crate) fn dispatch(self: &Arc<Self>, group_id: &str, mut command: Command) {
+    pub(super) fn dispatch(self: &Arc<Self>, group_id: &str, mut command: Command) {
         loop {
             let (task_id, tx) = {
                 let mut reg = lock(&self.registry);
@@ -94,7 +95,7 @@ impl Shared {
     }
 
     /// Removes the group's task from the registry if it is still `task_id`.
-    pub(crate) fn unregister(&self, group_id: &str, task_id: u64) {
+    pub(super) fn unregister(&self, group_id: &str, task_id: u64) {
         let mut reg = lock(&self.registry);
         if reg
             .tasks
@@ -107,7 +108,7 @@ impl Shared {
     }
 
     /// Records the group's ListGroups entry.
-    pub(crate) fn publish(&self, group: &Group) {
+    pub(super) fn publish(&self, group: &Group) {
         let mut listings = lock(&self.listings);
         match group.listing() {
             Some(l) => {
@@ -142,7 +143,7 @@ impl GroupCoordinator {
             let mut reg = lock(&shared.registry);
             for (id, image) in loaded {
                 let mut group = Group::restore(&id, shared.cfg.clone(), image, now);
-                let mut out = Outbox::default();
+                let mut out = Effects::default();
                 group.on_loaded(now, &mut out);
                 shared.publish(&group);
                 shared.spawn_locked(&mut reg, group);
@@ -151,13 +152,11 @@ impl GroupCoordinator {
         Ok(GroupCoordinator { shared })
     }
 
-    async fn call<T>(
-        &self,
-        group_id: &str,
-        make: impl FnOnce(oneshot::Sender<T>) -> Command,
-    ) -> Option<T> {
+    /// Runs `op` on its group's task; `None` if the task went away without answering.
+    async fn call<O: Op>(&self, group_id: &str, op: O) -> Option<O::Reply> {
         let (tx, rx) = oneshot::channel();
-        self.shared.dispatch(group_id, make(tx));
+        self.shared
+            .dispatch(group_id, Command::Op(Call::boxed(op, tx)));
         rx.await.ok()
     }
 
@@ -167,7 +166,7 @@ impl GroupCoordinator {
             return Err(GroupError::InvalidGroupId);
         }
         let group_id = req.group_id.clone();
-        self.call(&group_id, |tx| Command::Join(req, tx))
+        self.call(&group_id, req)
             .await
             .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
     }
@@ -178,7 +177,7 @@ impl GroupCoordinator {
             return Err(GroupError::InvalidGroupId);
         }
         let group_id = req.group_id.clone();
-        self.call(&group_id, |tx| Command::Sync(req, tx))
+        self.call(&group_id, req)
             .await
             .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
     }
@@ -189,7 +188,7 @@ impl GroupCoordinator {
             return Err(GroupError::InvalidGroupId);
         }
         let group_id = req.group_id.clone();
-        self.call(&group_id, |tx| Command::Heartbeat(req, tx))
+        self.call(&group_id, req)
             .await
             .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
     }
@@ -203,7 +202,7 @@ impl GroupCoordinator {
         if group_id.is_empty() {
             return Err(GroupError::InvalidGroupId);
         }
-        self.call(group_id, |tx| Command::Leave(members, tx))
+        self.call(group_id, ops::Leave(members))
             .await
             .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
     }
@@ -217,9 +216,9 @@ impl GroupCoordinator {
             .map(|p| (p.topic.clone(), p.partition))
             .collect();
         let group_id = req.group_id.clone();
-        match self.call(&group_id, |tx| Command::Commit(req, tx)).await {
+        match self.call(&group_id, req).await {
             Some(results) => results,
-            None => all_failed(
+            None => ops::all_failed(
                 parts.iter().map(|(t, p)| (t, *p)),
                 &GroupError::CoordinatorNotAvailable,
             ),
@@ -234,9 +233,15 @@ impl GroupCoordinator {
         topics: Option<Vec<(String, Vec<i32>)>>,
         require_stable: bool,
     ) -> Result<Vec<FetchedOffset>, GroupError> {
-        self.call(group_id, |tx| Command::Fetch(topics, require_stable, tx))
-            .await
-            .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
+        self.call(
+            group_id,
+            ops::FetchOffsets {
+                topics,
+                require_stable,
+            },
+        )
+        .await
+        .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
     }
 
     /// DescribeGroups: one entry per id, in order.
@@ -244,7 +249,7 @@ impl GroupCoordinator {
         &self,
         group_ids: Vec<String>,
     ) -> Vec<(String, Result<GroupDescription, GroupError>)> {
-        self.ask_each(group_ids, Command::Describe).await
+        self.ask_each(group_ids, || ops::Describe).await
     }
 
     /// ListGroups: every existing group, optionally only those in one of `states`
@@ -269,20 +274,23 @@ impl GroupCoordinator {
         &self,
         group_ids: Vec<String>,
     ) -> Vec<(String, Result<(), GroupError>)> {
-        self.ask_each(group_ids, Command::Delete).await
+        self.ask_each(group_ids, || ops::Delete).await
     }
 
-    /// Sends one command to each group at once, then collects the answers in order.
-    async fn ask_each<T>(
+    /// Sends one op to each group at once, then collects the answers in order.
+    async fn ask_each<T, O>(
         &self,
         group_ids: Vec<String>,
-        command: impl Fn(oneshot::Sender<Result<T, GroupError>>) -> Command,
-    ) -> Vec<(String, Result<T, GroupError>)> {
+        op: impl Fn() -> O,
+    ) -> Vec<(String, Result<T, GroupError>)>
+    where
+        O: Op<Reply = Result<T, GroupError>>,
+    {
         let pending: Vec<_> = group_ids
             .into_iter()
             .map(|id| {
                 let (tx, rx) = oneshot::channel();
-                self.shared.dispatch(&id, command(tx));
+                self.shared.dispatch(&id, Command::Op(Call::boxed(op(), tx)));
                 (id, rx)
             })
             .collect();
@@ -302,7 +310,7 @@ impl GroupCoordinator {
         group_id: &str,
         topics: Vec<(String, Vec<i32>)>,
     ) -> Result<Vec<PartitionResult>, GroupError> {
-        self.call(group_id, |tx| Command::DeleteOffsets(topics, tx))
+        self.call(group_id, ops::DeleteOffsets(topics))
             .await
             .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
     }

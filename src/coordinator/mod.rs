@@ -2,18 +2,21 @@
 //! every group.
 //!
 //! - `state.rs`: the five group states, each documented with its actions and transitions.
-//! - `group.rs`: the pure state machine's [`Group`] (fields, accessors, descriptions, state
-//!   transitions) and [`Outbox`]; `rebalance.rs` (join rounds, generations, protocol
-//!   selection), `roster.rs` (adding, removing and validating members; assignments),
-//!   `timers.rs` (`tick`, `next_deadline`) and `recovery.rs` (restore from the store, undo a
-//!   failed write) complete it. `join.rs`, `membership.rs` (sync, heartbeat, leave) and
-//!   `commit.rs` (offsets, deletion, retention) add the per-request operations. Time is passed
-//!   in; nothing blocks.
+//! - `group/`: the pure state machine. `group/mod.rs` holds `Group`'s fields (private to
+//!   `group/`: only the state machine touches them), accessors, descriptions, state transitions
+//!   and the `Effects` an operation produces (replies, durable records);
+//!   `rebalance.rs` (join rounds, generations, protocol selection), `roster.rs` (adding,
+//!   removing and validating members; assignments), `timers.rs` (`tick`, `next_deadline`),
+//!   `recovery.rs` (restore from the store, undo a failed write), `join.rs`, `membership.rs`
+//!   (sync, heartbeat, leave) and `commit.rs` (offsets, deletion, retention) complete it. Time
+//!   is passed in; nothing blocks.
 //! - `member.rs`, `offsets.rs`, `subscription.rs`: a member, committed offsets, reading
 //!   ConsumerProtocol subscriptions.
 //! - `record.rs`, `store.rs`, `codec.rs`, `writer.rs`: the durable group log (format
 //!   documented in store.rs, encoded by codec.rs), replayed on start and compacted; written by
 //!   one task on the blocking pool.
+//! - `ops.rs`: every request a group's task runs, one `Op` impl each (how it runs, its answer
+//!   when refused or when its records could not be written).
 //! - `actor.rs`, `handle.rs`, `clock.rs`: one tokio task per group owning its timers; the
 //!   [`GroupCoordinator`] handle routes requests to them.
 //!
@@ -27,23 +30,23 @@ mod actor;
 mod api;
 mod clock;
 mod codec;
-mod commit;
+
 mod config;
 mod error;
 mod group;
 mod handle;
-mod join;
+
 mod member;
-mod membership;
+
 mod offsets;
-mod rebalance;
+mod ops;
+
 mod record;
-mod recovery;
-mod roster;
+
 mod state;
 mod store;
 mod subscription;
-mod timers;
+
 mod writer;
 
 #[cfg(test)]
@@ -58,10 +61,5 @@ pub use api::{
 };
 pub use config::GroupConfig;
 pub use error::GroupError;
-pub use group::{Group, Outbox};
 pub use handle::GroupCoordinator;
-pub use member::Ticket;
-pub use offsets::{CommittedOffset, Offsets};
-pub use record::{GroupMetadataRecord, LoadedGroup, MemberRecord, Record};
 pub use state::GroupState;
-pub use subscription::subscribed_topics;

@@ -30,17 +30,6 @@ pub enum Record {
     GroupTombstone { group_id: String },
 }
 
-impl Record {
-    pub fn group_id(&self) -> &str {
-        match self {
-            Record::Offset { group_id, .. }
-            | Record::OffsetTombstone { group_id, .. }
-            | Record::Group { group_id, .. }
-            | Record::GroupTombstone { group_id } => group_id,
-        }
-    }
-}
-
 /// A group's membership, written when a rebalance completes (Stable or Empty) and when a
 /// static member is replaced.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -50,7 +50,7 @@ fn restored_group_is_stable_with_members_and_fresh_session_timers() {
         },
         later,
     );
-    let mut out = Outbox::default();
+    let mut out = Effects::default();
     g.on_loaded(later, &mut out);
     assert_eq!(g.state(), GroupState::Stable);
     assert_eq!(g.generation(), 1);
@@ -97,7 +97,7 @@ fn restored_empty_group_and_over_capacity_group() {
         },
         T0,
     );
-    let mut out = Outbox::default();
+    let mut out = Effects::default();
     g.on_loaded(T0, &mut out);
     assert_eq!(g.state(), GroupState::PreparingRebalance);
 }

@@ -130,7 +130,7 @@ fn commit_metadata_too_large_is_rejected_per_partition() {
 fn undo_restores_offsets_after_a_failed_write() {
     let mut h = H::new();
     h.commit(-1, "", &[("t", 0, 1)], T0);
-    h.out = Outbox::default();
+    h.out = Effects::default();
     h.commit(-1, "", &[("t", 0, 2), ("u", 0, 3)], T0);
     let undo = std::mem::take(&mut h.out.undo_offsets);
     h.g.undo_offsets(undo);
@@ -175,7 +175,7 @@ fn delete_offsets_with_garbage_subscriptions_and_other_protocols() {
     );
     h.finish_round();
     h.joined(t);
-    h.g.offsets.put(
+    h.g.offsets_mut().put(
         "t",
         0,
         CommittedOffset {
