@@ -41,6 +41,15 @@ const DEFAULTS: &[(&str, Default)] = &[
     ("group.max.size", Default::Int(i32::MAX as i64)),
     ("offsets.retention.minutes", Default::Int(10_080)),
     ("offsets.retention.check.interval.ms", Default::Int(600_000)),
+    // Consumer groups of the KIP-848 protocol.
+    ("group.consumer.heartbeat.interval.ms", Default::Int(5_000)),
+    ("group.consumer.min.heartbeat.interval.ms", Default::Int(5_000)),
+    ("group.consumer.max.heartbeat.interval.ms", Default::Int(15_000)),
+    ("group.consumer.session.timeout.ms", Default::Int(45_000)),
+    ("group.consumer.min.session.timeout.ms", Default::Int(45_000)),
+    ("group.consumer.max.session.timeout.ms", Default::Int(60_000)),
+    ("group.consumer.max.size", Default::Int(i32::MAX as i64)),
+    ("group.consumer.assignors", Default::Str(CONSUMER_ASSIGNORS)),
     ("metrics.listen", Default::Str("")),
 ];
 
@@ -60,6 +69,10 @@ fn stored(key: &str) -> &str {
         key
     }
 }
+
+/// Kafka's default `group.consumer.assignors`; short names (`uniform,range`) work too.
+const CONSUMER_ASSIGNORS: &str = "org.apache.kafka.coordinator.group.assignor.UniformAssignor,\
+     org.apache.kafka.coordinator.group.assignor.RangeAssignor";
 
 enum Default {
     Str(&'static str),
@@ -105,10 +118,73 @@ pub struct Config {
     pub group_max_size: i32,
     pub offsets_retention_ms: i64,
     pub offsets_retention_check_interval_ms: i64,
+    /// Consumer groups (KIP-848): the broker-set heartbeat interval and session timeout, the
+    /// most members, the server-side assignors (the first is the default).
+    pub group_consumer: ConsumerGroupSettings,
     /// Where to serve Prometheus metrics (`GET /metrics`); `None` (the default) serves none.
     pub metrics_listen: Option<String>,
     /// Every key above as the layers gave it, for DescribeConfigs on the broker.
     pub settings: Vec<Setting>,
+}
+
+/// The `group.consumer.*` settings.
+#[derive(Debug, Clone)]
+pub struct ConsumerGroupSettings {
+    pub heartbeat_interval_ms: i64,
+    pub session_timeout_ms: i64,
+    pub max_size: i32,
+    pub assignors: Vec<crate::coordinator::Assignor>,
+}
+
+impl ConsumerGroupSettings {
+    fn read(r: &Reader<'_>) -> Result<ConsumerGroupSettings, ConfigError> {
+        let bounded = |key: &str, min_key: &str, max_key: &str| -> Result<i64, ConfigError> {
+            let (min, max) = (r.positive(min_key)?, r.positive(max_key)?);
+            if min > max {
+                return Err(r.invalid(min_key, &format!("must not exceed {max_key} ({max})")));
+            }
+            r.ranged(key, min, max)
+        };
+        let heartbeat_interval_ms = bounded(
+            "group.consumer.heartbeat.interval.ms",
+            "group.consumer.min.heartbeat.interval.ms",
+            "group.consumer.max.heartbeat.interval.ms",
+        )?;
+        let session_timeout_ms = bounded(
+            "group.consumer.session.timeout.ms",
+            "group.consumer.min.session.timeout.ms",
+            "group.consumer.max.session.timeout.ms",
+        )?;
+        if heartbeat_interval_ms >= session_timeout_ms {
+            return Err(r.invalid(
+                "group.consumer.heartbeat.interval.ms",
+                "must be less than group.consumer.session.timeout.ms",
+            ));
+        }
+        let key = "group.consumer.assignors";
+        let mut assignors = Vec::new();
+        for name in r.string(key)?.split(',').filter(|n| !n.trim().is_empty()) {
+            match crate::coordinator::Assignor::parse(name) {
+                Some(a) if !assignors.contains(&a) => assignors.push(a),
+                Some(_) => {}
+                None => {
+                    return Err(r.invalid(
+                        key,
+                        &format!("unknown assignor {:?} (weir has uniform and range)", name.trim()),
+                    ))
+                }
+            }
+        }
+        if assignors.is_empty() {
+            return Err(r.invalid(key, "at least one assignor is needed"));
+        }
+        Ok(ConsumerGroupSettings {
+            heartbeat_interval_ms,
+            session_timeout_ms,
+            max_size: r.ranged("group.consumer.max.size", 1, i32::MAX as i64)? as i32,
+            assignors,
+        })
+    }
 }
 
 /// One broker setting as DescribeConfigs shows it.
@@ -231,6 +307,7 @@ impl Config {
                 .saturating_mul(60_000),
             offsets_retention_check_interval_ms: r
                 .positive("offsets.retention.check.interval.ms")?,
+            group_consumer: ConsumerGroupSettings::read(&r)?,
             metrics_listen: Some(r.string("metrics.listen")?).filter(|a| !a.trim().is_empty()),
             settings: DEFAULTS
                 .iter()

@@ -10,11 +10,12 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::error;
 
 use super::error::GroupError;
-use super::group::{Effects, Group};
+use super::group::Effects;
 use super::handle::Shared;
 use super::member::Ticket;
 use super::ops::{Deferred, Job, Parked, ParkedReply, Step};
 use super::record::Record;
+use super::slot::Slot;
 
 /// A message to a group's task.
 pub(super) enum Command {
@@ -35,7 +36,7 @@ impl Command {
 
 /// The task of one group.
 pub(super) struct GroupActor {
-    group: Group,
+    group: Slot,
     rx: mpsc::UnboundedReceiver<Command>,
     shared: Arc<Shared>,
     task_id: u64,
@@ -45,7 +46,7 @@ pub(super) struct GroupActor {
 
 impl GroupActor {
     pub fn new(
-        group: Group,
+        group: Slot,
         rx: mpsc::UnboundedReceiver<Command>,
         shared: Arc<Shared>,
         task_id: u64,
@@ -122,6 +123,7 @@ impl GroupActor {
         }
         if let Some(e) = &failure {
             self.group
+                .classic
                 .undo_offsets(std::mem::take(&mut out.undo_offsets));
             // Replies that depend on the membership write fail with it, and the group
             // rebalances as Kafka does when storing an assignment fails.
@@ -133,7 +135,7 @@ impl GroupActor {
                     *r = Err(e.clone());
                 }
                 let mut recovery = Effects::default();
-                self.group.on_store_failure(now, &mut recovery);
+                self.group.classic.on_store_failure(now, &mut recovery);
                 out.joins.append(&mut recovery.joins);
                 out.syncs.append(&mut recovery.syncs);
             }

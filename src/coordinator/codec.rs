@@ -4,6 +4,10 @@ use std::io;
 
 use bytes::Bytes;
 
+use uuid::Uuid;
+
+use super::consumer::assignor::Assignment;
+use super::consumer::member::{ConsumerMember, MemberState};
 use super::offsets::CommittedOffset;
 use super::record::{GroupMetadataRecord, MemberRecord, Record};
 
@@ -15,6 +19,10 @@ const KIND_OFFSET: u8 = 1;
 const KIND_OFFSET_TOMBSTONE: u8 = 2;
 const KIND_GROUP: u8 = 3;
 const KIND_GROUP_TOMBSTONE: u8 = 4;
+const KIND_CONSUMER_GROUP: u8 = 5;
+const KIND_CONSUMER_MEMBER: u8 = 6;
+const KIND_CONSUMER_MEMBER_TOMBSTONE: u8 = 7;
+const KIND_CONSUMER_GROUP_TOMBSTONE: u8 = 8;
 
 /// Encodes one record as a frame (header and payload).
 pub(super) fn encode_frame(record: &Record) -> io::Result<Vec<u8>> {
@@ -74,6 +82,54 @@ pub(super) fn encode_frame(record: &Record) -> io::Result<Vec<u8>> {
         }
         Record::GroupTombstone { group_id } => {
             e.u8(KIND_GROUP_TOMBSTONE);
+            e.str(group_id)?;
+        }
+        Record::ConsumerGroup {
+            group_id,
+            epoch,
+            assignment_epoch,
+        } => {
+            e.u8(KIND_CONSUMER_GROUP);
+            e.str(group_id)?;
+            e.i32(*epoch);
+            e.i32(*assignment_epoch);
+        }
+        Record::ConsumerMember {
+            group_id,
+            member: m,
+            target,
+        } => {
+            e.u8(KIND_CONSUMER_MEMBER);
+            e.str(group_id)?;
+            e.str(&m.member_id)?;
+            e.opt(m.instance_id.as_deref())?;
+            e.opt(m.rack_id.as_deref())?;
+            e.str(&m.client_id)?;
+            e.str(&m.client_host)?;
+            e.len(m.subscribed_topic_names.len())?;
+            for t in &m.subscribed_topic_names {
+                e.str(t)?;
+            }
+            e.opt(m.subscribed_topic_regex.as_deref())?;
+            e.opt(m.server_assignor.as_deref())?;
+            e.i32(m.rebalance_timeout_ms);
+            e.i32(m.epoch);
+            e.i32(m.previous_epoch);
+            e.u8(m.state.code());
+            e.assignment(&m.assigned)?;
+            e.assignment(&m.pending_revocation)?;
+            e.assignment(target)?;
+        }
+        Record::ConsumerMemberTombstone {
+            group_id,
+            member_id,
+        } => {
+            e.u8(KIND_CONSUMER_MEMBER_TOMBSTONE);
+            e.str(group_id)?;
+            e.str(member_id)?;
+        }
+        Record::ConsumerGroupTombstone { group_id } => {
+            e.u8(KIND_CONSUMER_GROUP_TOMBSTONE);
             e.str(group_id)?;
         }
     }
@@ -161,6 +217,40 @@ fn decode_payload(payload: &[u8]) -> Option<Record> {
             }
         }
         KIND_GROUP_TOMBSTONE => Record::GroupTombstone { group_id: d.str()? },
+        KIND_CONSUMER_GROUP => Record::ConsumerGroup {
+            group_id: d.str()?,
+            epoch: d.i32()?,
+            assignment_epoch: d.i32()?,
+        },
+        KIND_CONSUMER_MEMBER => {
+            let group_id = d.str()?;
+            let mut m = ConsumerMember::new(d.str()?);
+            m.instance_id = d.opt()?;
+            m.rack_id = d.opt()?;
+            m.client_id = d.str()?;
+            m.client_host = d.str()?;
+            for _ in 0..d.u32()? {
+                m.subscribed_topic_names.insert(d.str()?);
+            }
+            m.subscribed_topic_regex = d.opt()?;
+            m.server_assignor = d.opt()?;
+            m.rebalance_timeout_ms = d.i32()?;
+            m.epoch = d.i32()?;
+            m.previous_epoch = d.i32()?;
+            m.state = MemberState::from_code(d.u8()?)?;
+            m.assigned = d.assignment()?;
+            m.pending_revocation = d.assignment()?;
+            Record::ConsumerMember {
+                group_id,
+                member: Box::new(m),
+                target: d.assignment()?,
+            }
+        }
+        KIND_CONSUMER_MEMBER_TOMBSTONE => Record::ConsumerMemberTombstone {
+            group_id: d.str()?,
+            member_id: d.str()?,
+        },
+        KIND_CONSUMER_GROUP_TOMBSTONE => Record::ConsumerGroupTombstone { group_id: d.str()? },
         _ => return None,
     };
     d.0.is_empty().then_some(record)
@@ -197,6 +287,17 @@ impl Enc {
     }
     fn str(&mut self, s: &str) -> io::Result<()> {
         self.bytes(s.as_bytes())
+    }
+    fn assignment(&mut self, a: &Assignment) -> io::Result<()> {
+        self.len(a.len())?;
+        for (topic, parts) in a {
+            self.0.extend_from_slice(topic.as_bytes());
+            self.len(parts.len())?;
+            for p in parts {
+                self.i32(*p);
+            }
+        }
+        Ok(())
     }
     fn opt(&mut self, s: Option<&str>) -> io::Result<()> {
         match s {
@@ -245,6 +346,17 @@ impl Dec<'_> {
     fn str(&mut self) -> Option<String> {
         let len = self.u32()?;
         String::from_utf8(self.raw(len)?.to_vec()).ok()
+    }
+    fn assignment(&mut self) -> Option<Assignment> {
+        let mut a = Assignment::new();
+        for _ in 0..self.u32()? {
+            let topic = Uuid::from_bytes(self.take()?);
+            let parts = a.entry(topic).or_default();
+            for _ in 0..self.u32()? {
+                parts.insert(self.i32()?);
+            }
+        }
+        Some(a)
     }
     fn opt(&mut self) -> Option<Option<String>> {
         let len = self.u32()?;

@@ -15,7 +15,11 @@ use super::api::{
 use super::clock::Clock;
 use super::config::GroupConfig;
 use super::error::GroupError;
-use super::group::{Effects, Group};
+use super::consumer::api::{
+    ConsumerGroupDescription, ConsumerHeartbeat, ConsumerHeartbeatResponse,
+};
+use super::group::Effects;
+use super::slot::Slot;
 use super::ops::{self, Call, Op};
 use super::store::Store;
 use super::writer::StoreWriter;
@@ -65,7 +69,7 @@ impl Shared {
                 match reg.tasks.get(group_id) {
                     Some((id, tx)) => (*id, tx.clone()),
                     None => {
-                        let group = Group::absent(group_id, self.cfg.clone(), self.clock.now_ms());
+                        let group = Slot::absent(group_id, self.cfg.clone(), self.clock.now_ms());
                         self.spawn_locked(&mut reg, group)
                     }
                 }
@@ -84,7 +88,7 @@ impl Shared {
     fn spawn_locked(
         self: &Arc<Self>,
         reg: &mut Registry,
-        group: Group,
+        group: Slot,
     ) -> (u64, mpsc::UnboundedSender<Command>) {
         let (tx, rx) = mpsc::unbounded_channel();
         reg.next_task_id += 1;
@@ -108,7 +112,7 @@ impl Shared {
     }
 
     /// Records the group's ListGroups entry.
-    pub(super) fn publish(&self, group: &Group) {
+    pub(super) fn publish(&self, group: &Slot) {
         let mut listings = lock(&self.listings);
         match group.listing() {
             Some(l) => {
@@ -142,9 +146,9 @@ impl GroupCoordinator {
         {
             let mut reg = lock(&shared.registry);
             for (id, image) in loaded {
-                let mut group = Group::restore(&id, shared.cfg.clone(), image, now);
+                let mut group = Slot::restore(&id, shared.cfg.clone(), image, now);
                 let mut out = Effects::default();
-                group.on_loaded(now, &mut out);
+                group.classic.on_loaded(now, &mut out);
                 shared.publish(&group);
                 shared.spawn_locked(&mut reg, group);
             }
@@ -180,6 +184,28 @@ impl GroupCoordinator {
         self.call(&group_id, req)
             .await
             .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
+    }
+
+    /// ConsumerGroupHeartbeat (KIP-848).
+    pub async fn consumer_heartbeat(
+        &self,
+        req: ConsumerHeartbeat,
+    ) -> Result<ConsumerHeartbeatResponse, GroupError> {
+        if req.group_id.is_empty() {
+            return Err(GroupError::InvalidRequest("GroupId can't be empty.".into()));
+        }
+        let group_id = req.group_id.clone();
+        self.call(&group_id, req)
+            .await
+            .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
+    }
+
+    /// ConsumerGroupDescribe: one entry per id, in order.
+    pub async fn consumer_describe_groups(
+        &self,
+        group_ids: Vec<String>,
+    ) -> Vec<(String, Result<ConsumerGroupDescription, GroupError>)> {
+        self.ask_each(group_ids, || ops::ConsumerDescribe).await
     }
 
     /// Heartbeat.
@@ -233,10 +259,24 @@ impl GroupCoordinator {
         topics: Option<Vec<(String, Vec<i32>)>>,
         require_stable: bool,
     ) -> Result<Vec<FetchedOffset>, GroupError> {
+        self.fetch_member_offsets(group_id, topics, None, require_stable)
+            .await
+    }
+
+    /// OffsetFetch v9+ from a group member: in a consumer group, `member` (id, epoch) must be
+    /// a member at its current epoch.
+    pub async fn fetch_member_offsets(
+        &self,
+        group_id: &str,
+        topics: Option<Vec<(String, Vec<i32>)>>,
+        member: Option<(String, i32)>,
+        require_stable: bool,
+    ) -> Result<Vec<FetchedOffset>, GroupError> {
         self.call(
             group_id,
             ops::FetchOffsets {
                 topics,
+                member,
                 require_stable,
             },
         )
@@ -252,17 +292,15 @@ impl GroupCoordinator {
         self.ask_each(group_ids, || ops::Describe).await
     }
 
-    /// ListGroups: every existing group, optionally only those in one of `states`
-    /// (case-insensitive Kafka state names; empty = all), sorted by id.
-    pub fn list_groups(&self, states: &[String]) -> Vec<GroupListing> {
+    /// ListGroups: every existing group, optionally only those in one of `states` and of one
+    /// of `types` ("classic", "consumer"; both case-insensitive; empty = all), sorted by id.
+    pub fn list_groups(&self, states: &[String], types: &[String]) -> Vec<GroupListing> {
+        let wanted = |filter: &[String], value: &str| {
+            filter.is_empty() || filter.iter().any(|f| f.eq_ignore_ascii_case(value))
+        };
         let mut groups: Vec<GroupListing> = lock(&self.shared.listings)
             .values()
-            .filter(|l| {
-                states.is_empty()
-                    || states
-                        .iter()
-                        .any(|s| s.eq_ignore_ascii_case(l.state.as_str()))
-            })
+            .filter(|l| wanted(states, l.state) && wanted(types, l.group_type))
             .cloned()
             .collect();
         groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));

@@ -32,6 +32,7 @@ mod clock;
 mod codec;
 
 mod config;
+mod consumer;
 mod error;
 mod group;
 mod handle;
@@ -42,6 +43,7 @@ mod offsets;
 mod ops;
 
 mod record;
+mod slot;
 
 mod state;
 mod store;
@@ -60,6 +62,12 @@ pub use api::{
     MemberDescription, PartitionResult, SyncRequest, SyncResponse,
 };
 pub use config::GroupConfig;
+pub use consumer::api::{
+    ConsumerGroupDescription, ConsumerHeartbeat, ConsumerHeartbeatResponse,
+    ConsumerMemberDescription, DescribedPartitions, TopicPartitions,
+};
+pub use consumer::assignor::Assignor;
+pub use consumer::topics::TopicImage;
 pub use error::GroupError;
 pub use handle::GroupCoordinator;
 pub use state::GroupState;

@@ -12,7 +12,9 @@ use super::api::{
     LeaveMember, LeaveResult, PartitionResult, SyncRequest, SyncResponse,
 };
 use super::error::GroupError;
-use super::group::{Effects, Group};
+use super::consumer::api::{ConsumerGroupDescription, ConsumerHeartbeat, ConsumerHeartbeatResponse};
+use super::group::Effects;
+use super::slot::Slot;
 use super::member::{new_member_id, Ticket};
 
 /// A request addressed to one group, run by its task.
@@ -20,7 +22,7 @@ pub(super) trait Op: Send + Sized + 'static {
     type Reply: Send + 'static;
 
     /// Runs the request at `step.now`.
-    fn run(self, group: &mut Group, step: &mut Step<'_>) -> Answer<Self::Reply>;
+    fn run(self, slot: &mut Slot, step: &mut Step<'_>) -> Answer<Self::Reply>;
 
     /// The answer when the request cannot reach its group.
     fn refused(self, e: GroupError) -> Self::Reply;
@@ -86,7 +88,7 @@ pub(super) trait Job: Send {
     /// Runs the request; a parked answer is registered in `parked`.
     fn run(
         self: Box<Self>,
-        group: &mut Group,
+        slot: &mut Slot,
         step: &mut Step<'_>,
         parked: &mut HashMap<Ticket, ParkedReply>,
     ) -> Option<Deferred>;
@@ -110,12 +112,12 @@ impl<O: Op> Call<O> {
 impl<O: Op> Job for Call<O> {
     fn run(
         self: Box<Self>,
-        group: &mut Group,
+        slot: &mut Slot,
         step: &mut Step<'_>,
         parked: &mut HashMap<Ticket, ParkedReply>,
     ) -> Option<Deferred> {
         let Call { op, tx } = *self;
-        match op.run(group, step) {
+        match op.run(slot, step) {
             Answer::Now(reply) => Some(Box::new(move |failure: Option<&GroupError>| {
                 let reply = match failure {
                     Some(e) => O::unwritten(reply, e),
@@ -167,14 +169,17 @@ fn fail_accepted(results: &mut [PartitionResult], e: &GroupError) {
 impl Op for JoinRequest {
     type Reply = Result<JoinResponse, GroupError>;
 
-    fn run(self, group: &mut Group, step: &mut Step<'_>) -> Answer<Self::Reply> {
+    fn run(self, slot: &mut Slot, step: &mut Step<'_>) -> Answer<Self::Reply> {
         let ticket = step.ticket();
         let fresh = if self.member_id.is_empty() {
             new_member_id(self.group_instance_id.as_deref().unwrap_or(&self.client_id))
         } else {
             String::new()
         };
-        group.join(self, ticket, fresh, step.now, step.out);
+        if let Err(e) = slot.before_classic_join(step.out) {
+            return Answer::Now(Err(e));
+        }
+        slot.classic.join(self, ticket, fresh, step.now, step.out);
         Answer::Parked(ticket)
     }
 
@@ -194,9 +199,9 @@ impl Op for JoinRequest {
 impl Op for SyncRequest {
     type Reply = Result<SyncResponse, GroupError>;
 
-    fn run(self, group: &mut Group, step: &mut Step<'_>) -> Answer<Self::Reply> {
+    fn run(self, slot: &mut Slot, step: &mut Step<'_>) -> Answer<Self::Reply> {
         let ticket = step.ticket();
-        group.sync(self, ticket, step.now, step.out);
+        slot.classic.sync(self, ticket, step.now, step.out);
         Answer::Parked(ticket)
     }
 
@@ -216,8 +221,8 @@ impl Op for SyncRequest {
 impl Op for HeartbeatRequest {
     type Reply = Result<(), GroupError>;
 
-    fn run(self, group: &mut Group, step: &mut Step<'_>) -> Answer<Self::Reply> {
-        Answer::Now(group.heartbeat(&self, step.now))
+    fn run(self, slot: &mut Slot, step: &mut Step<'_>) -> Answer<Self::Reply> {
+        Answer::Now(slot.classic.heartbeat(&self, step.now))
     }
 
     fn refused(self, e: GroupError) -> Self::Reply {
@@ -231,8 +236,8 @@ pub(super) struct Leave(pub Vec<LeaveMember>);
 impl Op for Leave {
     type Reply = Result<Vec<LeaveResult>, GroupError>;
 
-    fn run(self, group: &mut Group, step: &mut Step<'_>) -> Answer<Self::Reply> {
-        Answer::Now(group.leave(self.0, step.now, step.out))
+    fn run(self, slot: &mut Slot, step: &mut Step<'_>) -> Answer<Self::Reply> {
+        Answer::Now(slot.classic.leave(self.0, step.now, step.out))
     }
 
     fn refused(self, e: GroupError) -> Self::Reply {
@@ -243,8 +248,8 @@ impl Op for Leave {
 impl Op for CommitRequest {
     type Reply = Vec<PartitionResult>;
 
-    fn run(self, group: &mut Group, step: &mut Step<'_>) -> Answer<Self::Reply> {
-        Answer::Now(group.commit_offsets(self, step.now, step.out))
+    fn run(self, slot: &mut Slot, step: &mut Step<'_>) -> Answer<Self::Reply> {
+        Answer::Now(slot.commit(self, step.now, step.out))
     }
 
     fn refused(self, e: GroupError) -> Self::Reply {
@@ -260,14 +265,17 @@ impl Op for CommitRequest {
 /// OffsetFetch: the partitions wanted (all when `None`).
 pub(super) struct FetchOffsets {
     pub topics: Option<Vec<(String, Vec<i32>)>>,
+    /// OffsetFetch v9+: the member asking and its epoch, checked in consumer groups.
+    pub member: Option<(String, i32)>,
     pub require_stable: bool,
 }
 
 impl Op for FetchOffsets {
     type Reply = Result<Vec<FetchedOffset>, GroupError>;
 
-    fn run(self, group: &mut Group, _step: &mut Step<'_>) -> Answer<Self::Reply> {
-        Answer::Now(Ok(group.fetch_offsets(self.topics, self.require_stable)))
+    fn run(self, slot: &mut Slot, _step: &mut Step<'_>) -> Answer<Self::Reply> {
+        let member = self.member.as_ref().map(|(m, e)| (m.as_str(), *e));
+        Answer::Now(slot.fetch(self.topics, member, self.require_stable))
     }
 
     fn refused(self, e: GroupError) -> Self::Reply {
@@ -281,8 +289,8 @@ pub(super) struct Describe;
 impl Op for Describe {
     type Reply = Result<GroupDescription, GroupError>;
 
-    fn run(self, group: &mut Group, _step: &mut Step<'_>) -> Answer<Self::Reply> {
-        Answer::Now(Ok(group.describe()))
+    fn run(self, slot: &mut Slot, _step: &mut Step<'_>) -> Answer<Self::Reply> {
+        Answer::Now(Ok(slot.describe()))
     }
 
     fn refused(self, e: GroupError) -> Self::Reply {
@@ -296,8 +304,8 @@ pub(super) struct Delete;
 impl Op for Delete {
     type Reply = Result<(), GroupError>;
 
-    fn run(self, group: &mut Group, step: &mut Step<'_>) -> Answer<Self::Reply> {
-        Answer::Now(group.delete_group(step.now, step.out))
+    fn run(self, slot: &mut Slot, step: &mut Step<'_>) -> Answer<Self::Reply> {
+        Answer::Now(slot.delete(step.now, step.out))
     }
 
     fn refused(self, e: GroupError) -> Self::Reply {
@@ -315,8 +323,8 @@ pub(super) struct DeleteOffsets(pub Vec<(String, Vec<i32>)>);
 impl Op for DeleteOffsets {
     type Reply = Result<Vec<PartitionResult>, GroupError>;
 
-    fn run(self, group: &mut Group, step: &mut Step<'_>) -> Answer<Self::Reply> {
-        Answer::Now(group.delete_offsets(self.0, step.out))
+    fn run(self, slot: &mut Slot, step: &mut Step<'_>) -> Answer<Self::Reply> {
+        Answer::Now(slot.delete_offsets(self.0, step.out))
     }
 
     fn refused(self, e: GroupError) -> Self::Reply {
@@ -328,5 +336,38 @@ impl Op for DeleteOffsets {
             fail_accepted(results, e);
         }
         reply
+    }
+}
+
+impl Op for ConsumerHeartbeat {
+    type Reply = Result<ConsumerHeartbeatResponse, GroupError>;
+
+    fn run(self, slot: &mut Slot, step: &mut Step<'_>) -> Answer<Self::Reply> {
+        // v0 members joining without an id get one from the broker, as Kafka gives a UUID.
+        let fresh = uuid::Uuid::new_v4().to_string();
+        Answer::Now(slot.consumer_heartbeat(self, fresh, step.now, step.out))
+    }
+
+    fn refused(self, e: GroupError) -> Self::Reply {
+        Err(e)
+    }
+
+    fn unwritten(reply: Self::Reply, e: &GroupError) -> Self::Reply {
+        reply.and(Err(e.clone()))
+    }
+}
+
+/// ConsumerGroupDescribe for one group.
+pub(super) struct ConsumerDescribe;
+
+impl Op for ConsumerDescribe {
+    type Reply = Result<ConsumerGroupDescription, GroupError>;
+
+    fn run(self, slot: &mut Slot, _step: &mut Step<'_>) -> Answer<Self::Reply> {
+        Answer::Now(slot.consumer_describe())
+    }
+
+    fn refused(self, e: GroupError) -> Self::Reply {
+        Err(e)
     }
 }

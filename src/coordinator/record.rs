@@ -3,6 +3,8 @@
 
 use bytes::Bytes;
 
+use super::consumer::assignor::Assignment;
+use super::consumer::member::ConsumerMember;
 use super::offsets::CommittedOffset;
 
 /// One durable change.
@@ -28,6 +30,23 @@ pub enum Record {
     },
     /// The group was deleted or expired: its metadata and all its offsets are gone.
     GroupTombstone { group_id: String },
+    /// A consumer group's epochs (KIP-848); the group id now names a consumer group.
+    ConsumerGroup {
+        group_id: String,
+        epoch: i32,
+        assignment_epoch: i32,
+    },
+    /// One consumer-group member with its current and target assignments.
+    ConsumerMember {
+        group_id: String,
+        member: Box<ConsumerMember>,
+        target: Assignment,
+    },
+    /// A consumer-group member left or was removed.
+    ConsumerMemberTombstone { group_id: String, member_id: String },
+    /// The group id no longer names a consumer group (it became a classic group); its offsets
+    /// stay.
+    ConsumerGroupTombstone { group_id: String },
 }
 
 /// A group's membership, written when a rebalance completes (Stable or Empty) and when a
@@ -61,4 +80,14 @@ pub struct MemberRecord {
 pub struct LoadedGroup {
     pub metadata: Option<GroupMetadataRecord>,
     pub offsets: Vec<(String, i32, CommittedOffset)>,
+    pub consumer: Option<LoadedConsumerGroup>,
+}
+
+/// A consumer group after replay.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadedConsumerGroup {
+    pub epoch: i32,
+    pub assignment_epoch: i32,
+    /// Each member with its target assignment.
+    pub members: Vec<(ConsumerMember, Assignment)>,
 }

@@ -22,8 +22,24 @@
 //!                     member_id str, group_instance_id opt, client_id str, client_host str,
 //!                     session_timeout_ms i64, rebalance_timeout_ms i64, protocol count u32,
 //!                     (name str, metadata bytes) per protocol, assignment bytes
-//! 4 group tombstone   group str (drops the group's metadata and all its offsets)
+//! 4 group tombstone   group str (drops the group's metadata, its offsets and its consumer-group
+//!                     records)
+//! 5 consumer group    group str, group_epoch i32, assignment_epoch i32
+//! 6 consumer member   group str, member_id str, instance_id opt, rack_id opt, client_id str,
+//!                     client_host str, topic count u32 + topic str each, topic_regex opt,
+//!                     server_assignor opt, rebalance_timeout_ms i32, member_epoch i32,
+//!                     previous_epoch i32, state u8 (0 stable, 1 unrevoked partitions,
+//!                     2 unreleased partitions), then three assignments (assigned, pending
+//!                     revocation, target), each: topic count u32, per topic the topic id
+//!                     (16 bytes), partition count u32, partition i32 each
+//! 7 consumer member   group str, member_id str (the member left or was removed)
+//!   tombstone
+//! 8 consumer group    group str (the id became a classic group: drops kinds 5-7 of the group,
+//!   tombstone         keeps its offsets)
 //! ```
+//!
+//! Kinds 5-8 hold consumer groups of the KIP-848 protocol: a group with a kind 5 record is a
+//! consumer group, whatever kind 3 record it also has.
 //!
 //! A later record for the same key (group; or group, topic, partition) replaces the earlier.
 //! Every append is fsynced before the coordinator replies. Replay stops at the first frame
@@ -43,18 +59,24 @@ use std::path::{Path, PathBuf};
 use tracing::{info, warn};
 
 use super::codec::{encode_frame, read_frame};
+use super::consumer::assignor::Assignment;
+use super::consumer::member::ConsumerMember;
 use super::offsets::CommittedOffset;
-use super::record::{GroupMetadataRecord, LoadedGroup, Record};
+use super::record::{GroupMetadataRecord, LoadedConsumerGroup, LoadedGroup, Record};
 
 pub(super) const MAGIC: &[u8; 8] = b"WEIRGRP1";
 pub(super) const FILE_NAME: &str = "groups.log";
 pub(super) const TMP_NAME: &str = "groups.log.tmp";
 
-/// The key a record replaces.
+/// The key a record replaces: a group id and what in the group.
+type Key = (String, Sub);
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Key {
-    Group(String),
-    Offset(String, String, i32),
+enum Sub {
+    Group,
+    Offset(String, i32),
+    Consumer,
+    ConsumerMember(String),
 }
 
 /// The open group log.
@@ -153,6 +175,11 @@ impl Store {
                     LoadedGroup {
                         metadata: img.metadata,
                         offsets,
+                        consumer: img.consumer.map(|c| LoadedConsumerGroup {
+                            epoch: c.epoch,
+                            assignment_epoch: c.assignment_epoch,
+                            members: c.members.into_values().collect(),
+                        }),
                     },
                 )
             })
@@ -241,40 +268,52 @@ impl Store {
     }
 
     fn apply_live(&mut self, record: &Record, frame: Vec<u8>) {
+        let g = |id: &String| id.clone();
         match record {
             Record::Offset {
                 group_id,
                 topic,
                 partition,
                 ..
-            } => {
-                self.put_live(
-                    Key::Offset(group_id.clone(), topic.clone(), *partition),
-                    frame,
-                );
-            }
+            } => self.put_live((g(group_id), Sub::Offset(topic.clone(), *partition)), frame),
             Record::OffsetTombstone {
                 group_id,
                 topic,
                 partition,
-            } => {
-                self.remove_live(&Key::Offset(group_id.clone(), topic.clone(), *partition));
+            } => self.remove_live(&(g(group_id), Sub::Offset(topic.clone(), *partition))),
+            Record::Group { group_id, .. } => self.put_live((g(group_id), Sub::Group), frame),
+            Record::GroupTombstone { group_id } => self.remove_where(group_id, |_| true),
+            Record::ConsumerGroup { group_id, .. } => {
+                self.put_live((g(group_id), Sub::Consumer), frame)
             }
-            Record::Group { group_id, .. } => self.put_live(Key::Group(group_id.clone()), frame),
-            Record::GroupTombstone { group_id } => {
-                self.remove_live(&Key::Group(group_id.clone()));
-                let start = Key::Offset(group_id.clone(), String::new(), i32::MIN);
-                let keys: Vec<Key> = self
-                    .live
-                    .range(start..)
-                    .map(|(k, _)| k)
-                    .take_while(|k| matches!(k, Key::Offset(g, _, _) if g == group_id))
-                    .cloned()
-                    .collect();
-                for k in keys {
-                    self.remove_live(&k);
-                }
-            }
+            Record::ConsumerMember {
+                group_id, member, ..
+            } => self.put_live(
+                (g(group_id), Sub::ConsumerMember(member.member_id.clone())),
+                frame,
+            ),
+            Record::ConsumerMemberTombstone {
+                group_id,
+                member_id,
+            } => self.remove_live(&(g(group_id), Sub::ConsumerMember(member_id.clone()))),
+            Record::ConsumerGroupTombstone { group_id } => self.remove_where(group_id, |sub| {
+                matches!(sub, Sub::Consumer | Sub::ConsumerMember(_))
+            }),
+        }
+    }
+
+    /// Drops the live records of `group_id` whose key matches.
+    fn remove_where(&mut self, group_id: &str, wanted: impl Fn(&Sub) -> bool) {
+        let keys: Vec<Key> = self
+            .live
+            .range((group_id.to_string(), Sub::Group)..)
+            .map(|(k, _)| k)
+            .take_while(|(g, _)| g == group_id)
+            .filter(|(_, sub)| wanted(sub))
+            .cloned()
+            .collect();
+        for k in keys {
+            self.remove_live(&k);
         }
     }
 
@@ -307,6 +346,20 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
 struct Image {
     metadata: Option<GroupMetadataRecord>,
     offsets: BTreeMap<(String, i32), CommittedOffset>,
+    consumer: Option<ConsumerImage>,
+}
+
+#[derive(Default)]
+struct ConsumerImage {
+    epoch: i32,
+    assignment_epoch: i32,
+    members: BTreeMap<String, (ConsumerMember, Assignment)>,
+}
+
+impl Image {
+    fn is_empty(&self) -> bool {
+        self.metadata.is_none() && self.offsets.is_empty() && self.consumer.is_none()
+    }
 }
 
 fn apply_image(images: &mut BTreeMap<String, Image>, record: &Record) {
@@ -330,7 +383,7 @@ fn apply_image(images: &mut BTreeMap<String, Image>, record: &Record) {
         } => {
             if let Some(img) = images.get_mut(group_id) {
                 img.offsets.remove(&(topic.clone(), *partition));
-                if img.metadata.is_none() && img.offsets.is_empty() {
+                if img.is_empty() {
                     images.remove(group_id);
                 }
             }
@@ -340,6 +393,51 @@ fn apply_image(images: &mut BTreeMap<String, Image>, record: &Record) {
         }
         Record::GroupTombstone { group_id } => {
             images.remove(group_id);
+        }
+        Record::ConsumerGroup {
+            group_id,
+            epoch,
+            assignment_epoch,
+        } => {
+            let c = images
+                .entry(group_id.clone())
+                .or_default()
+                .consumer
+                .get_or_insert_with(ConsumerImage::default);
+            c.epoch = *epoch;
+            c.assignment_epoch = *assignment_epoch;
+        }
+        Record::ConsumerMember {
+            group_id,
+            member,
+            target,
+        } => {
+            images
+                .entry(group_id.clone())
+                .or_default()
+                .consumer
+                .get_or_insert_with(ConsumerImage::default)
+                .members
+                .insert(
+                    member.member_id.clone(),
+                    ((**member).clone(), target.clone()),
+                );
+        }
+        Record::ConsumerMemberTombstone {
+            group_id,
+            member_id,
+        } => {
+            if let Some(c) = images.get_mut(group_id).and_then(|i| i.consumer.as_mut()) {
+                c.members.remove(member_id);
+            }
+        }
+        Record::ConsumerGroupTombstone { group_id } => {
+            if let Some(img) = images.get_mut(group_id) {
+                img.consumer = None;
+                if img.is_empty() {
+                    images.remove(group_id);
+                }
+            }
         }
     }
 }

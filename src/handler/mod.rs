@@ -2,6 +2,8 @@
 
 mod alter_configs;
 mod api_versions;
+mod consumer_group_describe;
+mod consumer_group_heartbeat;
 mod create_partitions;
 mod create_topics;
 mod delete_groups;
@@ -92,6 +94,18 @@ pub async fn respond(
             };
             ResponseKind::JoinGroup(join_group::handle(broker, version, &client, r).await)
         }
+        RequestKind::ConsumerGroupHeartbeat(r) => {
+            let client = Client {
+                client_id: opt_string(&header.client_id).unwrap_or_default(),
+                host: format!("/{}", peer.ip()),
+            };
+            ResponseKind::ConsumerGroupHeartbeat(
+                consumer_group_heartbeat::handle(broker, version, &client, r).await,
+            )
+        }
+        RequestKind::ConsumerGroupDescribe(r) => ResponseKind::ConsumerGroupDescribe(
+            consumer_group_describe::handle(broker, r).await,
+        ),
         RequestKind::SyncGroup(r) => ResponseKind::SyncGroup(sync_group::handle(broker, r).await),
         RequestKind::Heartbeat(r) => ResponseKind::Heartbeat(heartbeat::handle(broker, r).await),
         RequestKind::LeaveGroup(r) => {

@@ -152,6 +152,7 @@ fn broker_type(setting: &Setting) -> ConfigType {
     match setting.key {
         "listeners" | "advertised.listeners" | "log.dirs" => ConfigType::List,
         "log.message.timestamp.type" => ConfigType::String,
+        "group.consumer.assignors" => ConfigType::List,
         "auto.create.topics.enable" | "delete.topic.enable" => ConfigType::Boolean,
         "node.id"
         | "num.partitions"
@@ -163,6 +164,13 @@ fn broker_type(setting: &Setting) -> ConfigType {
         | "group.min.session.timeout.ms"
         | "group.max.session.timeout.ms"
         | "group.max.size"
+        | "group.consumer.heartbeat.interval.ms"
+        | "group.consumer.min.heartbeat.interval.ms"
+        | "group.consumer.max.heartbeat.interval.ms"
+        | "group.consumer.session.timeout.ms"
+        | "group.consumer.min.session.timeout.ms"
+        | "group.consumer.max.session.timeout.ms"
+        | "group.consumer.max.size"
         | "log.segment.bytes"
         | "log.index.interval.bytes"
         | "offsets.retention.minutes" => ConfigType::Int,
@@ -199,6 +207,14 @@ fn broker_doc(key: &str) -> &'static str {
         "group.max.session.timeout.ms" => "The maximum allowed session timeout for registered consumers.",
         "group.max.size" => "The maximum number of consumers that a single consumer group can accommodate.",
         "offsets.retention.minutes" => "How long committed offsets of a group without members are kept.",
+        "group.consumer.heartbeat.interval.ms" => "The heartbeat interval given to the members of consumer groups (KIP-848 protocol).",
+        "group.consumer.min.heartbeat.interval.ms" => "The minimum allowed group.consumer.heartbeat.interval.ms.",
+        "group.consumer.max.heartbeat.interval.ms" => "The maximum allowed group.consumer.heartbeat.interval.ms.",
+        "group.consumer.session.timeout.ms" => "How long a consumer-group member may go without a heartbeat before it is removed.",
+        "group.consumer.min.session.timeout.ms" => "The minimum allowed group.consumer.session.timeout.ms.",
+        "group.consumer.max.session.timeout.ms" => "The maximum allowed group.consumer.session.timeout.ms.",
+        "group.consumer.max.size" => "The maximum number of members of one consumer group.",
+        "group.consumer.assignors" => "The server-side assignors of consumer groups (uniform, range, or Kafka's class names); the first is the default.",
         "offsets.retention.check.interval.ms" => "Frequency at which to check for stale offsets.",
         _ => "",
     }

@@ -27,6 +27,17 @@ impl Group {
         out: &mut Effects,
     ) -> Vec<PartitionResult> {
         let verdict = self.validate_commit(&req, now_ms);
+        self.store_offsets(req, verdict, now_ms, out)
+    }
+
+    /// Applies a commit already judged by `verdict` (a consumer group judges its members' own).
+    pub fn store_offsets(
+        &mut self,
+        req: CommitRequest,
+        verdict: Result<(), GroupError>,
+        now_ms: i64,
+        out: &mut Effects,
+    ) -> Vec<PartitionResult> {
         let mut results = Vec::with_capacity(req.partitions.len());
         for p in req.partitions {
             let metadata = p.metadata.unwrap_or_default();
@@ -172,6 +183,16 @@ impl Group {
             }
             _ => return Err(GroupError::NonEmptyGroup),
         };
+        Ok(self.delete_offsets_except(topics, &subscribed, out))
+    }
+
+    /// Deletes the offsets of `topics` except those of topics in `subscribed`.
+    pub fn delete_offsets_except(
+        &mut self,
+        topics: Vec<(String, Vec<i32>)>,
+        subscribed: &BTreeSet<String>,
+        out: &mut Effects,
+    ) -> Vec<PartitionResult> {
         let mut results = Vec::new();
         for (topic, partitions) in topics {
             for partition in partitions {
@@ -188,7 +209,7 @@ impl Group {
                 });
             }
         }
-        Ok(results)
+        results
     }
 
     fn remove_offset(&mut self, topic: &str, partition: i32, out: &mut Effects) {

@@ -130,6 +130,15 @@ impl Group {
         &self.id
     }
 
+    pub fn config(&self) -> &GroupConfig {
+        &self.cfg
+    }
+
+    /// Whether any member (or member-to-be) is in the group.
+    pub fn has_members(&self) -> bool {
+        !self.members.is_empty() || !self.pending_members.is_empty()
+    }
+
     #[cfg(test)]
     pub fn state(&self) -> GroupState {
         self.state
@@ -202,7 +211,7 @@ impl Group {
         if self.is_gone() {
             return GroupDescription {
                 group_id: self.id.clone(),
-                state: GroupState::Dead,
+                state: GroupState::Dead.as_str(),
                 protocol_type: String::new(),
                 protocol_data: String::new(),
                 members: Vec::new(),
@@ -212,7 +221,7 @@ impl Group {
         let protocol = self.protocol_name.clone().unwrap_or_default();
         GroupDescription {
             group_id: self.id.clone(),
-            state: self.state,
+            state: self.state.as_str(),
             protocol_type: self.protocol_type.clone().unwrap_or_default(),
             protocol_data: if stable {
                 protocol.clone()
@@ -247,7 +256,8 @@ impl Group {
         (!self.is_gone()).then(|| GroupListing {
             group_id: self.id.clone(),
             protocol_type: self.protocol_type.clone().unwrap_or_default(),
-            state: self.state,
+            state: self.state.as_str(),
+            group_type: "classic",
         })
     }
 

@@ -114,4 +114,15 @@ impl Group {
         }
         self.prepare_rebalance(now_ms, out);
     }
+
+    /// Keeps the offset expiry timer from firing while a consumer group (which keeps its own
+    /// members) owns this group id: its offsets expire only once it is empty.
+    pub fn postpone_expiry(&mut self, now_ms: i64) {
+        self.next_expiry_check_ms = now_ms + self.cfg.offsets_retention_check_interval_ms.max(1);
+    }
+
+    /// The group id is in use (by a consumer group); its offsets live here.
+    pub fn ensure_exists(&mut self) {
+        self.exists = true;
+    }
 }
