@@ -43,11 +43,23 @@ const DEFAULTS: &[(&str, Default)] = &[
     ("offsets.retention.check.interval.ms", Default::Int(600_000)),
     // Consumer groups of the KIP-848 protocol.
     ("group.consumer.heartbeat.interval.ms", Default::Int(5_000)),
-    ("group.consumer.min.heartbeat.interval.ms", Default::Int(5_000)),
-    ("group.consumer.max.heartbeat.interval.ms", Default::Int(15_000)),
+    (
+        "group.consumer.min.heartbeat.interval.ms",
+        Default::Int(5_000),
+    ),
+    (
+        "group.consumer.max.heartbeat.interval.ms",
+        Default::Int(15_000),
+    ),
     ("group.consumer.session.timeout.ms", Default::Int(45_000)),
-    ("group.consumer.min.session.timeout.ms", Default::Int(45_000)),
-    ("group.consumer.max.session.timeout.ms", Default::Int(60_000)),
+    (
+        "group.consumer.min.session.timeout.ms",
+        Default::Int(45_000),
+    ),
+    (
+        "group.consumer.max.session.timeout.ms",
+        Default::Int(60_000),
+    ),
     ("group.consumer.max.size", Default::Int(i32::MAX as i64)),
     ("group.consumer.assignors", Default::Str(CONSUMER_ASSIGNORS)),
     ("metrics.listen", Default::Str("")),
@@ -170,7 +182,10 @@ impl ConsumerGroupSettings {
                 None => {
                     return Err(r.invalid(
                         key,
-                        &format!("unknown assignor {:?} (weir has uniform and range)", name.trim()),
+                        &format!(
+                            "unknown assignor {:?} (weir has uniform and range)",
+                            name.trim()
+                        ),
                     ))
                 }
             }

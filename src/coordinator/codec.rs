@@ -23,10 +23,11 @@ const KIND_CONSUMER_GROUP: u8 = 5;
 const KIND_CONSUMER_MEMBER: u8 = 6;
 const KIND_CONSUMER_MEMBER_TOMBSTONE: u8 = 7;
 const KIND_CONSUMER_GROUP_TOMBSTONE: u8 = 8;
+const KIND_BATCH: u8 = 9;
 
-/// Encodes one record as a frame (header and payload).
-pub(super) fn encode_frame(record: &Record) -> io::Result<Vec<u8>> {
-    let mut e = Enc(vec![0; FRAME_HEADER]);
+/// Encodes one record's payload (kind and fields).
+fn encode_payload(record: &Record) -> io::Result<Vec<u8>> {
+    let mut e = Enc(Vec::new());
     match record {
         Record::Offset {
             group_id,
@@ -88,11 +89,18 @@ pub(super) fn encode_frame(record: &Record) -> io::Result<Vec<u8>> {
             group_id,
             epoch,
             assignment_epoch,
+            topics,
         } => {
             e.u8(KIND_CONSUMER_GROUP);
             e.str(group_id)?;
             e.i32(*epoch);
             e.i32(*assignment_epoch);
+            e.len(topics.len())?;
+            for (name, id, partitions) in topics {
+                e.str(name)?;
+                e.0.extend_from_slice(id.as_bytes());
+                e.i32(*partitions);
+            }
         }
         Record::ConsumerMember {
             group_id,
@@ -133,23 +141,41 @@ pub(super) fn encode_frame(record: &Record) -> io::Result<Vec<u8>> {
             e.str(group_id)?;
         }
     }
-    let mut frame = e.0;
-    let payload_len = frame.len() - FRAME_HEADER;
-    if payload_len > MAX_PAYLOAD {
+    Ok(e.0)
+}
+
+/// Encodes one record as a frame (header and payload).
+pub(super) fn encode_frame(record: &Record) -> io::Result<Vec<u8>> {
+    frame(encode_payload(record)?)
+}
+
+/// Encodes several records as one frame (kind 9), so that replay applies all or none of them.
+pub(super) fn encode_batch(records: &[Record]) -> io::Result<Vec<u8>> {
+    let mut e = Enc(vec![KIND_BATCH]);
+    e.len(records.len())?;
+    for r in records {
+        e.bytes(&encode_payload(r)?)?;
+    }
+    frame(e.0)
+}
+
+fn frame(payload: Vec<u8>) -> io::Result<Vec<u8>> {
+    if payload.len() > MAX_PAYLOAD {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "group log record too large",
         ));
     }
-    let crc = crc32c::crc32c(&frame[FRAME_HEADER..]);
-    frame[0..4].copy_from_slice(&(payload_len as u32).to_be_bytes());
-    frame[4..8].copy_from_slice(&crc.to_be_bytes());
+    let mut frame = Vec::with_capacity(FRAME_HEADER + payload.len());
+    frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&crc32c::crc32c(&payload).to_be_bytes());
+    frame.extend_from_slice(&payload);
     Ok(frame)
 }
 
-/// Reads one frame from the front of `data`: the record and the frame's length, or `None`
-/// if it is incomplete or corrupt.
-pub(super) fn read_frame(data: &[u8]) -> Option<(Record, usize)> {
+/// Reads one frame from the front of `data`: its records (a batch holds several), each with
+/// its own single-record frame, and the frame's length; `None` if it is incomplete or corrupt.
+pub(super) fn read_frame(data: &[u8]) -> Option<(Vec<(Record, Vec<u8>)>, usize)> {
     let header = data.get(..FRAME_HEADER)?;
     let len = u32::from_be_bytes(header[0..4].try_into().ok()?) as usize;
     let crc = u32::from_be_bytes(header[4..8].try_into().ok()?);
@@ -160,8 +186,25 @@ pub(super) fn read_frame(data: &[u8]) -> Option<(Record, usize)> {
     if crc32c::crc32c(payload) != crc {
         return None;
     }
-    let record = decode_payload(payload)?;
-    Some((record, FRAME_HEADER + len))
+    let records = if payload.first() == Some(&KIND_BATCH) {
+        let mut d = Dec(&payload[1..]);
+        let mut records = Vec::new();
+        for _ in 0..d.u32()? {
+            let len = d.u32()?;
+            let inner = d.raw(len)?;
+            records.push((decode_payload(inner)?, frame(inner.to_vec()).ok()?));
+        }
+        if !d.0.is_empty() {
+            return None;
+        }
+        records
+    } else {
+        vec![(
+            decode_payload(payload)?,
+            data[..FRAME_HEADER + len].to_vec(),
+        )]
+    };
+    Some((records, FRAME_HEADER + len))
 }
 
 fn decode_payload(payload: &[u8]) -> Option<Record> {
@@ -217,11 +260,19 @@ fn decode_payload(payload: &[u8]) -> Option<Record> {
             }
         }
         KIND_GROUP_TOMBSTONE => Record::GroupTombstone { group_id: d.str()? },
-        KIND_CONSUMER_GROUP => Record::ConsumerGroup {
-            group_id: d.str()?,
-            epoch: d.i32()?,
-            assignment_epoch: d.i32()?,
-        },
+        KIND_CONSUMER_GROUP => {
+            let (group_id, epoch, assignment_epoch) = (d.str()?, d.i32()?, d.i32()?);
+            let mut topics = Vec::new();
+            for _ in 0..d.u32()? {
+                topics.push((d.str()?, Uuid::from_bytes(d.take()?), d.i32()?));
+            }
+            Record::ConsumerGroup {
+                group_id,
+                epoch,
+                assignment_epoch,
+                topics,
+            }
+        }
         KIND_CONSUMER_MEMBER => {
             let group_id = d.str()?;
             let mut m = ConsumerMember::new(d.str()?);

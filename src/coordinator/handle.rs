@@ -14,13 +14,13 @@ use super::api::{
 };
 use super::clock::Clock;
 use super::config::GroupConfig;
-use super::error::GroupError;
 use super::consumer::api::{
     ConsumerGroupDescription, ConsumerHeartbeat, ConsumerHeartbeatResponse,
 };
+use super::error::GroupError;
 use super::group::Effects;
-use super::slot::Slot;
 use super::ops::{self, Call, Op};
+use super::slot::Slot;
 use super::store::Store;
 use super::writer::StoreWriter;
 
@@ -328,7 +328,8 @@ impl GroupCoordinator {
             .into_iter()
             .map(|id| {
                 let (tx, rx) = oneshot::channel();
-                self.shared.dispatch(&id, Command::Op(Call::boxed(op(), tx)));
+                self.shared
+                    .dispatch(&id, Command::Op(Call::boxed(op(), tx)));
                 (id, rx)
             })
             .collect();

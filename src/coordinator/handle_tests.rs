@@ -104,7 +104,10 @@ async fn first_join_waits_the_initial_rebalance_delay() {
         (r.generation_id, r.leader.as_str()),
         (1, member_id.as_str())
     );
-    assert_eq!(c.list_groups(&[])[0].state, GroupState::CompletingRebalance);
+    assert_eq!(
+        c.list_groups(&[], &[])[0].state,
+        GroupState::CompletingRebalance.as_str()
+    );
     c.shutdown().await;
 }
 
@@ -192,7 +195,7 @@ async fn unknown_groups_list_describe_and_delete() {
     let dir = tempfile::tempdir().unwrap();
     let c = start(dir.path()).await;
     let d = c.describe_groups(vec!["nope".into()]).await;
-    assert_eq!(d[0].1.as_ref().unwrap().state, GroupState::Dead);
+    assert_eq!(d[0].1.as_ref().unwrap().state, GroupState::Dead.as_str());
     let f = c
         .fetch_offsets("nope", Some(vec![("t".into(), vec![0])]), true)
         .await
@@ -214,7 +217,7 @@ async fn unknown_groups_list_describe_and_delete() {
         c.heartbeat(hb("", "m", 1)).await,
         Err(GroupError::InvalidGroupId)
     ));
-    assert!(c.list_groups(&[]).is_empty());
+    assert!(c.list_groups(&[], &[]).is_empty());
 
     let (_, _) = stable_pair(&c, "live").await;
     let commit = CommitRequest {
@@ -223,24 +226,24 @@ async fn unknown_groups_list_describe_and_delete() {
         ..CommitRequest::default()
     };
     c.commit_offsets(commit).await;
-    let all = c.list_groups(&[]);
+    let all = c.list_groups(&[], &[]);
     assert_eq!(
         all.iter().map(|l| l.group_id.as_str()).collect::<Vec<_>>(),
         vec!["live", "simple"]
     );
-    assert_eq!(c.list_groups(&["stable".into()]).len(), 1);
+    assert_eq!(c.list_groups(&["stable".into()], &[]).len(), 1);
     let del = c.delete_groups(vec!["live".into(), "simple".into()]).await;
     assert!(matches!(del[0].1, Err(GroupError::NonEmptyGroup)));
     assert!(del[1].1.is_ok());
     // The deleted group is gone, and a new one of the same name can be created.
-    assert_eq!(c.list_groups(&[]).len(), 1);
+    assert_eq!(c.list_groups(&[], &[]).len(), 1);
     let commit = CommitRequest {
         group_id: "simple".into(),
         generation_id: -1,
         ..CommitRequest::default()
     };
     c.commit_offsets(commit).await;
-    assert_eq!(c.list_groups(&["EMPTY".into()]).len(), 1);
+    assert_eq!(c.list_groups(&["EMPTY".into()], &[]).len(), 1);
     c.shutdown().await;
 }
 
@@ -295,7 +298,7 @@ async fn groups_and_offsets_survive_a_restart() {
         .remove(0)
         .1
         .unwrap();
-    assert_eq!(d.state, GroupState::Stable);
+    assert_eq!(d.state, GroupState::Stable.as_str());
     assert_eq!(d.members[0].member_id, member);
     assert_eq!(d.members[0].assignment, Bytes::from("mine"));
     // The restarted static member gets its assignment back at once, without a rebalance.

@@ -11,11 +11,13 @@ use super::api::{
     CommitRequest, FetchedOffset, GroupDescription, HeartbeatRequest, JoinRequest, JoinResponse,
     LeaveMember, LeaveResult, PartitionResult, SyncRequest, SyncResponse,
 };
+use super::consumer::api::{
+    ConsumerGroupDescription, ConsumerHeartbeat, ConsumerHeartbeatResponse,
+};
 use super::error::GroupError;
-use super::consumer::api::{ConsumerGroupDescription, ConsumerHeartbeat, ConsumerHeartbeatResponse};
 use super::group::Effects;
-use super::slot::Slot;
 use super::member::{new_member_id, Ticket};
+use super::slot::Slot;
 
 /// A request addressed to one group, run by its task.
 pub(super) trait Op: Send + Sized + 'static {

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use super::consumer::assignor::Assignment;
 use super::consumer::member::ConsumerMember;
 use super::offsets::CommittedOffset;
+use uuid::Uuid;
 
 /// One durable change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,8 @@ pub enum Record {
         group_id: String,
         epoch: i32,
         assignment_epoch: i32,
+        /// The subscribed topics the target was computed from: (name, id, partitions).
+        topics: Vec<(String, Uuid, i32)>,
     },
     /// One consumer-group member with its current and target assignments.
     ConsumerMember {
@@ -88,6 +91,7 @@ pub struct LoadedGroup {
 pub struct LoadedConsumerGroup {
     pub epoch: i32,
     pub assignment_epoch: i32,
+    pub topics: Vec<(String, Uuid, i32)>,
     /// Each member with its target assignment.
     pub members: Vec<(ConsumerMember, Assignment)>,
 }

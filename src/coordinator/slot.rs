@@ -12,11 +12,11 @@
 
 use tracing::info;
 
-use super::api::{
-    CommitRequest, FetchedOffset, GroupDescription, GroupListing, PartitionResult,
-};
+use super::api::{CommitRequest, FetchedOffset, GroupDescription, GroupListing, PartitionResult};
 use super::config::GroupConfig;
-use super::consumer::api::{ConsumerGroupDescription, ConsumerHeartbeat, ConsumerHeartbeatResponse};
+use super::consumer::api::{
+    ConsumerGroupDescription, ConsumerHeartbeat, ConsumerHeartbeatResponse,
+};
 use super::consumer::ConsumerGroup;
 use super::error::GroupError;
 use super::group::{Effects, Group};
@@ -57,7 +57,10 @@ impl Slot {
     }
 
     pub fn next_deadline(&self) -> Option<i64> {
-        let consumer = self.consumer.as_ref().and_then(ConsumerGroup::next_deadline);
+        let consumer = self
+            .consumer
+            .as_ref()
+            .and_then(ConsumerGroup::next_deadline);
         [self.classic.next_deadline(), consumer]
             .into_iter()
             .flatten()
@@ -138,7 +141,12 @@ impl Slot {
         }
     }
 
-    pub fn commit(&mut self, req: CommitRequest, now_ms: i64, out: &mut Effects) -> Vec<PartitionResult> {
+    pub fn commit(
+        &mut self,
+        req: CommitRequest,
+        now_ms: i64,
+        out: &mut Effects,
+    ) -> Vec<PartitionResult> {
         match &self.consumer {
             Some(c) => {
                 let verdict = c.validate_commit(&req.member_id, req.generation_id);

@@ -24,7 +24,8 @@
 //!                     (name str, metadata bytes) per protocol, assignment bytes
 //! 4 group tombstone   group str (drops the group's metadata, its offsets and its consumer-group
 //!                     records)
-//! 5 consumer group    group str, group_epoch i32, assignment_epoch i32
+//! 5 consumer group    group str, group_epoch i32, assignment_epoch i32, subscribed topic
+//!                     count u32, then per topic: name str, id (16 bytes), partitions i32
 //! 6 consumer member   group str, member_id str, instance_id opt, rack_id opt, client_id str,
 //!                     client_host str, topic count u32 + topic str each, topic_regex opt,
 //!                     server_assignor opt, rebalance_timeout_ms i32, member_epoch i32,
@@ -40,6 +41,10 @@
 //!
 //! Kinds 5-8 hold consumer groups of the KIP-848 protocol: a group with a kind 5 record is a
 //! consumer group, whatever kind 3 record it also has.
+//!
+//! 9 batch             record count u32, then per record: payload length u32 and the payload
+//!                     of one record of kinds 1-8 (what one append wrote: replay applies all of
+//!                     it or, if the frame is torn, none)
 //!
 //! A later record for the same key (group; or group, topic, partition) replaces the earlier.
 //! Every append is fsynced before the coordinator replies. Replay stops at the first frame
@@ -58,11 +63,12 @@ use std::path::{Path, PathBuf};
 
 use tracing::{info, warn};
 
-use super::codec::{encode_frame, read_frame};
+use super::codec::{encode_batch, encode_frame, read_frame};
 use super::consumer::assignor::Assignment;
 use super::consumer::member::ConsumerMember;
 use super::offsets::CommittedOffset;
 use super::record::{GroupMetadataRecord, LoadedConsumerGroup, LoadedGroup, Record};
+use uuid::Uuid;
 
 pub(super) const MAGIC: &[u8; 8] = b"WEIRGRP1";
 pub(super) const FILE_NAME: &str = "groups.log";
@@ -141,12 +147,13 @@ impl Store {
         let mut images: BTreeMap<String, Image> = BTreeMap::new();
         let mut pos = MAGIC.len();
         while pos < data.len() {
-            let Some((record, frame_len)) = read_frame(&data[pos..]) else {
+            let Some((records, frame_len)) = read_frame(&data[pos..]) else {
                 break;
             };
-            let frame = data[pos..pos + frame_len].to_vec();
-            apply_image(&mut images, &record);
-            store.apply_live(&record, frame);
+            for (record, frame) in records {
+                apply_image(&mut images, &record);
+                store.apply_live(&record, frame);
+            }
             pos += frame_len;
         }
         if pos < data.len() {
@@ -178,6 +185,7 @@ impl Store {
                         consumer: img.consumer.map(|c| LoadedConsumerGroup {
                             epoch: c.epoch,
                             assignment_epoch: c.assignment_epoch,
+                            topics: c.topics,
                             members: c.members.into_values().collect(),
                         }),
                     },
@@ -189,16 +197,15 @@ impl Store {
 
     /// Appends `records` and fsyncs them. On failure nothing is kept (the file is cut back).
     pub fn append(&mut self, records: &[Record]) -> io::Result<()> {
-        let mut frames = Vec::with_capacity(records.len());
-        let mut buf = Vec::new();
-        for r in records {
-            let frame = encode_frame(r)?;
-            buf.extend_from_slice(&frame);
-            frames.push(frame);
-        }
-        if buf.is_empty() {
-            return Ok(());
-        }
+        let frames = records
+            .iter()
+            .map(encode_frame)
+            .collect::<io::Result<Vec<_>>>()?;
+        let buf = match frames.len() {
+            0 => return Ok(()),
+            1 => frames[0].clone(),
+            _ => encode_batch(records)?,
+        };
         let written = self
             .file
             .write_all(&buf)
@@ -353,6 +360,7 @@ struct Image {
 struct ConsumerImage {
     epoch: i32,
     assignment_epoch: i32,
+    topics: Vec<(String, Uuid, i32)>,
     members: BTreeMap<String, (ConsumerMember, Assignment)>,
 }
 
@@ -398,6 +406,7 @@ fn apply_image(images: &mut BTreeMap<String, Image>, record: &Record) {
             group_id,
             epoch,
             assignment_epoch,
+            topics,
         } => {
             let c = images
                 .entry(group_id.clone())
@@ -406,6 +415,7 @@ fn apply_image(images: &mut BTreeMap<String, Image>, record: &Record) {
                 .get_or_insert_with(ConsumerImage::default);
             c.epoch = *epoch;
             c.assignment_epoch = *assignment_epoch;
+            c.topics = topics.clone();
         }
         Record::ConsumerMember {
             group_id,

@@ -65,8 +65,7 @@ pub async fn handle(
                         GroupError::NotConsumerGroup(_) => Some(str_bytes(e.to_string())),
                         _ => None,
                     };
-                    out.with_error_code(code_of(e))
-                        .with_error_message(message)
+                    out.with_error_code(code_of(e)).with_error_message(message)
                 }
             }
         })

@@ -11,11 +11,7 @@ pub fn handle(broker: &Broker, version: i16, request: ListGroupsRequest) -> List
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let types: Vec<String> = request
-        .types_filter
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let types: Vec<String> = request.types_filter.iter().map(|s| s.to_string()).collect();
     let groups = broker.groups.list_groups(&states, &types);
     let groups = groups
         .into_iter()

@@ -103,9 +103,9 @@ pub async fn respond(
                 consumer_group_heartbeat::handle(broker, version, &client, r).await,
             )
         }
-        RequestKind::ConsumerGroupDescribe(r) => ResponseKind::ConsumerGroupDescribe(
-            consumer_group_describe::handle(broker, r).await,
-        ),
+        RequestKind::ConsumerGroupDescribe(r) => {
+            ResponseKind::ConsumerGroupDescribe(consumer_group_describe::handle(broker, r).await)
+        }
         RequestKind::SyncGroup(r) => ResponseKind::SyncGroup(sync_group::handle(broker, r).await),
         RequestKind::Heartbeat(r) => ResponseKind::Heartbeat(heartbeat::handle(broker, r).await),
         RequestKind::LeaveGroup(r) => {

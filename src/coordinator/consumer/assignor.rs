@@ -63,7 +63,9 @@ impl Assignor {
     }
 }
 
-fn empty_targets(subscriptions: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, Assignment> {
+fn empty_targets(
+    subscriptions: &BTreeMap<String, BTreeSet<String>>,
+) -> BTreeMap<String, Assignment> {
     subscriptions
         .keys()
         .map(|m| (m.clone(), Assignment::new()))
@@ -78,7 +80,10 @@ fn range(
     let mut by_topic: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (member, subscribed) in subscriptions {
         for t in subscribed {
-            by_topic.entry(t.as_str()).or_default().push(member.as_str());
+            by_topic
+                .entry(t.as_str())
+                .or_default()
+                .push(member.as_str());
         }
     }
     for (topic, members) in by_topic {
@@ -224,7 +229,9 @@ mod tests {
     }
 
     fn counts(a: &BTreeMap<String, Assignment>) -> Vec<usize> {
-        a.values().map(|x| x.values().map(BTreeSet::len).sum()).collect()
+        a.values()
+            .map(|x| x.values().map(BTreeSet::len).sum())
+            .collect()
     }
 
     fn all_once(a: &BTreeMap<String, Assignment>, total: usize) {
@@ -257,14 +264,22 @@ mod tests {
         let second = Assignor::Uniform.assign(&two, &t, &first);
         assert_eq!(counts(&second), vec![3, 3]);
         for m in ["a", "b"] {
-            assert!(first[m].values().flatten().all(|p| second[m].values().flatten().any(|q| q == p)),
-                "{m} kept its partitions");
+            assert!(
+                first[m]
+                    .values()
+                    .flatten()
+                    .all(|p| second[m].values().flatten().any(|q| q == p)),
+                "{m} kept its partitions"
+            );
         }
         let back = Assignor::Uniform.assign(&three, &t, &second);
         assert_eq!(counts(&back), vec![2, 2, 2]);
         // Only the partitions c takes move.
         for m in ["a", "b"] {
-            assert!(back[m].values().flatten().all(|p| second[m].values().flatten().any(|q| q == p)));
+            assert!(back[m]
+                .values()
+                .flatten()
+                .all(|p| second[m].values().flatten().any(|q| q == p)));
         }
         all_once(&back, 6);
     }

@@ -35,7 +35,9 @@ pub fn validate(req: &ConsumerHeartbeat, assignors: &[Assignor]) -> Result<(), G
     match req.member_epoch {
         0 => {
             if req.rebalance_timeout_ms == -1 {
-                return Err(invalid("RebalanceTimeoutMs must be provided in first request."));
+                return Err(invalid(
+                    "RebalanceTimeoutMs must be provided in first request.",
+                ));
             }
             if req.owned.as_ref().is_none_or(|o| !o.is_empty()) {
                 return Err(invalid("TopicPartitions must be empty when (re-)joining."));
@@ -191,11 +193,13 @@ impl ConsumerGroup {
                 .insert(instance.clone(), member_id.clone());
         }
         self.members.insert(member_id.clone(), member);
+        self.topics = req.topics.clone();
         if subscription_changed {
             info!(group = %self.id, member = %member_id, joining, "membership or subscription changed");
             self.bump_epoch();
+        } else {
+            self.bump_if_topics_changed();
         }
-        self.refresh_topics(req.topics.clone());
 
         // One reconciliation step.
         let owned = req.owned.as_ref().map(to_assignment);
@@ -213,8 +217,7 @@ impl ConsumerGroup {
         let deadlines = self.deadlines.entry(member_id.clone()).or_default();
         deadlines.session = Some(now_ms + self.cfg.consumer_session_timeout_ms);
         if next.state == MemberState::UnrevokedPartitions {
-            if current.state != MemberState::UnrevokedPartitions || deadlines.revocation.is_none()
-            {
+            if current.state != MemberState::UnrevokedPartitions || deadlines.revocation.is_none() {
                 deadlines.revocation = Some(now_ms + i64::from(next.rebalance_timeout_ms.max(0)));
             }
         } else {

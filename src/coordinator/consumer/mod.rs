@@ -46,6 +46,8 @@ mod reconcile;
 mod timers;
 pub mod topics;
 
+#[cfg(test)]
+mod tests;
 
 use assignor::{Assignment, Assignor};
 use member::{ConsumerMember, Deadlines, MemberState};
@@ -122,6 +124,11 @@ impl ConsumerGroup {
         g.epoch = loaded.epoch;
         g.assignment_epoch = loaded.assignment_epoch;
         g.dirty_group = false;
+        g.subscribed = loaded
+            .topics
+            .into_iter()
+            .map(|(name, id, partitions)| (name, TopicMeta { id, partitions }))
+            .collect();
         for (m, target) in loaded.members {
             if let Some(i) = &m.instance_id {
                 g.static_members.insert(i.clone(), m.member_id.clone());
@@ -239,8 +246,7 @@ impl ConsumerGroup {
     }
 
     /// Bumps the epoch if the subscribed topics changed (created, deleted, grown, matched).
-    fn refresh_topics(&mut self, topics: Arc<TopicImage>) {
-        self.topics = topics;
+    fn bump_if_topics_changed(&mut self) {
         let subscribed = self.subscribed_topics();
         if subscribed != self.subscribed {
             info!(group = %self.id, topics = subscribed.len(), "subscribed topics changed");
@@ -273,7 +279,10 @@ impl ConsumerGroup {
     fn is_free(&self, except: &str, topic: Uuid, partition: i32) -> bool {
         self.members.values().all(|m| {
             m.member_id == except
-                || !(m.assigned.get(&topic).is_some_and(|p| p.contains(&partition))
+                || !(m
+                    .assigned
+                    .get(&topic)
+                    .is_some_and(|p| p.contains(&partition))
                     || m.pending_revocation
                         .get(&topic)
                         .is_some_and(|p| p.contains(&partition)))
@@ -312,6 +321,11 @@ impl ConsumerGroup {
                 group_id: self.id.clone(),
                 epoch: self.epoch,
                 assignment_epoch: self.assignment_epoch,
+                topics: self
+                    .subscribed
+                    .iter()
+                    .map(|(name, t)| (name.clone(), t.id, t.partitions))
+                    .collect(),
             });
         }
         for id in std::mem::take(&mut self.dirty_members) {

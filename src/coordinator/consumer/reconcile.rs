@@ -74,7 +74,11 @@ fn next_assignment(
                 unreleased = true;
             }
         }
-        for (set, into) in [(keep, &mut kept), (revoke, &mut revoking), (add, &mut adding)] {
+        for (set, into) in [
+            (keep, &mut kept),
+            (revoke, &mut revoking),
+            (add, &mut adding),
+        ] {
             if !set.is_empty() {
                 into.insert(topic, set);
             }

@@ -288,6 +288,7 @@ fn stable(n: usize) -> (H, i64) {
     (h, now)
 }
 
+mod consumer_store;
 mod describe_restore;
 mod heartbeat;
 /// A Stable group of two static members: m1 (instance i1, leader, assigned "a1") and m2

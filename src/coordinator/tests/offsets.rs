@@ -33,7 +33,10 @@ fn standalone_commit_creates_a_simple_group() {
     );
     assert_eq!(h.g.fetch_offsets(None, true).len(), 2);
     let l = h.g.listing().unwrap();
-    assert_eq!((l.protocol_type.as_str(), l.state), ("", GroupState::Empty));
+    assert_eq!(
+        (l.protocol_type.as_str(), l.state),
+        ("", GroupState::Empty.as_str())
+    );
 }
 
 #[test]
@@ -237,7 +240,7 @@ fn delete_group_rules() {
         h.g.delete_group(now, &mut h.out),
         GroupError::GroupIdNotFound
     );
-    assert_eq!(h.g.describe().state, GroupState::Dead);
+    assert_eq!(h.g.describe().state, GroupState::Dead.as_str());
     assert!(h.g.listing().is_none());
 }
 
