@@ -6,6 +6,7 @@
 //! broker; every record is processed exactly once throughout.
 
 mod member;
+mod mixed;
 mod restart;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +25,7 @@ const WAIT: Duration = Duration::from_secs(40);
 pub fn settings() -> Vec<(&'static str, &'static str)> {
     vec![
         ("num.partitions", "6"),
+        ("group.initial.rebalance.delay.ms", "0"),
         ("group.consumer.session.timeout.ms", "3000"),
         ("group.consumer.min.session.timeout.ms", "1000"),
         ("group.consumer.heartbeat.interval.ms", "500"),
