@@ -241,3 +241,60 @@ async fn classic_and_consumer_groups_side_by_side() {
         .iter()
         .any(|(g, _, _)| g == "flip"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weir_group_describe_shows_consumer_group_members_epochs_targets_and_lag() {
+    let broker = TestBroker::start_with(&settings()).await;
+    let bootstrap = broker.bootstrap();
+    let topic = "described-t";
+    create_topic(&bootstrap, topic, 6).await;
+    let a = Member::start(
+        Kind::Java,
+        "A",
+        &bootstrap,
+        "described",
+        &["--topic", topic],
+    );
+    let b = Member::start(
+        Kind::Confluent,
+        "B",
+        &bootstrap,
+        "described",
+        &["--topic", topic],
+    );
+    wait_for_split(&[&a, &b], topic, &[3, 3]).await;
+    let produced = produce(&bootstrap, topic, 6, 2, "d").await;
+    wait_processed(&[&a, &b], topic, produced.len()).await;
+
+    let run = crate::cli::weir(
+        &bootstrap,
+        &["group", "describe", "described", "--output", "json"],
+        None,
+    )
+    .await;
+    let json = run.json();
+    let g = &json[0];
+    assert_eq!(g["state"], "Stable", "{json}");
+    assert_eq!(g["protocol_type"], "consumer");
+    let epoch = g["consumer"]["group_epoch"].as_i64().expect("group epoch");
+    assert_eq!(g["consumer"]["assignment_epoch"].as_i64(), Some(epoch));
+    assert_eq!(g["consumer"]["assignor"], "uniform");
+    let members = g["members"].as_array().expect("members");
+    assert_eq!(members.len(), 2);
+    for m in members {
+        assert_eq!(m["member_epoch"].as_i64(), Some(epoch));
+        assert_eq!(m["assignment"][topic].as_array().map(Vec::len), Some(3));
+        assert_eq!(m["assignment"], m["target_assignment"]);
+    }
+    let offsets = g["offsets"].as_array().expect("offsets");
+    assert_eq!(offsets.len(), 6);
+    assert!(
+        offsets
+            .iter()
+            .all(|o| o["lag"] == 0 && o["current_offset"] == 2 && o["member_id"].is_string()),
+        "{offsets:?}"
+    );
+
+    let text = crate::cli::weir(&bootstrap, &["group", "describe", "described"], None).await;
+    assert!(text.ok().contains("Assignor: uniform"), "{}", text.ok());
+}
