@@ -455,6 +455,61 @@ mod tests {
     }
 
     #[test]
+    fn consumer_group_settings_follow_kafka_and_are_bounded() {
+        let set = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let c = Config::load_with_env(None, &[], false)
+            .unwrap()
+            .group_consumer;
+        assert_eq!(
+            (c.heartbeat_interval_ms, c.session_timeout_ms),
+            (5_000, 45_000)
+        );
+        assert_eq!(
+            c.assignors,
+            vec![
+                crate::coordinator::Assignor::Uniform,
+                crate::coordinator::Assignor::Range
+            ]
+        );
+        let err = |pairs: &[(&str, &str)]| {
+            Config::load_with_env(None, &set(pairs), false)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err(&[("group.consumer.session.timeout.ms", "3000")])
+            .contains("group.consumer.session.timeout.ms"));
+        assert!(err(&[("group.consumer.assignors", "uniform,sticky")]).contains("sticky"));
+        assert!(err(&[
+            ("group.consumer.min.session.timeout.ms", "1000"),
+            ("group.consumer.session.timeout.ms", "5000"),
+        ])
+        .contains("group.consumer.heartbeat.interval.ms"));
+        let c = Config::load_with_env(
+            None,
+            &set(&[
+                ("group.consumer.min.session.timeout.ms", "1000"),
+                ("group.consumer.session.timeout.ms", "3000"),
+                ("group.consumer.min.heartbeat.interval.ms", "100"),
+                ("group.consumer.heartbeat.interval.ms", "500"),
+                ("group.consumer.assignors", "range"),
+            ]),
+            false,
+        )
+        .unwrap()
+        .group_consumer;
+        assert_eq!(
+            (c.session_timeout_ms, c.heartbeat_interval_ms),
+            (3_000, 500)
+        );
+        assert_eq!(c.assignors, vec![crate::coordinator::Assignor::Range]);
+    }
+
+    #[test]
     fn toml_file_dotted_keys() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("weir.toml");

@@ -535,3 +535,20 @@ fn every_step_writes_the_members_and_epochs_it_changed() {
     h.hb("a", 1, &[0, 1], T0 + 1).unwrap();
     assert!(h.records().is_empty());
 }
+
+#[test]
+fn regex_syntax_outside_the_rust_regex_crate_is_refused_not_misread() {
+    let mut h = H::new(&[("a.b", 1)]);
+    for pattern in ["\\Qa.b\\E", "a\\Cb", "(?<=a).b"] {
+        let r = ConsumerHeartbeat {
+            rebalance_timeout_ms: REBALANCE,
+            subscribed_topic_regex: Some(pattern.into()),
+            owned: Some(vec![]),
+            ..beat("m", 0, &h.topics.clone())
+        };
+        assert!(
+            matches!(h.send(r, T0), Err(GroupError::InvalidRegularExpression(_))),
+            "{pattern}"
+        );
+    }
+}
