@@ -144,6 +144,9 @@ fn encode_payload(record: &Record) -> io::Result<Vec<u8>> {
     Ok(e.0)
 }
 
+/// A record read back, with its own single-record frame (what compaction rewrites).
+pub(super) type FramedRecord = (Record, Vec<u8>);
+
 /// Encodes one record as a frame (header and payload).
 pub(super) fn encode_frame(record: &Record) -> io::Result<Vec<u8>> {
     frame(encode_payload(record)?)
@@ -175,7 +178,7 @@ fn frame(payload: Vec<u8>) -> io::Result<Vec<u8>> {
 
 /// Reads one frame from the front of `data`: its records (a batch holds several), each with
 /// its own single-record frame, and the frame's length; `None` if it is incomplete or corrupt.
-pub(super) fn read_frame(data: &[u8]) -> Option<(Vec<(Record, Vec<u8>)>, usize)> {
+pub(super) fn read_frame(data: &[u8]) -> Option<(Vec<FramedRecord>, usize)> {
     let header = data.get(..FRAME_HEADER)?;
     let len = u32::from_be_bytes(header[0..4].try_into().ok()?) as usize;
     let crc = u32::from_be_bytes(header[4..8].try_into().ok()?);

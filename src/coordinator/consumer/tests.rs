@@ -13,7 +13,8 @@ use super::{ConsumerGroup, ConsumerGroupState};
 use crate::coordinator::config::GroupConfig;
 use crate::coordinator::error::GroupError;
 use crate::coordinator::group::Effects;
-use crate::coordinator::record::{LoadedConsumerGroup, Record};
+use crate::coordinator::record::Record;
+use crate::coordinator::store::Store;
 
 const T0: i64 = 1_000_000;
 const SESSION: i64 = 45_000;
@@ -37,6 +38,8 @@ struct H {
     g: ConsumerGroup,
     out: Effects,
     topics: Arc<TopicImage>,
+    /// Every record written so far.
+    log: Vec<Record>,
 }
 
 fn beat(member: &str, epoch: i32, topics: &Arc<TopicImage>) -> ConsumerHeartbeat {
@@ -84,6 +87,7 @@ impl H {
             g: ConsumerGroup::new("g", cfg),
             out: Effects::default(),
             topics: image(topics),
+            log: Vec::new(),
         }
     }
 
@@ -125,7 +129,9 @@ impl H {
     }
 
     fn records(&mut self) -> Vec<Record> {
-        std::mem::take(&mut self.out.records)
+        let records = std::mem::take(&mut self.out.records);
+        self.log.extend(records.iter().cloned());
+        records
     }
 }
 
@@ -481,20 +487,15 @@ fn commits_and_fetches_need_the_current_member_epoch() {
 fn the_durable_records_restore_the_group_with_its_epochs() {
     let (mut h, owners) = three_stable();
     h.hb("a", 3, &owners["a"].1, T0 + 30).unwrap();
-    // Rebuild what the store would replay from everything written since the start.
-    let mut loaded = LoadedConsumerGroup::default();
-    loaded.epoch = h.g.epoch;
-    loaded.assignment_epoch = h.g.assignment_epoch;
-    loaded.topics =
-        h.g.subscribed
-            .iter()
-            .map(|(n, t)| (n.clone(), t.id, t.partitions))
-            .collect();
-    loaded.members =
-        h.g.members
-            .values()
-            .map(|m| (m.clone(), h.g.targets[&m.member_id].clone()))
-            .collect();
+    h.records();
+    // Replay everything the steps wrote, through the group log itself.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 0).unwrap();
+    store.append(&h.log).unwrap();
+    drop(store);
+    let (_, mut groups) = Store::open(dir.path(), 0).unwrap();
+    let loaded = groups.remove("g").unwrap().consumer.unwrap();
+    assert_eq!(loaded.members.len(), 3);
     let later = T0 + 3_600_000;
     let mut r = ConsumerGroup::restore("g", GroupConfig::default(), loaded, later);
     assert_eq!(r.state(), ConsumerGroupState::Stable);
