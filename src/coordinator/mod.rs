@@ -1,5 +1,5 @@
-//! Consumer groups: Apache Kafka's classic group coordinator, with weir as the coordinator of
-//! every group.
+//! Consumer groups: Apache Kafka's group coordinator (classic groups and KIP-848 consumer
+//! groups), with weir as the coordinator of every group.
 //!
 //! - `state.rs`: the five group states, each documented with its actions and transitions.
 //! - `group/`: the pure state machine. `group/mod.rs` holds `Group`'s fields (private to
@@ -15,6 +15,10 @@
 //! - `record.rs`, `store.rs`, `codec.rs`, `writer.rs`: the durable group log (format
 //!   documented in store.rs, encoded by codec.rs), replayed on start and compacted; written by
 //!   one task on the blocking pool.
+//! - `consumer/`: consumer groups of the KIP-848 protocol, a pure state machine beside the
+//!   classic one (epochs, server-side assignors, reconciliation, timers; see its mod.rs).
+//! - `slot.rs`: what one group id holds (offsets and a classic group, or a consumer group) and
+//!   how the two kinds meet (conversions of empty groups, errors for live ones).
 //! - `ops.rs`: every request a group's task runs, one `Op` impl each (how it runs, its answer
 //!   when refused or when its records could not be written).
 //! - `actor.rs`, `handle.rs`, `clock.rs`: one tokio task per group owning its timers; the
@@ -22,33 +26,28 @@
 //!
 //! The API uses plain types (`api.rs`); the broker's handlers convert Kafka messages and map
 //! [`GroupError`] to Kafka error codes. [`GroupCoordinator::start`] must run inside a tokio
-//! runtime. Tests: `tests/` (the state machine, one file per request kind; `tests/store.rs`
-//! the group log), `handle_tests.rs` (the running coordinator with tokio's paused clock;
+//! runtime. Tests: `tests/` (the classic state machine, one file per request kind;
+//! `tests/store.rs` and `tests/consumer_store.rs` the group log), `consumer/tests.rs` (the
+//! consumer-group state machine), `handle_tests.rs` (the running coordinator with tokio's paused clock;
 //! needs tokio's `test-util` feature), and inline tests in the small files.
 
 mod actor;
 mod api;
 mod clock;
 mod codec;
-
 mod config;
 mod consumer;
 mod error;
 mod group;
 mod handle;
-
 mod member;
-
 mod offsets;
 mod ops;
-
 mod record;
 mod slot;
-
 mod state;
 mod store;
 mod subscription;
-
 mod writer;
 
 #[cfg(test)]
