@@ -62,6 +62,10 @@ const DEFAULTS: &[(&str, Default)] = &[
     ),
     ("group.consumer.max.size", Default::Int(i32::MAX as i64)),
     ("group.consumer.assignors", Default::Str(CONSUMER_ASSIGNORS)),
+    (
+        "group.coordinator.rebalance.protocols",
+        Default::Str("classic,consumer"),
+    ),
     ("metrics.listen", Default::Str("")),
 ];
 
@@ -142,6 +146,9 @@ pub struct Config {
 /// The `group.consumer.*` settings.
 #[derive(Debug, Clone)]
 pub struct ConsumerGroupSettings {
+    /// `group.coordinator.rebalance.protocols` lists `consumer`: the consumer group protocol's
+    /// APIs are advertised and served.
+    pub enabled: bool,
     pub heartbeat_interval_ms: i64,
     pub session_timeout_ms: i64,
     pub max_size: i32,
@@ -193,7 +200,27 @@ impl ConsumerGroupSettings {
         if assignors.is_empty() {
             return Err(r.invalid(key, "at least one assignor is needed"));
         }
+        let key = "group.coordinator.rebalance.protocols";
+        let protocols: Vec<String> = r
+            .string(key)?
+            .split(',')
+            .map(|p| p.trim().to_ascii_lowercase())
+            .filter(|p| !p.is_empty())
+            .collect();
+        if let Some(p) = protocols
+            .iter()
+            .find(|p| *p != "classic" && *p != "consumer")
+        {
+            return Err(r.invalid(
+                key,
+                &format!("unsupported protocol {p:?} (weir has classic and consumer)"),
+            ));
+        }
+        if !protocols.iter().any(|p| p == "classic") {
+            return Err(r.invalid(key, "the classic protocol must be enabled"));
+        }
         Ok(ConsumerGroupSettings {
+            enabled: protocols.iter().any(|p| p == "consumer"),
             heartbeat_interval_ms,
             session_timeout_ms,
             max_size: r.ranged("group.consumer.max.size", 1, i32::MAX as i64)? as i32,

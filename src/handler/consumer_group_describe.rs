@@ -1,3 +1,4 @@
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::consumer_group_describe_response::{
     Assignment, DescribedGroup, Member, TopicPartitions,
 };
@@ -17,6 +18,18 @@ pub async fn handle(
     broker: &Broker,
     request: ConsumerGroupDescribeRequest,
 ) -> ConsumerGroupDescribeResponse {
+    if !broker.config().group_consumer.enabled {
+        let groups = request
+            .group_ids
+            .into_iter()
+            .map(|g| {
+                DescribedGroup::default()
+                    .with_group_id(g)
+                    .with_error_code(ResponseError::UnsupportedVersion.code())
+            })
+            .collect();
+        return ConsumerGroupDescribeResponse::default().with_groups(groups);
+    }
     let ids = request.group_ids.iter().map(|g| g.to_string()).collect();
     let groups = broker
         .groups

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::consumer_group_heartbeat_response::{Assignment, TopicPartitions};
 use kafka_protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
 
@@ -16,6 +17,11 @@ pub async fn handle(
     client: &Client,
     request: ConsumerGroupHeartbeatRequest,
 ) -> ConsumerGroupHeartbeatResponse {
+    if !broker.config().group_consumer.enabled {
+        // Not advertised: answered as Kafka answers an API it does not serve.
+        return ConsumerGroupHeartbeatResponse::default()
+            .with_error_code(ResponseError::UnsupportedVersion.code());
+    }
     let beat = ConsumerHeartbeat {
         group_id: request.group_id.to_string(),
         member_id: request.member_id.to_string(),

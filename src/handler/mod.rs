@@ -60,7 +60,9 @@ pub async fn respond(
         body,
     } = request;
     let response = match body {
-        RequestKind::ApiVersions(r) => ResponseKind::ApiVersions(api_versions::handle(version, r)),
+        RequestKind::ApiVersions(r) => {
+            ResponseKind::ApiVersions(api_versions::handle(broker, version, r))
+        }
         RequestKind::Metadata(r) => {
             ResponseKind::Metadata(metadata::handle(broker, version, r).await)
         }

@@ -152,7 +152,7 @@ fn broker_type(setting: &Setting) -> ConfigType {
     match setting.key {
         "listeners" | "advertised.listeners" | "log.dirs" => ConfigType::List,
         "log.message.timestamp.type" => ConfigType::String,
-        "group.consumer.assignors" => ConfigType::List,
+        "group.consumer.assignors" | "group.coordinator.rebalance.protocols" => ConfigType::List,
         "auto.create.topics.enable" | "delete.topic.enable" => ConfigType::Boolean,
         "node.id"
         | "num.partitions"
@@ -214,6 +214,7 @@ fn broker_doc(key: &str) -> &'static str {
         "group.consumer.min.session.timeout.ms" => "The minimum allowed group.consumer.session.timeout.ms.",
         "group.consumer.max.session.timeout.ms" => "The maximum allowed group.consumer.session.timeout.ms.",
         "group.consumer.max.size" => "The maximum number of members of one consumer group.",
+        "group.coordinator.rebalance.protocols" => "The group protocols served: classic always; consumer (KIP-848) unless left out.",
         "group.consumer.assignors" => "The server-side assignors of consumer groups (uniform, range, or Kafka's class names); the first is the default.",
         "offsets.retention.check.interval.ms" => "Frequency at which to check for stale offsets.",
         _ => "",

@@ -298,3 +298,40 @@ async fn weir_group_describe_shows_consumer_group_members_epochs_targets_and_lag
     let text = crate::cli::weir(&bootstrap, &["group", "describe", "described"], None).await;
     assert!(text.ok().contains("Assignor: uniform"), "{}", text.ok());
 }
+
+async fn advertised(broker: &TestBroker) -> Vec<(i16, i16, i16)> {
+    let mut raw = connect_raw(broker.addr()).await;
+    let response = raw
+        .call(3, &kafka_protocol::messages::ApiVersionsRequest::default())
+        .await;
+    assert_eq!(response.error_code, 0);
+    assert!(
+        response.finalized_features.is_empty() && response.supported_features.is_empty(),
+        "no features: old librdkafka cannot skip default-valued tagged fields"
+    );
+    response
+        .api_keys
+        .iter()
+        .map(|k| (k.api_key, k.min_version, k.max_version))
+        .filter(|(k, _, _)| *k == 68 || *k == 69)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumer_protocol_is_advertised_unless_rebalance_protocols_leave_it_out() {
+    let broker = TestBroker::start_with(&settings()).await;
+    assert_eq!(advertised(&broker).await, vec![(68, 0, 1), (69, 0, 1)]);
+
+    let classic_only =
+        TestBroker::start_with(&[("group.coordinator.rebalance.protocols", "classic")]).await;
+    assert!(advertised(&classic_only).await.is_empty());
+    let mut raw = connect_raw(classic_only.addr()).await;
+    let hb = ConsumerGroupHeartbeatRequest::default()
+        .with_group_id(gid("g"))
+        .with_member_id(s("m"))
+        .with_rebalance_timeout_ms(10_000)
+        .with_subscribed_topic_names(Some(vec![TopicName(s("t"))]))
+        .with_topic_partitions(Some(Vec::<TopicPartitions>::new()));
+    const UNSUPPORTED_VERSION: i16 = 35;
+    assert_eq!(raw.call(1, &hb).await.error_code, UNSUPPORTED_VERSION);
+}
