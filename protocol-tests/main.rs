@@ -12,10 +12,10 @@ static ALLOC: weir::alloc::GuardedAlloc = weir::alloc::GuardedAlloc;
 mod support;
 
 mod admin;
+mod admin_http;
 mod bad_input;
 mod cli;
 mod compat;
-mod crash;
 mod embedding;
 mod groups;
 mod java;
@@ -24,3 +24,4 @@ mod kcat;
 mod metrics;
 mod rdkafka_basic;
 mod reliability;
+mod settings;

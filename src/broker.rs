@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::admin::AdminServer;
 use crate::config::Config;
 use crate::coordinator::{GroupConfig, GroupCoordinator};
 use crate::error::Error;
@@ -45,7 +46,7 @@ impl Broker {
         (&self.advertised_host, self.advertised_port)
     }
 
-    /// The broker's metrics (no-ops unless `metrics.listen` is set).
+    /// The broker's metrics (no-ops unless `admin.listen` is set).
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
@@ -161,7 +162,8 @@ impl Drop for TempDataDir {
 /// the background; outside one it only signals the tasks to stop.
 pub struct BrokerHandle {
     addr: SocketAddr,
-    metrics_addr: Option<SocketAddr>,
+    /// Stopped last, so health checks see the broker stopping.
+    admin: Option<AdminServer>,
     broker: Arc<Broker>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -176,9 +178,15 @@ impl BrokerHandle {
         self.addr
     }
 
-    /// Where `GET /metrics` is served, when `metrics.listen` is set.
+    /// Where the admin HTTP listener (`/metrics`, `/health/live`, `/health/ready`) is bound,
+    /// when `admin.listen` is set.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(AdminServer::addr)
+    }
+
+    /// Where `GET /metrics` is served: the admin listener's address.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.metrics_addr
+        self.admin_addr()
     }
 
     /// The data folder (for an `ephemeral()` broker, its temporary folder).
@@ -196,7 +204,8 @@ impl BrokerHandle {
         self.stopped = true;
         let tasks = std::mem::take(&mut self.tasks);
         let temp_dir = self.temp_dir.take();
-        stop(&self.stop, self.broker.clone(), tasks, temp_dir).await;
+        let admin = self.admin.take();
+        stop(&self.stop, self.broker.clone(), tasks, admin, temp_dir).await;
         tracing::info!(addr = %self.addr, "broker stopped");
     }
 }
@@ -206,6 +215,7 @@ async fn stop(
     signal: &watch::Sender<bool>,
     broker: Arc<Broker>,
     tasks: Vec<JoinHandle<()>>,
+    admin: Option<AdminServer>,
     temp_dir: Option<TempDataDir>,
 ) {
     let _ = signal.send(true);
@@ -215,6 +225,9 @@ async fn stop(
         let _ = task.await;
     }
     let _ = tokio::task::spawn_blocking(move || broker.topics.flush_all()).await;
+    if let Some(admin) = admin {
+        admin.stop().await;
+    }
     // Removed only now that nothing writes into it any more.
     drop(temp_dir);
 }
@@ -227,17 +240,65 @@ impl Drop for BrokerHandle {
         }
         let tasks = std::mem::take(&mut self.tasks);
         let temp_dir = self.temp_dir.take();
+        let admin = self.admin.take();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             // If the runtime is already shutting down the future is dropped unpolled, which
-            // still removes the temporary folder.
+            // still removes the temporary folder (and dropping the admin server stops it).
             let (signal, broker) = (self.stop.clone(), self.broker.clone());
-            runtime.spawn(async move { stop(&signal, broker, tasks, temp_dir).await });
+            runtime.spawn(async move { stop(&signal, broker, tasks, admin, temp_dir).await });
         }
     }
 }
 
 /// Starts a broker with `config` and returns once it accepts connections.
 pub async fn start(config: Config) -> Result<BrokerHandle, Error> {
+    let (stop, stopped) = watch::channel(false);
+    // Up first, so health checks answer (not ready yet) while the logs are recovered.
+    let admin = match &config.admin_listen {
+        Some(at) => {
+            Some(AdminServer::start(at, config.admin_max_connections, stopped.clone()).await?)
+        }
+        None => None,
+    };
+    let metrics = Metrics::new(admin.is_some());
+    let (broker, listener, addr) = match open(config, metrics).await {
+        Ok(opened) => opened,
+        Err(e) => {
+            if let Some(admin) = admin {
+                admin.stop().await;
+            }
+            return Err(e);
+        }
+    };
+    let server = tokio::spawn(crate::server::serve(
+        listener,
+        broker.clone(),
+        stopped.clone(),
+    ));
+    let tasks = vec![
+        server,
+        tokio::spawn(retention_loop(broker.clone(), stopped)),
+    ];
+    if let Some(admin) = &admin {
+        admin.attach(broker.clone());
+    }
+    tracing::info!(addr = %addr, cluster_id = %broker.cluster.cluster_id, "broker ready");
+    Ok(BrokerHandle {
+        addr,
+        admin,
+        broker,
+        stop,
+        tasks,
+        temp_dir: None,
+        stopped: false,
+    })
+}
+
+/// Opens the logs and the group coordinator and binds the Kafka listener.
+async fn open(
+    config: Config,
+    metrics: Metrics,
+) -> Result<(Arc<Broker>, TcpListener, SocketAddr), Error> {
     let data_dir = config.data_dir.clone();
     let log_config = config.log.clone();
     let node_id = config.node_id;
@@ -252,26 +313,18 @@ pub async fn start(config: Config) -> Result<BrokerHandle, Error> {
 
     let groups =
         GroupCoordinator::start(config.data_dir.join(GROUPS_DIR), group_config(&config)).await?;
-    let listener = TcpListener::bind(&config.listen).await;
-    let metrics_listener = match (&listener, &config.metrics_listen) {
-        (Ok(_), Some(at)) => Some(TcpListener::bind(at).await),
-        _ => None,
-    }
-    .transpose();
-    let (listener, metrics_listener) = match (listener, metrics_listener) {
-        (Ok(l), Ok(m)) => (l, m),
-        (Err(e), _) | (_, Err(e)) => {
+    let bound = match TcpListener::bind(&config.listen).await {
+        Ok(listener) => listener.local_addr().map(|addr| (listener, addr)),
+        Err(e) => Err(e),
+    };
+    let (listener, addr) = match bound {
+        Ok(bound) => bound,
+        Err(e) => {
             // The group tasks were started: stop them rather than leak them.
             groups.shutdown().await;
             return Err(e.into());
         }
     };
-    let addr = listener.local_addr()?;
-    let metrics_addr = match &metrics_listener {
-        Some(l) => Some(l.local_addr()?),
-        None => None,
-    };
-    let metrics = Metrics::new(metrics_listener.is_some());
     let (advertised_host, advertised_port) = advertised(&config, addr);
     let broker = Arc::new(Broker {
         config,
@@ -283,34 +336,7 @@ pub async fn start(config: Config) -> Result<BrokerHandle, Error> {
         advertised_host,
         advertised_port,
     });
-    let (stop, stopped) = watch::channel(false);
-    let server = tokio::spawn(crate::server::serve(
-        listener,
-        broker.clone(),
-        stopped.clone(),
-    ));
-    let mut tasks = vec![server];
-    if let Some(listener) = metrics_listener {
-        if let Some(at) = metrics_addr {
-            tracing::info!(metrics = %at, "serving Prometheus metrics at /metrics");
-        }
-        tasks.push(tokio::spawn(crate::metrics::serve(
-            listener,
-            broker.clone(),
-            stopped.clone(),
-        )));
-    }
-    tasks.push(tokio::spawn(retention_loop(broker.clone(), stopped)));
-    tracing::info!(addr = %addr, cluster_id = %broker.cluster.cluster_id, "broker ready");
-    Ok(BrokerHandle {
-        addr,
-        metrics_addr,
-        broker,
-        stop,
-        tasks,
-        temp_dir: None,
-        stopped: false,
-    })
+    Ok((broker, listener, addr))
 }
 
 /// Consumer group state lives here, beside the topic folders (which always end in `-<n>`).
@@ -322,6 +348,9 @@ fn group_config(config: &Config) -> GroupConfig {
         min_session_timeout_ms: config.group_min_session_timeout_ms,
         max_session_timeout_ms: config.group_max_session_timeout_ms,
         max_size: config.group_max_size,
+        offset_metadata_max_bytes: config.offset_metadata_max_bytes,
+        max_batch_bytes: config.log.max_message_bytes,
+        store_compaction_min_bytes: config.offsets_topic_segment_bytes,
         offsets_retention_ms: config.offsets_retention_ms,
         offsets_retention_check_interval_ms: config.offsets_retention_check_interval_ms,
         consumer_session_timeout_ms: config.group_consumer.session_timeout_ms,
@@ -380,13 +409,7 @@ pub fn now_ms() -> i64 {
 
 fn advertised(config: &Config, bound: SocketAddr) -> (String, i32) {
     let (host, port) = match &config.advertised {
-        Some(adv) => match adv.rsplit_once(':') {
-            Some((h, p)) => (
-                h.trim_matches(['[', ']']).to_string(),
-                p.parse::<i32>().unwrap_or(0),
-            ),
-            None => (adv.clone(), 0),
-        },
+        Some(adv) => (adv.host.clone(), i32::from(adv.port)),
         None => (bound.ip().to_string(), 0),
     };
     let port = if port == 0 {

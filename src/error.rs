@@ -44,6 +44,7 @@ pub fn kafka_code(err: &Error) -> i16 {
             MetadataError::InvalidReplicaAssignment(_) => K::InvalidReplicaAssignment,
             MetadataError::InvalidConfig(_) => K::InvalidConfig,
             MetadataError::InvalidRequest(_) => K::InvalidRequest,
+            MetadataError::PolicyViolation(_) => K::PolicyViolation,
             MetadataError::TopicDeletionDisabled => K::TopicDeletionDisabled,
             MetadataError::Log(e) => log_code(e),
             MetadataError::Io(_) | MetadataError::Corrupt(_) => K::KafkaStorageError,
@@ -69,6 +70,7 @@ pub fn kafka_code(err: &Error) -> i16 {
             GroupError::InvalidRegularExpression(_) => K::InvalidRegularExpression,
             GroupError::InvalidRequest(_) => K::InvalidRequest,
             GroupError::NotConsumerGroup(_) => K::GroupIdNotFound,
+            GroupError::InvalidCommitOffsetSize => K::InvalidCommitOffsetSize,
             // Kafka answers a failed append of group records with COORDINATOR_NOT_AVAILABLE.
             GroupError::CoordinatorNotAvailable | GroupError::Storage(_) => {
                 K::CoordinatorNotAvailable
@@ -86,7 +88,7 @@ fn log_code(e: &LogError) -> ResponseError {
     match e {
         LogError::Io(_) => K::KafkaStorageError,
         LogError::CorruptMessage(_) => K::CorruptMessage,
-        LogError::InvalidRecord(_) => K::InvalidRecord,
+        LogError::InvalidRecord(_) | LogError::RecordError { .. } => K::InvalidRecord,
         LogError::UnsupportedMagic(_) => K::UnsupportedForMessageFormat,
         LogError::MessageTooLarge { .. } => K::MessageTooLarge,
         LogError::OffsetOutOfRange { .. } => K::OffsetOutOfRange,

@@ -11,6 +11,12 @@
 //!     ─► coordinator/ consumer groups and committed offsets
 //! ```
 //!
+//! Beside the request path: `config/` holds the settings table every broker setting is declared
+//! in once (loading, DescribeConfigs, broker AlterConfigs and `config/weir.toml` read it),
+//! `metrics/` what is counted, and `admin/` the admin HTTP listener that serves metrics and
+//! health checks. [`client`] is a small Kafka client (the one the `weir` command-line tools
+//! in [`cli`] and the protocol tests use).
+//!
 //! Embedding in tests:
 //!
 //! ```no_run
@@ -31,28 +37,31 @@
 //! For a test that needs no particular data location, `ephemeral()` gives the broker a private
 //! temporary folder that `shutdown()` (or dropping the handle) removes. The log stays
 //! file-backed (served from the page cache); it is not an in-memory store. With
-//! `.set("metrics.listen", "127.0.0.1:0")` the broker also serves Prometheus metrics at
-//! `http://{metrics_addr}/metrics` (see [`metrics`]).
+//! `.set("admin.listen", "127.0.0.1:0")` the broker also serves its admin HTTP endpoints
+//! ([`admin`]): Prometheus metrics at `http://{admin_addr}/metrics` (see [`metrics`]) and health
+//! checks at `/health/live` and `/health/ready`.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), weir::Error> {
 //! let broker = weir::Broker::builder()
 //!     .listen("127.0.0.1:0")
 //!     .ephemeral()
-//!     .set("metrics.listen", "127.0.0.1:0")
+//!     .set("admin.listen", "127.0.0.1:0")
 //!     .start()
 //!     .await?;
-//! if let Some(at) = broker.metrics_addr() {
-//!     println!("scrape http://{at}/metrics");
+//! if let Some(at) = broker.admin_addr() {
+//!     println!("scrape http://{at}/metrics, probe http://{at}/health/ready");
 //! }
 //! broker.shutdown().await;
 //! # Ok(())
 //! # }
 //! ```
 
+pub mod admin;
 pub mod alloc;
 pub mod broker;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod coordinator;
 pub mod error;

@@ -43,12 +43,16 @@ struct ServeArgs {
     /// This broker's node id [default: 1].
     #[arg(long)]
     node_id: Option<i32>,
-    /// Serve Prometheus metrics at http://HOST:PORT/metrics (metrics.listen) [default: off].
-    #[arg(long, value_name = "HOST:PORT")]
-    metrics_listen: Option<String>,
+    /// Serve the admin HTTP endpoints (admin.listen): Prometheus metrics at /metrics, health
+    /// checks at /health/live and /health/ready [default: off].
+    #[arg(long, value_name = "HOST:PORT", visible_alias = "metrics-listen")]
+    admin_listen: Option<String>,
     /// Any setting by its Kafka name, e.g. `--set log.flush.interval.messages=1`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// Make file operations fail on purpose, for failure tests (see `weir::log::faults`).
+    #[arg(long, value_name = "SPEC", hide = true)]
+    io_faults: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -87,8 +91,14 @@ fn serve(args: ServeArgs) -> ExitCode {
         args.data_dir.map(|d| d.to_string_lossy().into_owned()),
     ));
     overrides.extend(flag("node.id", args.node_id.map(|n| n.to_string())));
-    overrides.extend(flag("metrics.listen", args.metrics_listen));
+    overrides.extend(flag("admin.listen", args.admin_listen));
 
+    if let Some(spec) = &args.io_faults {
+        if let Err(e) = weir::log::faults::arm_spec(spec) {
+            eprintln!("--io-faults: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let config = match weir::Config::load(args.config.as_deref(), &overrides) {
         Ok(config) => config,
         Err(e) => {

@@ -79,7 +79,7 @@ async fn java_admin_client_creates_describes_alters_grows_trims_and_deletes_topi
         "REFUSED shrink InvalidPartitionsException",
         "REFUSED same-count InvalidPartitionsException",
         "REFUSED delete-beyond-the-high-watermark OffsetOutOfRangeException",
-        "REFUSED dynamic-broker-config InvalidConfigurationException",
+        "REFUSED dynamic-broker-config InvalidRequestException",
     ] {
         assert!(
             lines.iter().any(|l| l == refused),

@@ -390,10 +390,14 @@ async fn incremental_alter_configs_set_delete_append_subtract_apply_live_and_per
                 INVALID_CONFIG,
                 INVALID_CONFIG,
                 INVALID_REQUEST,
-                INVALID_CONFIG
+                INVALID_REQUEST
             ],
             "v{version}: {response:?}"
         );
+        assert!(response.responses[7]
+            .error_message
+            .as_ref()
+            .is_some_and(|m| m.contains("Cannot update these configs dynamically")));
         assert!(response.responses[5]
             .error_message
             .as_ref()
@@ -531,7 +535,7 @@ async fn alter_configs_replaces_the_whole_override_set_at_every_version() {
                 0,
                 UNKNOWN_TOPIC_OR_PARTITION,
                 INVALID_CONFIG,
-                INVALID_CONFIG
+                INVALID_REQUEST
             ],
             "v{version}: {response:?}"
         );

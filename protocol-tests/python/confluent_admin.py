@@ -9,6 +9,12 @@ Usage:
       "KEY value..." lines for the Rust test and "OK step" after each step.
   confluent_admin.py alter BOOTSTRAP TOPIC KEY=VALUE...
       IncrementalAlterConfigs SET of each KEY=VALUE on TOPIC; prints "altered N".
+  confluent_admin.py legacy-configs BOOTSTRAP TOPIC
+      Topic configs Kafka 3 accepted and Kafka 4 dropped (message.format.version,
+      message.downconversion.enable, message.timestamp.difference.max.ms), as older tools and
+      librdkafka's own tests set them: accepted on create, incremental and legacy alter, shown by
+      describe, a malformed value refused, and produce works as before. Prints "LEGACY key value"
+      lines and "OK step" after each step.
 
 Exits non-zero with "FAIL: ..." on stderr on any failure; never runs longer than DEADLINE_S.
 """
@@ -195,11 +201,61 @@ def alter(bootstrap, topic, pairs):
     print(f"altered {len(ops)}")
 
 
+def legacy_configs(bootstrap, topic):
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    resource = ConfigResource(ResourceType.TOPIC, topic)
+
+    wait(admin.create_topics(
+        [NewTopic(topic, num_partitions=1, replication_factor=1,
+                  config={"message.format.version": "0.10.0", "message.downconversion.enable": "false"})],
+        request_timeout=TIMEOUT_S))
+    configs = describe(admin, resource)
+    for key, value in [("message.format.version", "0.10.0"), ("message.downconversion.enable", "false")]:
+        check(key in configs, f"{key} described: {sorted(configs)}")
+        check(configs[key].value == value, f"{key} {configs[key]}")
+        check(configs[key].source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value, f"{key} source")
+    check("message.timestamp.difference.max.ms" not in configs, "unset legacy configs are not listed")
+    print("OK create")
+
+    wait(incremental(admin, topic, [
+        ("message.format.version", "2.8-IV0", AlterConfigOpType.SET),
+        ("message.timestamp.difference.max.ms", "60000", AlterConfigOpType.SET),
+        ("message.downconversion.enable", None, AlterConfigOpType.DELETE),
+    ]))
+    configs = describe(admin, resource)
+    check(configs["message.format.version"].value == "2.8-IV0", f"{configs['message.format.version']}")
+    check(configs["message.timestamp.difference.max.ms"].value == "60000", "difference set")
+    check("message.downconversion.enable" not in configs, "deleted legacy config no longer listed")
+    expect_error(KafkaError.INVALID_CONFIG,
+                 incremental(admin, topic, [("message.format.version", "latest", AlterConfigOpType.SET)]),
+                 "malformed version")
+    print("OK incremental-alter")
+
+    legacy = ConfigResource(ResourceType.TOPIC, topic, set_config={"message.format.version": "3.0-IV1"})
+    wait(admin.alter_configs([legacy], request_timeout=TIMEOUT_S))
+    configs = describe(admin, resource)
+    check(configs["message.format.version"].value == "3.0-IV1", f"{configs['message.format.version']}")
+    check("message.timestamp.difference.max.ms" not in configs, "replaced by the legacy alter")
+    for key in ["message.format.version", "retention.ms", "segment.bytes"]:
+        print(f"LEGACY {key} {configs[key].value}")
+    print("OK legacy-alter")
+
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
+    delivered = []
+    producer.produce(topic, value=b"still v2", on_delivery=lambda err, msg: delivered.append((err, msg)))
+    check(producer.flush(TIMEOUT_S) == 0, "produced")
+    check(len(delivered) == 1 and delivered[0][0] is None, f"delivery {delivered}")
+    print(f"LEGACY offset {delivered[0][1].offset()}")
+    print("OK produce")
+
+
 def main():
     signal.signal(signal.SIGALRM, on_deadline)
     signal.alarm(DEADLINE_S)
     if len(sys.argv) >= 4 and sys.argv[1] == "scenario":
         scenario(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "legacy-configs":
+        legacy_configs(sys.argv[2], sys.argv[3])
     elif len(sys.argv) >= 5 and sys.argv[1] == "alter":
         alter(sys.argv[2], sys.argv[3], sys.argv[4:])
     else:

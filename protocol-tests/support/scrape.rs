@@ -1,4 +1,4 @@
-//! Reading a broker's Prometheus endpoint over plain TCP (no HTTP client library).
+//! Reading a broker's admin HTTP endpoints over plain TCP (no HTTP client library).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -10,11 +10,19 @@ use tokio::time::timeout;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// `GET path` over plain TCP; returns (status line, body).
+/// `GET path` over plain TCP (one HTTP/1.1 request, then the server closes); returns (status
+/// line, body).
 pub async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
+    http_request(addr, "GET", path).await
+}
+
+/// One `method path` request with an empty body; returns (status line, body).
+pub async fn http_request(addr: SocketAddr, method: &str, path: &str) -> (String, String) {
     let exchange = async {
         let mut stream = TcpStream::connect(addr).await.expect("connect to metrics");
-        let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
         stream.write_all(request.as_bytes()).await.expect("send");
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).await.expect("read response");

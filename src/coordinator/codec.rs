@@ -176,38 +176,58 @@ fn frame(payload: Vec<u8>) -> io::Result<Vec<u8>> {
     Ok(frame)
 }
 
+/// A whole frame whose checksum matches but whose payload is not a record this version knows:
+/// not a torn write, so it must not be cut off like one.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Undecodable;
+
+/// The size of the frame [`encode_frame`] writes for an offset commit.
+pub(super) fn offset_frame_len(group_id: &str, topic: &str, metadata: &str) -> usize {
+    // kind, 3 strings (u32 length each), partition, offset, leader epoch, timestamp
+    FRAME_HEADER + 1 + 3 * 4 + group_id.len() + topic.len() + metadata.len() + 4 + 8 + 4 + 8
+}
+
 /// Reads one frame from the front of `data`: its records (a batch holds several), each with
-/// its own single-record frame, and the frame's length; `None` if it is incomplete or corrupt.
-pub(super) fn read_frame(data: &[u8]) -> Option<(Vec<FramedRecord>, usize)> {
-    let header = data.get(..FRAME_HEADER)?;
-    let len = u32::from_be_bytes(header[0..4].try_into().ok()?) as usize;
-    let crc = u32::from_be_bytes(header[4..8].try_into().ok()?);
+/// its own single-record frame, and the frame's length; `None` if the frame is incomplete or
+/// fails its checksum (a torn write), or [`Undecodable`].
+pub(super) fn read_frame(data: &[u8]) -> Result<Option<(Vec<FramedRecord>, usize)>, Undecodable> {
+    let Some(header) = data.get(..FRAME_HEADER) else {
+        return Ok(None);
+    };
+    let word = |at: usize| {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&header[at..at + 4]);
+        u32::from_be_bytes(b)
+    };
+    let (len, crc) = (word(0) as usize, word(4));
     if len > MAX_PAYLOAD {
-        return None;
+        return Ok(None);
     }
-    let payload = data.get(FRAME_HEADER..FRAME_HEADER + len)?;
+    let Some(payload) = data.get(FRAME_HEADER..FRAME_HEADER + len) else {
+        return Ok(None);
+    };
     if crc32c::crc32c(payload) != crc {
-        return None;
+        return Ok(None);
     }
     let records = if payload.first() == Some(&KIND_BATCH) {
-        let mut d = Dec(&payload[1..]);
-        let mut records = Vec::new();
-        for _ in 0..d.u32()? {
-            let len = d.u32()?;
-            let inner = d.raw(len)?;
-            records.push((decode_payload(inner)?, frame(inner.to_vec()).ok()?));
-        }
-        if !d.0.is_empty() {
-            return None;
-        }
-        records
+        decode_batch(&payload[1..]).ok_or(Undecodable)?
     } else {
-        vec![(
-            decode_payload(payload)?,
-            data[..FRAME_HEADER + len].to_vec(),
-        )]
+        let record = decode_payload(payload).ok_or(Undecodable)?;
+        vec![(record, data[..FRAME_HEADER + len].to_vec())]
     };
-    Some((records, FRAME_HEADER + len))
+    Ok(Some((records, FRAME_HEADER + len)))
+}
+
+/// The records of a batch frame's payload (after its kind), each given its own frame.
+fn decode_batch(payload: &[u8]) -> Option<Vec<FramedRecord>> {
+    let mut d = Dec(payload);
+    let mut records = Vec::new();
+    for _ in 0..d.u32()? {
+        let len = d.u32()?;
+        let inner = d.raw(len)?;
+        records.push((decode_payload(inner)?, frame(inner.to_vec()).ok()?));
+    }
+    d.0.is_empty().then_some(records)
 }
 
 fn decode_payload(payload: &[u8]) -> Option<Record> {

@@ -205,7 +205,13 @@ impl GroupCoordinator {
         &self,
         group_ids: Vec<String>,
     ) -> Vec<(String, Result<ConsumerGroupDescription, GroupError>)> {
-        self.ask_each(group_ids, || ops::ConsumerDescribe).await
+        let (cfg, now) = (&self.shared.cfg, self.shared.clock.now_ms());
+        self.ask_each(
+            group_ids,
+            || ops::ConsumerDescribe,
+            |id| Slot::absent(id, cfg.clone(), now).consumer_describe(),
+        )
+        .await
     }
 
     /// Heartbeat.
@@ -284,12 +290,24 @@ impl GroupCoordinator {
         .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
     }
 
+    /// How many group tasks were ever started.
+    #[cfg(test)]
+    pub(crate) fn tasks_started(&self) -> u64 {
+        lock(&self.shared.registry).next_task_id
+    }
+
     /// DescribeGroups: one entry per id, in order.
     pub async fn describe_groups(
         &self,
         group_ids: Vec<String>,
     ) -> Vec<(String, Result<GroupDescription, GroupError>)> {
-        self.ask_each(group_ids, || ops::Describe).await
+        let (cfg, now) = (&self.shared.cfg, self.shared.clock.now_ms());
+        self.ask_each(
+            group_ids,
+            || ops::Describe,
+            |id| Ok(Slot::absent(id, cfg.clone(), now).describe()),
+        )
+        .await
     }
 
     /// ListGroups: every existing group, optionally only those in one of `states` and of one
@@ -312,33 +330,51 @@ impl GroupCoordinator {
         &self,
         group_ids: Vec<String>,
     ) -> Vec<(String, Result<(), GroupError>)> {
-        self.ask_each(group_ids, || ops::Delete).await
+        self.ask_each(
+            group_ids,
+            || ops::Delete,
+            |_| Err(GroupError::GroupIdNotFound),
+        )
+        .await
     }
 
-    /// Sends one op to each group at once, then collects the answers in order.
+    /// Sends one op to each group at once, then collects the answers in order. A group
+    /// without a task does not exist: `absent` answers for it, so a request listing any number
+    /// of unknown ids starts no task.
     async fn ask_each<T, O>(
         &self,
         group_ids: Vec<String>,
         op: impl Fn() -> O,
+        absent: impl Fn(&str) -> Result<T, GroupError>,
     ) -> Vec<(String, Result<T, GroupError>)>
     where
         O: Op<Reply = Result<T, GroupError>>,
     {
+        enum Answer<T> {
+            Now(Result<T, GroupError>),
+            Later(oneshot::Receiver<Result<T, GroupError>>),
+        }
         let pending: Vec<_> = group_ids
             .into_iter()
             .map(|id| {
+                let known = lock(&self.shared.registry).tasks.contains_key(&id);
+                if !known {
+                    let answer = Answer::Now(absent(&id));
+                    return (id, answer);
+                }
                 let (tx, rx) = oneshot::channel();
                 self.shared
                     .dispatch(&id, Command::Op(Call::boxed(op(), tx)));
-                (id, rx)
+                (id, Answer::Later(rx))
             })
             .collect();
         let mut out = Vec::with_capacity(pending.len());
-        for (id, rx) in pending {
-            out.push((
-                id,
-                rx.await.unwrap_or(Err(GroupError::CoordinatorNotAvailable)),
-            ));
+        for (id, answer) in pending {
+            let result = match answer {
+                Answer::Now(result) => result,
+                Answer::Later(rx) => rx.await.unwrap_or(Err(GroupError::CoordinatorNotAvailable)),
+            };
+            out.push((id, result));
         }
         out
     }

@@ -1,5 +1,6 @@
 //! AlterConfigs v0-v2 (the legacy API): the given configs replace a topic's whole override set;
-//! keys left out return to their defaults. Applied live and persisted.
+//! keys left out return to their defaults. Applied live and persisted. Broker settings are
+//! checked as in IncrementalAlterConfigs.
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use super::incremental_alter_configs::{broker_change, error};
 use super::{opt_string, str_bytes};
 use crate::broker::Broker;
 use crate::error::code_of;
-use crate::metadata::config_ops::replace_all;
+use crate::metadata::config_ops::{replace_all, ConfigOp};
 
 pub async fn handle(broker: &Arc<Broker>, request: AlterConfigsRequest) -> AlterConfigsResponse {
     let validate_only = request.validate_only;
@@ -38,10 +39,16 @@ pub async fn handle(broker: &Arc<Broker>, request: AlterConfigsRequest) -> Alter
                     Err(e) => Err((code_of(e), "internal error".into())),
                 }
             }
-            RESOURCE_BROKER => broker_change(broker, &name, entries.into_iter().map(|(k, _)| k)),
+            RESOURCE_BROKER => {
+                let ops: Vec<(String, ConfigOp)> = entries
+                    .into_iter()
+                    .map(|(k, v)| (k, ConfigOp::Set(v)))
+                    .collect();
+                broker_change(broker, &name, &ops)
+            }
             other => Err((
                 ResponseError::InvalidRequest.code(),
-                format!("weir alters topic (2) configs, not resource type {other}"),
+                format!("weir alters topic (2) and broker (4) configs, not resource type {other}"),
             )),
         };
         let response = AlterConfigsResourceResponse::default()

@@ -4,7 +4,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::consumer_group_heartbeat_response::{Assignment, TopicPartitions};
 use kafka_protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
 
-use super::{opt_string, str_bytes, Client};
+use super::{opt_string, str_bytes, Requester};
 use crate::broker::Broker;
 use crate::coordinator::{ConsumerHeartbeat, GroupError, TopicImage};
 use crate::error::code_of;
@@ -14,7 +14,7 @@ use crate::error::code_of;
 pub async fn handle(
     broker: &Broker,
     version: i16,
-    client: &Client,
+    requester: &Requester,
     request: ConsumerGroupHeartbeatRequest,
 ) -> ConsumerGroupHeartbeatResponse {
     if !broker.config().group_consumer.enabled {
@@ -40,8 +40,8 @@ pub async fn handle(
                 .map(|t| (t.topic_id, t.partitions))
                 .collect()
         }),
-        client_id: client.client_id.clone(),
-        client_host: client.host.clone(),
+        client_id: requester.client_id.clone(),
+        client_host: requester.host.clone(),
         topics: Arc::new(topic_image(broker)),
         version,
     };

@@ -1,5 +1,6 @@
 //! IncrementalAlterConfigs v0-v1: SET, DELETE, APPEND and SUBTRACT on topic configs, applied
-//! live and persisted. Broker settings are static in weir: a broker resource is refused.
+//! live and persisted. On the broker resource, changes are checked against the settings table
+//! and refused as Kafka refuses keys that are not dynamic (weir reads every setting at start).
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use super::describe_configs::{check_broker_name, RESOURCE_BROKER, RESOURCE_TOPIC
 use super::{opt_string, str_bytes};
 use crate::broker::Broker;
 use crate::error::code_of;
-use crate::metadata::config_ops::{apply_incremental, ConfigOp};
+use crate::metadata::config_ops::{apply_incremental, check_broker_change, ConfigOp};
 use crate::metadata::MetadataError;
 
 pub async fn handle(
@@ -42,21 +43,17 @@ async fn alter(
     validate_only: bool,
 ) -> Result<(), (i16, String)> {
     let name = resource.resource_name.to_string();
-    match resource.resource_type {
-        RESOURCE_TOPIC => {}
-        RESOURCE_BROKER => {
-            return broker_change(
-                broker,
-                &name,
-                resource.configs.iter().map(|c| c.name.to_string()),
-            );
-        }
-        other => {
-            return Err((
-                ResponseError::InvalidRequest.code(),
-                format!("weir alters topic (2) configs, not resource type {other}"),
-            ))
-        }
+    if resource.resource_type != RESOURCE_TOPIC && resource.resource_type != RESOURCE_BROKER {
+        return Err((
+            ResponseError::InvalidRequest.code(),
+            format!(
+                "weir alters topic (2) and broker (4) configs, not resource type {}",
+                resource.resource_type
+            ),
+        ));
+    }
+    if resource.resource_type == RESOURCE_BROKER {
+        check_broker_name(broker, &name)?;
     }
     let mut ops = Vec::with_capacity(resource.configs.len());
     for c in &resource.configs {
@@ -72,6 +69,9 @@ async fn alter(
                 )
             })?;
         ops.push((c.name.to_string(), op));
+    }
+    if resource.resource_type == RESOURCE_BROKER {
+        return check_broker_change(&ops).map_err(error);
     }
     let b = broker.clone();
     let outcome = tokio::task::spawn_blocking(move || {
@@ -92,20 +92,13 @@ pub fn error(e: MetadataError) -> (i16, String) {
     (code_of(e), message)
 }
 
-/// A change of broker settings: refused unless it changes nothing, since weir reads its
-/// settings once, at start.
+/// A change of broker settings (`name` is this broker's id, or empty for cluster-wide defaults),
+/// checked against the settings table.
 pub fn broker_change(
     broker: &Broker,
     name: &str,
-    keys: impl Iterator<Item = String>,
+    ops: &[(String, ConfigOp)],
 ) -> Result<(), (i16, String)> {
     check_broker_name(broker, name)?;
-    let keys: Vec<String> = keys.collect();
-    if keys.is_empty() {
-        return Ok(());
-    }
-    Err((
-        ResponseError::InvalidConfig.code(),
-        format!("weir has no dynamic broker configs; set {keys:?} in the broker's config file and restart"),
-    ))
+    check_broker_change(ops).map_err(error)
 }

@@ -37,10 +37,10 @@ use kafka_protocol::messages::{RequestKind, ResponseKind, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
-use crate::protocol::{self, Outbox, ProtocolError, Request};
+use crate::protocol::{self, ProtocolError, Request, ResponseBuffer};
 
 /// Who sent a request, for group membership descriptions.
-pub struct Client {
+pub struct Requester {
     pub client_id: String,
     /// Kafka shows the client's address as `/ip`.
     pub host: String,
@@ -51,7 +51,7 @@ pub async fn respond(
     broker: &Arc<Broker>,
     peer: SocketAddr,
     request: Request,
-    out: &mut Outbox,
+    out: &mut ResponseBuffer,
 ) -> Result<(), ProtocolError> {
     let Request {
         header,
@@ -90,19 +90,19 @@ pub async fn respond(
             ResponseKind::FindCoordinator(find_coordinator::handle(broker, version, r))
         }
         RequestKind::JoinGroup(r) => {
-            let client = Client {
+            let requester = Requester {
                 client_id: opt_string(&header.client_id).unwrap_or_default(),
                 host: format!("/{}", peer.ip()),
             };
-            ResponseKind::JoinGroup(join_group::handle(broker, version, &client, r).await)
+            ResponseKind::JoinGroup(join_group::handle(broker, version, &requester, r).await)
         }
         RequestKind::ConsumerGroupHeartbeat(r) => {
-            let client = Client {
+            let requester = Requester {
                 client_id: opt_string(&header.client_id).unwrap_or_default(),
                 host: format!("/{}", peer.ip()),
             };
             ResponseKind::ConsumerGroupHeartbeat(
-                consumer_group_heartbeat::handle(broker, version, &client, r).await,
+                consumer_group_heartbeat::handle(broker, version, &requester, r).await,
             )
         }
         RequestKind::ConsumerGroupDescribe(r) => {

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashSet};
 use crate::config::Config;
 
 use super::describe::effective_topic_value;
-use super::topic_config::{self, list_items, ConfigType};
+use super::topic_config::{self, list_items};
 use super::MetadataError;
+use crate::config::ConfigType;
 
 /// One IncrementalAlterConfigs operation (wire codes 0-3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +116,53 @@ pub fn replace_all(
         .collect()
 }
 
+/// AlterConfigs and IncrementalAlterConfigs on the broker resource, checked against the settings
+/// table as Kafka checks them: an unknown key is INVALID_CONFIG, APPEND or SUBTRACT on a key that
+/// is not a list is INVALID_REQUEST, and setting a key the running broker cannot change is
+/// INVALID_REQUEST ("Cannot update these configs dynamically"). Deleting a dynamic value that
+/// was never set changes nothing and succeeds, as in Kafka.
+pub fn check_broker_change(ops: &[(String, ConfigOp)]) -> Result<(), MetadataError> {
+    check_unique(ops.iter().map(|(k, _)| k.as_str()))?;
+    let (mut fixed, mut dynamic) = (Vec::new(), Vec::new());
+    for (name, op) in ops {
+        let Some(key) = crate::config::KEYS.iter().find(|k| k.name == name) else {
+            return Err(MetadataError::InvalidConfig(format!(
+                "unknown broker config {name:?}"
+            )));
+        };
+        match op {
+            ConfigOp::Delete => continue,
+            ConfigOp::Set(None) | ConfigOp::Append(None) | ConfigOp::Subtract(None) => {
+                return Err(MetadataError::InvalidRequest(format!(
+                    "a null value is not allowed for {name:?}"
+                )))
+            }
+            ConfigOp::Append(_) | ConfigOp::Subtract(_)
+                if key.kind.config_type() != ConfigType::List =>
+            {
+                return Err(MetadataError::InvalidRequest(format!(
+                    "APPEND and SUBTRACT are allowed only for list configs, not {name:?}"
+                )))
+            }
+            _ if key.dynamic => dynamic.push(key.name),
+            _ => fixed.push(key.name),
+        }
+    }
+    if !fixed.is_empty() {
+        return Err(MetadataError::InvalidRequest(format!(
+            "Cannot update these configs dynamically: {fixed:?}. weir reads them at start: \
+             set them in its config file, WEIR_* environment or --set, and restart"
+        )));
+    }
+    if !dynamic.is_empty() {
+        // The first dynamic key brings the code that validates and applies it here.
+        return Err(MetadataError::InvalidRequest(format!(
+            "weir cannot apply {dynamic:?} while running yet"
+        )));
+    }
+    Ok(())
+}
+
 fn check_unique<'a>(keys: impl Iterator<Item = &'a str>) -> Result<(), MetadataError> {
     let mut seen = HashSet::new();
     for key in keys {
@@ -219,6 +267,23 @@ mod tests {
             MetadataError::InvalidRequest(_)
         ));
         assert!(replace_all(&[("a".into(), None)]).is_err());
+
+        // The broker resource: every key is read at start.
+        let set = |k: &str| op(k, ConfigOp::Set(some("1")));
+        assert!(matches!(
+            check_broker_change(&[set("log.retention.ms"), set("num.partitions")]),
+            Err(MetadataError::InvalidRequest(m)) if m.contains("dynamically") && m.contains("num.partitions")
+        ));
+        assert!(matches!(
+            check_broker_change(&[set("no.such.broker.config")]),
+            Err(MetadataError::InvalidConfig(_))
+        ));
+        assert!(matches!(
+            check_broker_change(&[op("num.partitions", ConfigOp::Append(some("1")))]),
+            Err(MetadataError::InvalidRequest(_))
+        ));
+        assert!(check_broker_change(&[op("log.retention.ms", ConfigOp::Delete)]).is_ok());
+        assert!(check_broker_change(&[]).is_ok());
         assert_eq!(
             replace_all(&[("retention.ms".into(), some("5"))]).unwrap(),
             map(&[("retention.ms", "5")])

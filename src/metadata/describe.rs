@@ -5,13 +5,14 @@
 //! Sources follow Kafka: a topic override is TOPIC_CONFIG; otherwise the broker setting that is
 //! the key's synonym (`retention.ms` <- `log.retention.ms`) gives the value, as
 //! STATIC_BROKER_CONFIG when the broker's config sets it to something other than Kafka's default,
-//! else DEFAULT_CONFIG. weir has no dynamic broker configs, so every broker setting is read-only.
+//! else DEFAULT_CONFIG. Broker settings come from the settings table (`config::KEYS`): its type,
+//! doc, and read-only unless the table marks the key dynamic (none is yet).
 
 use std::collections::BTreeMap;
 
-use crate::config::{Config, Setting};
+use crate::config::{Config, ConfigType, Setting};
 
-use super::topic_config::{self, ConfigType, TopicKey};
+use super::topic_config::{self, TopicKey};
 
 /// DescribeConfigs `ConfigSource` values.
 pub mod source {
@@ -102,23 +103,28 @@ pub fn effective_topic_value(
     topic_config::lookup(key).and_then(|k| topic_config(broker, overrides, k).value)
 }
 
-/// The broker's settings, in name order. All read-only: weir has no dynamic broker configs.
+/// The broker's settings, in name order, described from the settings table. Read-only unless
+/// the table marks them dynamic; a sensitive value is never shown.
 pub fn broker_configs(broker: &Config) -> Vec<ConfigDescription> {
     let mut all: Vec<ConfigDescription> = broker
         .settings
         .iter()
         .map(|setting| {
-            let synonyms = setting_synonyms(setting);
+            let key = setting.key;
+            let mut synonyms = setting_synonyms(setting);
+            if key.sensitive {
+                synonyms.iter_mut().for_each(|s| s.value = None);
+            }
             ConfigDescription {
-                name: setting.key.to_string(),
-                value: Some(setting.value.clone()),
+                name: key.name.to_string(),
+                value: (!key.sensitive).then(|| setting.value.clone()),
                 source: synonyms
                     .first()
                     .map_or(source::DEFAULT_CONFIG, |s| s.source),
-                read_only: true,
-                sensitive: false,
-                config_type: broker_type(setting),
-                documentation: broker_doc(setting.key),
+                read_only: !key.dynamic,
+                sensitive: key.sensitive,
+                config_type: key.kind.config_type(),
+                documentation: key.doc,
                 synonyms,
             }
         })
@@ -128,102 +134,31 @@ pub fn broker_configs(broker: &Config) -> Vec<ConfigDescription> {
 }
 
 fn broker_setting<'a>(broker: &'a Config, key: &str) -> Option<&'a Setting> {
-    broker.settings.iter().find(|s| s.key == key)
+    broker.settings.iter().find(|s| s.key.name == key)
 }
 
 fn setting_synonyms(setting: &Setting) -> Vec<Synonym> {
+    let name = setting.key.name;
     let mut out = Vec::with_capacity(2);
     if setting.is_set() {
         out.push(Synonym {
-            name: setting.key.to_string(),
+            name: name.to_string(),
             value: Some(setting.value.clone()),
             source: source::STATIC_BROKER_CONFIG,
         });
     }
     out.push(Synonym {
-        name: setting.key.to_string(),
-        value: Some(setting.default.clone()),
+        name: name.to_string(),
+        value: Some(setting.key.default.to_string()),
         source: source::DEFAULT_CONFIG,
     });
     out
 }
 
-fn broker_type(setting: &Setting) -> ConfigType {
-    match setting.key {
-        "listeners" | "advertised.listeners" | "log.dirs" => ConfigType::List,
-        "log.message.timestamp.type" => ConfigType::String,
-        "group.consumer.assignors" | "group.coordinator.rebalance.protocols" => ConfigType::List,
-        "auto.create.topics.enable" | "delete.topic.enable" => ConfigType::Boolean,
-        "node.id"
-        | "num.partitions"
-        | "message.max.bytes"
-        | "socket.request.max.bytes"
-        | "fetch.max.bytes"
-        | "max.connections"
-        | "group.initial.rebalance.delay.ms"
-        | "group.min.session.timeout.ms"
-        | "group.max.session.timeout.ms"
-        | "group.max.size"
-        | "group.consumer.heartbeat.interval.ms"
-        | "group.consumer.min.heartbeat.interval.ms"
-        | "group.consumer.max.heartbeat.interval.ms"
-        | "group.consumer.session.timeout.ms"
-        | "group.consumer.min.session.timeout.ms"
-        | "group.consumer.max.session.timeout.ms"
-        | "group.consumer.max.size"
-        | "log.segment.bytes"
-        | "log.index.interval.bytes"
-        | "offsets.retention.minutes" => ConfigType::Int,
-        "default.replication.factor" => ConfigType::Int,
-        _ => ConfigType::Long,
-    }
-}
-
-fn broker_doc(key: &str) -> &'static str {
-    match key {
-        "listeners" => "The address the socket server listens on (plaintext only).",
-        "advertised.listeners" => "The address clients are told to connect to, if different from listeners.",
-        "node.id" => "The node id of this broker.",
-        "log.dirs" => "The directory in which the log data is kept.",
-        "num.partitions" => "The default number of log partitions per topic.",
-        "default.replication.factor" => "The replication factor for automatically created topics (weir has one replica).",
-        "auto.create.topics.enable" => "Enable auto creation of topics on the server.",
-        "delete.topic.enable" => "Enables topic deletion.",
-        "log.segment.bytes" => "The maximum size of a single log file.",
-        "log.roll.ms" => "The maximum time before a new log segment is rolled out.",
-        "log.retention.ms" => "The number of milliseconds to keep a log file before deleting it; -1 means no limit.",
-        "log.retention.bytes" => "The maximum size of the log before deleting it; -1 means no limit.",
-        "log.retention.check.interval.ms" => "The frequency at which the log cleaner checks whether any log is eligible for deletion.",
-        "log.index.interval.bytes" => "The interval with which an entry is added to the offset index.",
-        "log.flush.interval.messages" => "The number of messages accumulated on a log partition before messages are flushed to disk.",
-        "log.message.timestamp.type" => "Whether the timestamp in the message is message create time or log append time.",
-        "message.max.bytes" => "The largest record batch size allowed.",
-        "socket.request.max.bytes" => "The maximum number of bytes in a socket request.",
-        "fetch.max.bytes" => "The maximum number of bytes returned for a fetch request.",
-        "connections.max.idle.ms" => "Idle connections timeout.",
-        "max.connections" => "The maximum number of connections allowed in the broker at any time.",
-        "group.initial.rebalance.delay.ms" => "The time the group coordinator waits for more consumers to join a new group before the first rebalance.",
-        "group.min.session.timeout.ms" => "The minimum allowed session timeout for registered consumers.",
-        "group.max.session.timeout.ms" => "The maximum allowed session timeout for registered consumers.",
-        "group.max.size" => "The maximum number of consumers that a single consumer group can accommodate.",
-        "offsets.retention.minutes" => "How long committed offsets of a group without members are kept.",
-        "group.consumer.heartbeat.interval.ms" => "The heartbeat interval given to the members of consumer groups (KIP-848 protocol).",
-        "group.consumer.min.heartbeat.interval.ms" => "The minimum allowed group.consumer.heartbeat.interval.ms.",
-        "group.consumer.max.heartbeat.interval.ms" => "The maximum allowed group.consumer.heartbeat.interval.ms.",
-        "group.consumer.session.timeout.ms" => "How long a consumer-group member may go without a heartbeat before it is removed.",
-        "group.consumer.min.session.timeout.ms" => "The minimum allowed group.consumer.session.timeout.ms.",
-        "group.consumer.max.session.timeout.ms" => "The maximum allowed group.consumer.session.timeout.ms.",
-        "group.consumer.max.size" => "The maximum number of members of one consumer group.",
-        "group.coordinator.rebalance.protocols" => "The group protocols served: classic always; consumer (KIP-848) unless left out.",
-        "group.consumer.assignors" => "The server-side assignors of consumer groups (uniform, range, or Kafka's class names); the first is the default.",
-        "offsets.retention.check.interval.ms" => "Frequency at which to check for stale offsets.",
-        _ => "",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::KEYS;
 
     fn config(settings: &[(&str, &str)]) -> Config {
         let overrides: Vec<(String, String)> = settings
@@ -273,7 +208,27 @@ mod tests {
         assert!(all
             .iter()
             .all(|c| c.name != "message.downconversion.enable"));
+        assert!(all.iter().all(|c| c.name != "message.format.version"));
         assert!(all.windows(2).all(|w| w[0].name < w[1].name));
+    }
+
+    #[test]
+    fn configs_kafka_4_dropped_are_shown_when_set_with_a_note_that_they_are_ignored() {
+        let broker = config(&[]);
+        let mut overrides = BTreeMap::new();
+        overrides.insert("message.format.version".to_string(), "0.10.0".to_string());
+        let all = topic_configs(&broker, &overrides);
+        let mfv = find(&all, "message.format.version");
+        assert_eq!(
+            (mfv.value.as_deref(), mfv.source),
+            (Some("0.10.0"), source::TOPIC_CONFIG)
+        );
+        assert_eq!(mfv.config_type, ConfigType::String);
+        assert!(mfv.documentation.starts_with("Ignored"));
+        assert_eq!(mfv.synonyms[1].name, "log.message.format.version");
+        assert!(all
+            .iter()
+            .all(|c| c.name != "message.downconversion.enable"));
     }
 
     #[test]
@@ -284,6 +239,22 @@ mod tests {
         assert_eq!(
             (np.value.as_deref(), np.source, np.read_only),
             (Some("3"), source::STATIC_BROKER_CONFIG, true)
+        );
+        assert_eq!(all.len(), KEYS.len());
+        for key in KEYS {
+            let c = find(&all, key.name);
+            assert_eq!(c.config_type, key.kind.config_type(), "{}", key.name);
+            assert_eq!(c.documentation, key.doc);
+            assert!(c.read_only);
+        }
+        assert_eq!(
+            find(&all, "max.connections.per.ip").config_type,
+            ConfigType::Int
+        );
+        assert_eq!(find(&all, "admin.listen").config_type, ConfigType::String);
+        assert_eq!(
+            find(&all, "connections.max.idle.ms").config_type,
+            ConfigType::Long
         );
         let mmb = find(&all, "message.max.bytes");
         assert_eq!(

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::parse_timestamp_type;
+use crate::config::{parse_timestamp_type, ConfigType};
 use crate::log::LogConfig;
 
 use super::MetadataError;
@@ -24,18 +24,8 @@ enum Kind {
     List,
     Bool,
     Ratio,
-}
-
-/// Kafka's config types as DescribeConfigs v3+ reports them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigType {
-    Boolean = 1,
-    String = 2,
-    Int = 3,
-    Long = 5,
-    Double = 6,
-    List = 7,
-    Password = 9,
+    /// A Kafka version as Kafka 3 wrote message format versions: `0.10.0`, `2.8-IV0`, `3.0`.
+    KafkaVersion,
 }
 
 /// One topic config: how it is checked, its type, the broker setting that gives its default,
@@ -50,7 +40,8 @@ pub struct TopicKey {
     /// Kafka's default when neither the topic nor the broker sets it.
     pub default: &'static str,
     pub doc: &'static str,
-    /// Accepted for old clients but gone from Kafka 4 (not listed by DescribeConfigs unless set).
+    /// A Kafka 3 config that Kafka 4 removed or made a no-op: accepted and stored so older
+    /// tools keep working, ignored by the broker, listed by DescribeConfigs only when set.
     pub legacy: bool,
 }
 
@@ -117,13 +108,15 @@ pub const KEYS: &[TopicKey] = &[
     key("max.message.bytes", Kind::Int(0), T::Int, Some("message.max.bytes"), "1048588",
         "The largest record batch size allowed by the topic."),
     legacy(key("message.downconversion.enable", Kind::Bool, T::Boolean, Some("log.message.downconversion.enable"), "true",
-        "Whether down-conversion of message formats is enabled (removed in Kafka 4)." )),
+        "Ignored: accepted for older tools. Whether old message formats are down-converted for old consumers; Kafka 4 cannot down-convert and keeps this config as a no-op.")),
+    legacy(key("message.format.version", Kind::KafkaVersion, T::String, Some("log.message.format.version"), "3.0-IV1",
+        "Ignored: accepted for older tools. The message format version of the topic's log; Kafka 3 ignored it and Kafka 4 removed it. weir always writes message format v2.")),
     key("message.timestamp.after.max.ms", Kind::Int(0), T::Long, Some("log.message.timestamp.after.max.ms"), "3600000",
         "The allowed time a message's timestamp may be ahead of the broker's clock."),
     key("message.timestamp.before.max.ms", Kind::Int(0), T::Long, Some("log.message.timestamp.before.max.ms"), LONG_MAX,
         "The allowed time a message's timestamp may be behind the broker's clock."),
     legacy(key("message.timestamp.difference.max.ms", Kind::Int(0), T::Long, Some("log.message.timestamp.difference.max.ms"), LONG_MAX,
-        "Deprecated: the maximum difference between a message's timestamp and the broker's clock (removed in Kafka 4).")),
+        "Ignored: accepted for older tools. The largest difference between a message's timestamp and the broker's clock; Kafka 4 removed it for message.timestamp.before.max.ms and message.timestamp.after.max.ms.")),
     key("message.timestamp.type", Kind::Choice(&["CreateTime", "LogAppendTime"]), T::String, Some("log.message.timestamp.type"), "CreateTime",
         "Whether the timestamp in the message is the create time or the log append time."),
     key("min.cleanable.dirty.ratio", Kind::Ratio, T::Double, Some("log.cleaner.min.cleanable.ratio"), "0.5",
@@ -213,7 +206,20 @@ pub fn validate(key: &str, value: &str) -> Result<(), MetadataError> {
             Ok(v) if (0.0..=1.0).contains(&v) => Ok(()),
             _ => invalid("must be a number between 0 and 1".to_string()),
         },
+        Kind::KafkaVersion if is_kafka_version(value.trim()) => Ok(()),
+        Kind::KafkaVersion => invalid("must be a Kafka version such as 2.8 or 3.0-IV1".to_string()),
     }
+}
+
+/// `X.Y`, `X.Y.Z`, optionally followed by `-IVn`.
+fn is_kafka_version(value: &str) -> bool {
+    let (numbers, iv) = match value.split_once("-IV") {
+        Some((numbers, iv)) => (numbers, Some(iv)),
+        None => (value, None),
+    };
+    let parts: Vec<&str> = numbers.split('.').collect();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (2..=3).contains(&parts.len()) && parts.iter().all(|p| digits(p)) && iv.is_none_or(digits)
 }
 
 /// The items of a comma-separated list value, trimmed, empty ones dropped.
@@ -286,6 +292,28 @@ mod tests {
         assert!(validate("retention.bytes", "4294967296").is_ok());
         assert!(validate("compression.gzip.level", "0").is_err());
         assert!(validate("compression.zstd.level", "-5").is_ok());
+    }
+
+    #[test]
+    fn configs_kafka_4_dropped_are_accepted_as_no_ops() {
+        for (key, value) in [
+            ("message.format.version", "0.10.0"),
+            ("message.format.version", "2.8-IV0"),
+            ("message.format.version", "3.0"),
+            ("message.downconversion.enable", "false"),
+            ("message.timestamp.difference.max.ms", "1000"),
+        ] {
+            assert!(validate(key, value).is_ok(), "{key}={value}");
+            assert!(lookup(key).unwrap().legacy);
+            assert!(lookup(key).unwrap().doc.starts_with("Ignored"));
+            let mut o = BTreeMap::new();
+            o.insert(key.to_string(), value.to_string());
+            let c = log_config(&LogConfig::default(), &o);
+            assert_eq!(format!("{c:?}"), format!("{:?}", LogConfig::default()));
+        }
+        assert!(validate("message.format.version", "latest").is_err());
+        assert!(validate("message.format.version", "3.0-IV").is_err());
+        assert!(validate("message.downconversion.enable", "maybe").is_err());
     }
 
     #[test]

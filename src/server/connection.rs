@@ -18,7 +18,7 @@ use super::frame::FrameReader;
 use crate::broker::Broker;
 use crate::handler;
 use crate::metrics::Metrics;
-use crate::protocol::{self, Frame, Outbox};
+use crate::protocol::{self, Decoded, ResponseBuffer};
 
 /// Flush responses once this much is pending even if more requests are buffered.
 const FLUSH_THRESHOLD: usize = 64 * 1024;
@@ -39,7 +39,7 @@ pub async fn run(
     let config = broker.config();
     let mut frames = FrameReader::new(read, config.socket_request_max_bytes);
     let idle = Duration::from_millis(config.connections_max_idle_ms);
-    let mut out = Outbox::with_capacity(INITIAL_CAPACITY);
+    let mut out = ResponseBuffer::with_capacity(INITIAL_CAPACITY);
     loop {
         let next = tokio::select! {
             next = tokio::time::timeout(idle, frames.next()) => next,
@@ -61,10 +61,10 @@ pub async fn run(
         metrics.bytes_in(frame.len());
         let timer = metrics.request(api);
         let result = match protocol::decode(frame) {
-            Ok(Frame::Request(request)) => {
+            Ok(Decoded::Request(request)) => {
                 handler::respond(&broker, peer, *request, &mut out).await
             }
-            Ok(Frame::ApiVersionsTooNew { correlation_id }) => {
+            Ok(Decoded::ApiVersionsTooNew { correlation_id }) => {
                 protocol::encode_api_versions_too_new(&mut out, correlation_id)
             }
             Err(e) => Err(e),
@@ -101,7 +101,7 @@ pub async fn run(
 /// Writes everything pending, in as few vectored writes as the socket takes.
 async fn write_out(
     write: &mut OwnedWriteHalf,
-    out: &mut Outbox,
+    out: &mut ResponseBuffer,
     metrics: &Metrics,
 ) -> io::Result<()> {
     while !out.is_empty() {

@@ -79,7 +79,7 @@ async fn classic_and_consumer_groups_side_by_side() {
     let broker = TestBroker::start_with(&settings()).await;
     let bootstrap = broker.bootstrap();
     let topic = "mixed-t";
-    create_topic(&bootstrap, topic, 6).await;
+    create_topic(&bootstrap, topic, 6, WAIT).await;
     let mut raw = connect_raw(broker.addr()).await;
 
     // An empty classic group holding offsets (a standalone commit at 2 on every partition).
@@ -247,7 +247,7 @@ async fn weir_group_describe_shows_consumer_group_members_epochs_targets_and_lag
     let broker = TestBroker::start_with(&settings()).await;
     let bootstrap = broker.bootstrap();
     let topic = "described-t";
-    create_topic(&bootstrap, topic, 6).await;
+    create_topic(&bootstrap, topic, 6, WAIT).await;
     let a = Member::start(
         Kind::Java,
         "A",

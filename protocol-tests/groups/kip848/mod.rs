@@ -102,7 +102,7 @@ async fn balanced_sigkill_and_clean_leave(kind: Kind, group: &str) {
     let broker = TestBroker::start_with(&settings()).await;
     let bootstrap = broker.bootstrap();
     let topic = format!("{group}-t");
-    create_topic(&bootstrap, &topic, 6).await;
+    create_topic(&bootstrap, &topic, 6, WAIT).await;
     let sub = ["--topic", topic.as_str()];
     let a = Member::start(kind, "A", &bootstrap, group, &sub);
     let mut b = Member::start(kind, "B", &bootstrap, group, &sub);
@@ -198,8 +198,8 @@ async fn confluent_consumer_protocol_members_balance_survive_sigkill_and_hand_ov
 async fn regex_subscriptions_pick_up_topics_created_later() {
     let broker = TestBroker::start_with(&settings()).await;
     let bootstrap = broker.bootstrap();
-    create_topic(&bootstrap, "rx-first", 2).await;
-    create_topic(&bootstrap, "unrelated", 2).await;
+    create_topic(&bootstrap, "rx-first", 2, WAIT).await;
+    create_topic(&bootstrap, "unrelated", 2, WAIT).await;
     let java = Member::start(
         Kind::Java,
         "J",
@@ -221,7 +221,7 @@ async fn regex_subscriptions_pick_up_topics_created_later() {
         })
         .await;
     }
-    create_topic(&bootstrap, "rx-later", 3).await;
+    create_topic(&bootstrap, "rx-later", 3, WAIT).await;
     let all: BTreeSet<String> = first
         .iter()
         .cloned()

@@ -28,9 +28,9 @@ async fn consumer_group_survives_broker_sigkill_without_reassignment_and_resumes
         .expect("free port")
         .port();
     let broker = spawn(port, dir.path().to_path_buf()).await;
-    let bootstrap = broker.bootstrap();
+    let bootstrap = broker.addr.to_string();
     let topic = "durable-kip848";
-    create_topic(&bootstrap, topic, 6).await;
+    create_topic(&bootstrap, topic, 6, WAIT).await;
     let sub = ["--topic", topic];
     let a = Member::start(Kind::Java, "A", &bootstrap, "kip848-restart", &sub);
     let b = Member::start(Kind::Confluent, "B", &bootstrap, "kip848-restart", &sub);

@@ -1,12 +1,14 @@
 //! Consumer-group records in the group log: every kind round-trips, replay rebuilds the group
-//! (latest member records, tombstones, kept offsets), and a torn tail is cut at every byte.
+//! (latest member records, tombstones, kept offsets), a torn tail is cut at every byte, a whole
+//! batch with a record that does not decode stops the open, and a failed compaction loses no
+//! batch written after it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 
 use uuid::Uuid;
 
-use crate::coordinator::codec::{encode_frame, read_frame};
+use crate::coordinator::codec::{encode_batch, encode_frame, read_frame};
 use crate::coordinator::consumer::assignor::Assignment;
 use crate::coordinator::consumer::member::{ConsumerMember, MemberState};
 use crate::coordinator::offsets::CommittedOffset;
@@ -92,7 +94,7 @@ fn every_consumer_record_kind_round_trips() {
         },
     ] {
         let frame = encode_frame(&r).unwrap();
-        let (back, len) = read_frame(&frame).unwrap();
+        let (back, len) = read_frame(&frame).unwrap().unwrap();
         assert_eq!(back, vec![(r, frame.clone())]);
         assert_eq!(len, frame.len());
     }
@@ -171,6 +173,66 @@ fn torn_consumer_records_are_truncated_at_every_byte_boundary() {
             groups["g"].consumer.as_ref().unwrap().members[0].0.epoch,
             3,
             "cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn a_batch_with_a_valid_crc_and_a_record_that_does_not_decode_stops_the_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    {
+        let (mut s, _) = Store::open(dir.path(), 0).unwrap();
+        s.append(&[epochs("g", 1), member("g", "m1", 1)]).unwrap();
+    }
+    // A batch (kind 9), CRC right, holding a known record and one of a kind this version does
+    // not know, followed by a batch that must not be thrown away with it.
+    let known = encode_frame(&commit("g", 0, 3)).unwrap();
+    let unknown = [99u8, 0, 0, 0, 0];
+    let mut payload = vec![9u8];
+    payload.extend_from_slice(&2u32.to_be_bytes());
+    for inner in [&known[8..], &unknown[..]] {
+        payload.extend_from_slice(&(inner.len() as u32).to_be_bytes());
+        payload.extend_from_slice(inner);
+    }
+    let mut data = fs::read(&path).unwrap();
+    data.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    data.extend_from_slice(&crc32c::crc32c(&payload).to_be_bytes());
+    data.extend_from_slice(&payload);
+    data.extend_from_slice(&encode_batch(&[epochs("g", 2), member("g", "m1", 2)]).unwrap());
+    fs::write(&path, &data).unwrap();
+    let err = Store::open(dir.path(), 0).expect_err("an undecodable batch must stop the open");
+    assert!(err.to_string().contains("does not decode"), "{err}");
+    assert_eq!(fs::read(&path).unwrap(), data, "the log was changed");
+}
+
+#[test]
+fn a_failed_compaction_never_leaves_later_batches_in_an_unlinked_file() {
+    use crate::log::faults::{self, Point, Rule};
+    for point in [Point::Write, Point::Fsync, Point::Rename, Point::DirSync] {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut s, _) = Store::open(dir.path(), 0).unwrap();
+        for epoch in 1..=20 {
+            s.append(&[epochs("g", epoch), member("g", "m1", epoch)])
+                .unwrap();
+        }
+        {
+            let _fail = faults::arm(Rule::once(point, dir.path()));
+            assert!(s.compact().is_err(), "{point:?}");
+        }
+        s.append(&[epochs("g", 30), member("g", "m1", 30), commit("g", 0, 7)])
+            .unwrap();
+        drop(s);
+        let (_, groups) = Store::open(dir.path(), 0).unwrap();
+        let c = groups["g"].consumer.as_ref().unwrap();
+        assert_eq!(
+            (
+                c.epoch,
+                c.members[0].0.epoch,
+                groups["g"].offsets[0].2.offset
+            ),
+            (30, 30, 7),
+            "batch after a compaction that failed at {point:?}"
         );
     }
 }

@@ -1,5 +1,6 @@
-//! Prometheus metrics: counters the request path bumps, gauges computed when scraped, and the
-//! `GET /metrics` endpoint (off unless `metrics.listen` is set).
+//! Prometheus metrics, what is counted: counters the request path bumps and gauges computed when
+//! scraped (`snapshot.rs`). The admin HTTP listener (`crate::admin`) serves them at
+//! `GET /metrics`; they are kept only when it is on (`admin.listen`).
 //!
 //! Every broker owns its own [`prometheus_client`] registry (no global recorder), so several
 //! brokers in one process keep separate figures. The per-request cost is a few atomic adds and
@@ -22,9 +23,10 @@
 //! | `weir_consumer_group_lag` | gauge | `group`: high watermark minus committed offset, summed |
 //! | `weir_consumer_group_partition_lag` | gauge | `group`, `topic`, `partition` |
 
-use std::fmt::Write as _;
+mod snapshot;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use kafka_protocol::messages::ApiKey;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
@@ -33,14 +35,11 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 use crate::broker::Broker;
-use crate::coordinator::GroupState;
 use crate::protocol::versions::SUPPORTED;
+
+use snapshot::Snapshot;
 
 /// The broker's metrics. Cheap no-ops when disabled.
 pub struct Metrics {
@@ -130,6 +129,10 @@ impl Metrics {
             (slot, Instant::now())
         }))
     }
+
+    /// The content type of [`Metrics::scrape`]'s text.
+    pub const CONTENT_TYPE: &'static str =
+        "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
     /// The whole exposition: the live counters, then the figures computed now.
     pub async fn scrape(&self, broker: &Arc<Broker>) -> String {
@@ -244,232 +247,6 @@ impl RequestTimer<'_> {
     }
 }
 
-/// Figures computed at scrape time from the broker's state.
-struct Snapshot {
-    /// (topic, partitions, log bytes)
-    topics: Vec<(String, usize, u64)>,
-    groups_by_state: Vec<(GroupState, i64)>,
-    /// (group, topic, partition, lag)
-    lag: Vec<(String, String, i32, i64)>,
-}
-
-const STATES: [GroupState; 5] = [
-    GroupState::Empty,
-    GroupState::PreparingRebalance,
-    GroupState::CompletingRebalance,
-    GroupState::Stable,
-    GroupState::Dead,
-];
-
-impl Snapshot {
-    async fn take(broker: &Arc<Broker>) -> Snapshot {
-        // Log sizes need each partition's lock: a blocking task, never the reactor.
-        let b = broker.clone();
-        let topics = tokio::task::spawn_blocking(move || {
-            b.topics
-                .list()
-                .iter()
-                .map(|t| {
-                    let partitions = t.partitions();
-                    let size = partitions.iter().map(|p| p.log().size_bytes()).sum();
-                    (t.name.clone(), partitions.len(), size)
-                })
-                .collect()
-        })
-        .await
-        .unwrap_or_default();
-
-        let groups = broker.groups.list_groups(&[], &[]);
-        let groups_by_state = STATES
-            .iter()
-            .map(|s| {
-                (
-                    *s,
-                    groups.iter().filter(|g| g.state == s.as_str()).count() as i64,
-                )
-            })
-            .collect();
-        let mut lag = Vec::new();
-        for group in &groups {
-            let Ok(offsets) = broker
-                .groups
-                .fetch_offsets(&group.group_id, None, false)
-                .await
-            else {
-                continue;
-            };
-            for o in offsets.into_iter().filter(|o| o.offset >= 0) {
-                let Some(partition) = broker
-                    .topics
-                    .get(&o.topic)
-                    .and_then(|t| t.partition(o.partition))
-                else {
-                    continue;
-                };
-                let behind = (partition.high_watermark() - o.offset).max(0);
-                lag.push((group.group_id.clone(), o.topic, o.partition, behind));
-            }
-        }
-        Snapshot {
-            topics,
-            groups_by_state,
-            lag,
-        }
-    }
-
-    fn registry(&self) -> Registry {
-        let mut registry = Registry::with_prefix("weir");
-        let gauge = |registry: &mut Registry, name: &str, help: &str, value: i64| {
-            let g = Gauge::<i64>::default();
-            g.set(value);
-            registry.register(name, help, g);
-        };
-        gauge(&mut registry, "topics", "Topics", self.topics.len() as i64);
-        gauge(
-            &mut registry,
-            "partitions",
-            "Partitions over all topics",
-            self.topics.iter().map(|(_, n, _)| *n as i64).sum(),
-        );
-
-        let log_size = Family::<[(&'static str, String); 1], Gauge>::default();
-        for (topic, _, size) in &self.topics {
-            log_size
-                .get_or_create(&[("topic", topic.clone())])
-                .set(i64::try_from(*size).unwrap_or(i64::MAX));
-        }
-        registry.register(
-            "log_size_bytes",
-            "Bytes of log segments on disk, by topic",
-            log_size,
-        );
-
-        let groups = Family::<[(&'static str, &'static str); 1], Gauge>::default();
-        for (state, count) in &self.groups_by_state {
-            groups
-                .get_or_create(&[("state", state.as_str())])
-                .set(*count);
-        }
-        registry.register("consumer_groups", "Consumer groups, by state", groups);
-
-        let by_group = Family::<[(&'static str, String); 1], Gauge>::default();
-        let by_partition = Family::<[(&'static str, String); 3], Gauge>::default();
-        for (group, topic, partition, lag) in &self.lag {
-            by_group
-                .get_or_create(&[("group", group.clone())])
-                .inc_by(*lag);
-            by_partition
-                .get_or_create(&[
-                    ("group", group.clone()),
-                    ("topic", topic.clone()),
-                    ("partition", partition.to_string()),
-                ])
-                .set(*lag);
-        }
-        registry.register(
-            "consumer_group_lag",
-            "Records between a group's committed offsets and the high watermarks, summed over its partitions",
-            by_group,
-        );
-        registry.register(
-            "consumer_group_partition_lag",
-            "High watermark minus the group's committed offset",
-            by_partition,
-        );
-        registry
-    }
-}
-
-/// How long a scraper may take to send its request line and headers.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest request head read; a scrape's is a few hundred bytes.
-const MAX_REQUEST_HEAD: usize = 8 * 1024;
-
-/// Serves `GET /metrics` (HTTP/1.x, one request per connection) until `shutdown` turns true.
-pub async fn serve(
-    listener: TcpListener,
-    broker: Arc<Broker>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut scrapes = JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = shutdown.wait_for(|stop| *stop) => break,
-            Some(_) = scrapes.join_next(), if !scrapes.is_empty() => continue,
-        };
-        match accepted {
-            Ok((stream, _)) => {
-                scrapes.spawn(answer(stream, broker.clone()));
-            }
-            Err(e) => {
-                tracing::warn!("metrics accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
-    drop(listener);
-    scrapes.shutdown().await;
-}
-
-async fn answer(mut stream: TcpStream, broker: Arc<Broker>) {
-    let head = match tokio::time::timeout(REQUEST_TIMEOUT, read_head(&mut stream)).await {
-        Ok(Some(head)) => head,
-        _ => return,
-    };
-    let mut parts = head.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let path = target.split('?').next().unwrap_or("");
-    let response = match (method, path) {
-        ("GET", "/metrics") => {
-            let body = broker.metrics().scrape(&broker).await;
-            http_response(
-                "200 OK",
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                &body,
-            )
-        }
-        ("GET", _) => http_response("404 Not Found", "text/plain", "try /metrics\n"),
-        _ => http_response("405 Method Not Allowed", "text/plain", "GET only\n"),
-    };
-    let _ = tokio::time::timeout(REQUEST_TIMEOUT, async {
-        stream.write_all(response.as_bytes()).await?;
-        stream.shutdown().await
-    })
-    .await;
-}
-
-/// Reads up to the blank line ending the request head; returns its first line.
-async fn read_head(stream: &mut TcpStream) -> Option<String> {
-    let mut buf = Vec::with_capacity(512);
-    let mut chunk = [0u8; 512];
-    loop {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.windows(2).any(|w| w == b"\n\n") {
-            break;
-        }
-        if buf.len() > MAX_REQUEST_HEAD {
-            return None;
-        }
-    }
-    let text = String::from_utf8_lossy(&buf);
-    text.lines().next().map(str::to_string)
-}
-
-fn http_response(status: &str, content_type: &str, body: &str) -> String {
-    let mut out = String::with_capacity(body.len() + 128);
-    let _ = write!(
-        out,
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -513,13 +290,5 @@ mod tests {
         assert!(text.contains("weir_connections_active 0"), "{text}");
         assert!(text.contains("weir_connections_total 1"), "{text}");
         assert!(text.contains("weir_request_duration_seconds_count{api=\"Produce\"} 2"));
-    }
-
-    #[test]
-    fn http_response_has_length() {
-        let r = http_response("200 OK", "text/plain", "abc");
-        assert!(r.starts_with("HTTP/1.1 200 OK\r\n"));
-        assert!(r.contains("Content-Length: 3\r\n"));
-        assert!(r.ends_with("\r\n\r\nabc"));
     }
 }

@@ -1,0 +1,589 @@
+//! The broker settings table: every key weir understands, with its default, type and
+//! validation, what it means, whether a running broker can change it, and where its value goes.
+//! Loading (file, `WEIR_*`, flags), DescribeConfigs, AlterConfigs and `config/weir.toml` all read
+//! this one table.
+//!
+//! Adding a setting is one entry here plus the typed field its `set` function writes; a bound
+//! set by another key is checked in rules.rs.
+
+use std::path::PathBuf;
+
+use super::listener::{self, Endpoint};
+use super::Config;
+use crate::coordinator::Assignor;
+use crate::log::TimestampType;
+
+/// Kafka's config types as DescribeConfigs v3+ reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigType {
+    Boolean = 1,
+    String = 2,
+    Int = 3,
+    Long = 5,
+    Double = 6,
+    List = 7,
+    Password = 9,
+}
+
+/// How a value is checked and which typed field it sets. The setter's argument is the parsed,
+/// validated value, so a setter cannot see a value outside the stated range.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// A whole number in `min..=max` (Kafka INT; `max` at most `i32::MAX`).
+    Int {
+        min: i64,
+        max: i64,
+        set: fn(&mut Config, i64),
+    },
+    /// A whole number in `min..=max` (Kafka LONG).
+    Long {
+        min: i64,
+        max: i64,
+        set: fn(&mut Config, i64),
+    },
+    Bool(fn(&mut Config, bool)),
+    /// One of these words (Kafka STRING).
+    Choice(&'static [&'static str], fn(&mut Config, &'static str)),
+    /// One Kafka listener, `host:port` or `PLAINTEXT://host:port`; empty is allowed (and gives
+    /// `None`) unless `required`.
+    Listener {
+        required: bool,
+        set: fn(&mut Config, Option<Endpoint>),
+    },
+    /// A `host:port` address of weir's own (no scheme); empty means off.
+    Address(fn(&mut Config, Option<Endpoint>)),
+    /// One folder.
+    Dir(fn(&mut Config, PathBuf)),
+    /// A comma-separated list (Kafka LIST), blank items dropped; the function checks the items
+    /// and sets the field, or says why the list is refused.
+    List(fn(&mut Config, &[&str]) -> Result<(), String>),
+}
+
+/// Where a key sits in `config/weir.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Network,
+    Identity,
+    Topics,
+    Log,
+    Groups,
+    Admin,
+}
+
+impl Section {
+    pub fn title(self) -> &'static str {
+        match self {
+            Section::Network => "Network",
+            Section::Identity => "Broker identity",
+            Section::Topics => "Topics",
+            Section::Log => "Log",
+            Section::Groups => "Consumer groups",
+            Section::Admin => "Admin HTTP listener (metrics, health checks)",
+        }
+    }
+}
+
+/// One broker setting.
+#[derive(Debug, Clone, Copy)]
+pub struct BrokerKey {
+    /// Kafka's name for it (weir's own for settings Kafka lacks).
+    pub name: &'static str,
+    /// Other names accepted on input (file, `WEIR_*`, flags); DescribeConfigs shows `name`.
+    pub aliases: &'static [&'static str],
+    /// Kafka's default, as DescribeConfigs shows it.
+    pub default: &'static str,
+    pub kind: Kind,
+    pub doc: &'static str,
+    pub section: Section,
+    /// Whether a running broker applies a change (AlterConfigs on the broker resource).
+    /// weir reads every setting once, at start, so none is dynamic yet.
+    pub dynamic: bool,
+    /// Whether the value is secret: DescribeConfigs then reports it as null.
+    pub sensitive: bool,
+}
+
+/// The columns every entry of a section shares; entries override what differs.
+const fn in_section(section: Section) -> BrokerKey {
+    BrokerKey {
+        name: "",
+        aliases: &[],
+        default: "",
+        kind: Kind::Bool(|_, _| {}),
+        doc: "",
+        section,
+        dynamic: false,
+        sensitive: false,
+    }
+}
+
+const INT_MAX: i64 = i32::MAX as i64;
+const LONG_MAX: i64 = i64::MAX;
+
+/// Every broker setting, in the order `config/weir.toml` lists them.
+pub const KEYS: &[BrokerKey] = &[
+    BrokerKey {
+        name: "listeners",
+        default: "127.0.0.1:9092",
+        kind: Kind::Listener { required: true, set: |c, v| c.listen = v.map(|e| e.bind_addr()).unwrap_or_default() },
+        doc: "The address the broker listens on: host:port, or Kafka's PLAINTEXT://host:port. weir serves one plaintext listener; port 0 picks a free port, an empty host listens on every interface.",
+        ..in_section(Section::Network)
+    },
+    BrokerKey {
+        name: "advertised.listeners",
+        default: "",
+        kind: Kind::Listener { required: false, set: |c, v| c.advertised = v },
+        doc: "The address clients are told to connect to (in Metadata responses), in the same forms as listeners. Empty: the listen address, with the bound port when listening on port 0.",
+        ..in_section(Section::Network)
+    },
+    BrokerKey {
+        name: "socket.request.max.bytes",
+        default: "104857600",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.socket_request_max_bytes = v as usize },
+        doc: "The largest request frame accepted; a larger frame closes the connection before its body is read.",
+        ..in_section(Section::Network)
+    },
+    BrokerKey {
+        name: "fetch.max.bytes",
+        default: "57671680",
+        kind: Kind::Int { min: 1024, max: INT_MAX, set: |c, v| c.fetch_max_bytes = v as usize },
+        doc: "The most bytes one fetch response may carry, whatever the client asks for.",
+        ..in_section(Section::Network)
+    },
+    BrokerKey {
+        name: "connections.max.idle.ms",
+        default: "600000",
+        kind: Kind::Long { min: 1, max: LONG_MAX, set: |c, v| c.connections_max_idle_ms = v as u64 },
+        doc: "Connections idle this long are closed.",
+        ..in_section(Section::Network)
+    },
+    BrokerKey {
+        name: "max.connections",
+        default: "2147483647",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.max_connections = v as usize },
+        doc: "The most connections served at once; further connections are closed on accept.",
+        ..in_section(Section::Network)
+    },
+    BrokerKey {
+        name: "max.connections.per.ip",
+        // Earlier weir.toml files spelled it so, as TOML cannot nest a key under the value of
+        // max.connections unless the key is quoted.
+        aliases: &["max.connections_per_ip"],
+        default: "2147483647",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.max_connections_per_ip = v as usize },
+        doc: "The most connections from one client IP address at once; further ones are closed on accept.",
+        ..in_section(Section::Network)
+    },
+    BrokerKey {
+        name: "node.id",
+        default: "1",
+        kind: Kind::Int { min: 0, max: INT_MAX, set: |c, v| c.node_id = v as i32 },
+        doc: "This broker's id, reported as the leader of every partition and as the controller.",
+        ..in_section(Section::Identity)
+    },
+    BrokerKey {
+        name: "log.dirs",
+        default: "./data",
+        kind: Kind::Dir(|c, v| c.data_dir = v),
+        doc: "The folder holding topic data, topics.json, meta.properties (the cluster id) and consumer group state. weir keeps its data in one folder.",
+        ..in_section(Section::Identity)
+    },
+    BrokerKey {
+        name: "num.partitions",
+        default: "1",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.num_partitions = v as i32 },
+        doc: "The number of partitions of a topic created without an explicit count (auto-created topics too).",
+        ..in_section(Section::Topics)
+    },
+    BrokerKey {
+        name: "default.replication.factor",
+        default: "1",
+        kind: Kind::Int { min: 1, max: 1, set: |c, v| c.default_replication_factor = v as i16 },
+        doc: "The replication factor of automatically created topics. weir is a single broker, so the only possible factor is 1.",
+        ..in_section(Section::Topics)
+    },
+    BrokerKey {
+        name: "auto.create.topics.enable",
+        default: "true",
+        kind: Kind::Bool(|c, v| c.auto_create_topics = v),
+        doc: "Create a topic when a client asks for metadata of one that does not exist.",
+        ..in_section(Section::Topics)
+    },
+    BrokerKey {
+        name: "delete.topic.enable",
+        default: "true",
+        kind: Kind::Bool(|c, v| c.delete_topic_enable = v),
+        doc: "Allow DeleteTopics.",
+        ..in_section(Section::Topics)
+    },
+    BrokerKey {
+        name: "log.segment.bytes",
+        default: "1073741824",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.log.segment_bytes = v as u64 },
+        doc: "Roll a new segment file when the active one would grow past this size (topic: segment.bytes).",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "log.roll.ms",
+        default: "604800000",
+        kind: Kind::Long { min: 1, max: LONG_MAX, set: |c, v| c.log.segment_ms = v },
+        doc: "Roll a new segment when the active one is older than this (topic: segment.ms).",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "log.retention.ms",
+        default: "604800000",
+        kind: Kind::Long { min: i64::MIN, max: LONG_MAX, set: |c, v| c.log.retention_ms = v },
+        doc: "Delete segments whose newest record is older than this; -1 keeps them (topic: retention.ms).",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "log.retention.bytes",
+        default: "-1",
+        kind: Kind::Long { min: i64::MIN, max: LONG_MAX, set: |c, v| c.log.retention_bytes = v },
+        doc: "Delete the oldest segments while a partition is larger than this; -1 means no limit (topic: retention.bytes).",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "log.retention.check.interval.ms",
+        default: "300000",
+        kind: Kind::Long { min: 1, max: LONG_MAX, set: |c, v| c.retention_check_interval_ms = v as u64 },
+        doc: "How often retention runs.",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "log.index.interval.bytes",
+        default: "4096",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.log.index_interval_bytes = v as u64 },
+        doc: "Bytes of log between two entries of the sparse offset and time indexes (topic: index.interval.bytes).",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "log.flush.interval.messages",
+        default: "9223372036854775807",
+        kind: Kind::Long { min: 1, max: LONG_MAX, set: |c, v| c.log.flush_interval_messages = v as u64 },
+        doc: "fsync a partition after this many records. 1 makes every acknowledged produce durable before the answer (acks=1 and acks=-1 alike); the default leaves flushing to the OS, as Kafka does (topic: flush.messages).",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "log.message.timestamp.type",
+        default: "CreateTime",
+        kind: Kind::Choice(&["CreateTime", "LogAppendTime"], |c, v| {
+            c.log.timestamp_type = if v == "LogAppendTime" {
+                TimestampType::LogAppendTime
+            } else {
+                TimestampType::CreateTime
+            }
+        }),
+        doc: "CreateTime keeps the producer's timestamps; LogAppendTime stamps batches with the broker's clock (topic: message.timestamp.type).",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "message.max.bytes",
+        default: "1048588",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.log.max_message_bytes = v as usize },
+        doc: "The largest record batch accepted (topic: max.message.bytes).",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "group.initial.rebalance.delay.ms",
+        default: "3000",
+        kind: Kind::Int { min: 0, max: INT_MAX, set: |c, v| c.group_initial_rebalance_delay_ms = v },
+        doc: "How long a new group waits for more members before its first rebalance completes.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.min.session.timeout.ms",
+        default: "6000",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.group_min_session_timeout_ms = v },
+        doc: "The shortest session timeout a consumer may ask for.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.max.session.timeout.ms",
+        default: "1800000",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.group_max_session_timeout_ms = v },
+        doc: "The longest session timeout a consumer may ask for.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.max.size",
+        default: "2147483647",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.group_max_size = v as i32 },
+        doc: "The most members in one group.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "offset.metadata.max.bytes",
+        default: "4096",
+        kind: Kind::Int { min: 0, max: INT_MAX, set: |c, v| c.offset_metadata_max_bytes = v as usize },
+        doc: "The largest metadata string an offset commit may carry; larger ones get OFFSET_METADATA_TOO_LARGE.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "offsets.topic.segment.bytes",
+        default: "1048576",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.offsets_topic_segment_bytes = v as u64 },
+        doc: "The size the group log may reach before it is compacted (once it is more than 4x its live records). Kafka's offsets topic default is 100 MiB; weir's group log is compacted sooner.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "offsets.retention.minutes",
+        default: "10080",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.offsets_retention_ms = v.saturating_mul(60_000) },
+        doc: "Committed offsets of a group without members are dropped after this long.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "offsets.retention.check.interval.ms",
+        default: "600000",
+        kind: Kind::Long { min: 1, max: LONG_MAX, set: |c, v| c.offsets_retention_check_interval_ms = v },
+        doc: "How often expired offsets are looked for.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.coordinator.rebalance.protocols",
+        default: "classic,consumer",
+        kind: Kind::List(set_rebalance_protocols),
+        doc: "The group protocols served: classic, and consumer (KIP-848, group.protocol=consumer). classic cannot be left out. Leaving out consumer stops advertising ConsumerGroupHeartbeat and ConsumerGroupDescribe (clients such as franz-go switch to the consumer protocol on their own when they see them).",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.consumer.heartbeat.interval.ms",
+        default: "5000",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.group_consumer.heartbeat_interval_ms = v },
+        doc: "The heartbeat interval the broker gives the members of consumer groups (KIP-848 protocol). Must lie within group.consumer.min.heartbeat.interval.ms and group.consumer.max.heartbeat.interval.ms, and be less than group.consumer.session.timeout.ms.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.consumer.min.heartbeat.interval.ms",
+        default: "5000",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.group_consumer.min_heartbeat_interval_ms = v },
+        doc: "The shortest group.consumer.heartbeat.interval.ms allowed.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.consumer.max.heartbeat.interval.ms",
+        default: "15000",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.group_consumer.max_heartbeat_interval_ms = v },
+        doc: "The longest group.consumer.heartbeat.interval.ms allowed.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.consumer.session.timeout.ms",
+        default: "45000",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.group_consumer.session_timeout_ms = v },
+        doc: "How long a member of a consumer group (KIP-848 protocol) may go without a heartbeat before it is removed. Must lie within group.consumer.min.session.timeout.ms and group.consumer.max.session.timeout.ms.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.consumer.min.session.timeout.ms",
+        default: "45000",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.group_consumer.min_session_timeout_ms = v },
+        doc: "The shortest group.consumer.session.timeout.ms allowed.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.consumer.max.session.timeout.ms",
+        default: "60000",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.group_consumer.max_session_timeout_ms = v },
+        doc: "The longest group.consumer.session.timeout.ms allowed.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.consumer.max.size",
+        default: "2147483647",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.group_consumer.max_size = v as i32 },
+        doc: "The most members in one consumer group (KIP-848 protocol).",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.consumer.assignors",
+        default: "org.apache.kafka.coordinator.group.assignor.UniformAssignor,org.apache.kafka.coordinator.group.assignor.RangeAssignor",
+        kind: Kind::List(set_consumer_assignors),
+        doc: "The server-side assignors of consumer groups, the first being the default: uniform and range, by short name or by Kafka's class name.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "admin.listen",
+        aliases: &["metrics.listen"],
+        default: "",
+        kind: Kind::Address(|c, v| c.admin_listen = v.map(|e| e.bind_addr())),
+        doc: "Where to serve the admin HTTP endpoints, as host:port: Prometheus metrics (GET /metrics, OpenMetrics text) and health checks (GET /health/live, GET /health/ready). Empty (the default): no listener, and no metrics are kept. weir's own setting, not a Kafka one; `weir serve --admin-listen` (older name: --metrics-listen) sets it too.",
+        ..in_section(Section::Admin)
+    },
+    BrokerKey {
+        name: "admin.max.connections",
+        default: "16",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.admin_max_connections = v as usize },
+        doc: "The most admin HTTP connections open at once; further ones are closed on accept.",
+        ..in_section(Section::Admin)
+    },
+];
+
+/// `group.coordinator.rebalance.protocols`: classic always; consumer turns KIP-848 on.
+fn set_rebalance_protocols(c: &mut Config, items: &[&str]) -> Result<(), String> {
+    let protocols: Vec<String> = items.iter().map(|p| p.to_ascii_lowercase()).collect();
+    if let Some(p) = protocols
+        .iter()
+        .find(|p| *p != "classic" && *p != "consumer")
+    {
+        return Err(format!(
+            "unsupported protocol {p:?} (weir has classic and consumer)"
+        ));
+    }
+    if !protocols.iter().any(|p| p == "classic") {
+        return Err("the classic protocol must be enabled".into());
+    }
+    c.group_consumer.enabled = protocols.iter().any(|p| p == "consumer");
+    Ok(())
+}
+
+/// `group.consumer.assignors`: known assignors, each once, at least one.
+fn set_consumer_assignors(c: &mut Config, items: &[&str]) -> Result<(), String> {
+    let mut assignors = Vec::new();
+    for name in items {
+        match Assignor::parse(name) {
+            Some(a) if !assignors.contains(&a) => assignors.push(a),
+            Some(_) => {}
+            None => {
+                return Err(format!(
+                    "unknown assignor {name:?} (weir has uniform and range)"
+                ))
+            }
+        }
+    }
+    if assignors.is_empty() {
+        return Err("at least one assignor is needed".into());
+    }
+    c.group_consumer.assignors = assignors;
+    Ok(())
+}
+
+/// The setting named `name` (or one of its aliases).
+pub fn lookup(name: &str) -> Option<&'static BrokerKey> {
+    KEYS.iter()
+        .find(|k| k.name == name || k.aliases.contains(&name))
+}
+
+impl Kind {
+    pub fn config_type(&self) -> ConfigType {
+        match self {
+            Kind::Int { .. } => ConfigType::Int,
+            Kind::Long { .. } => ConfigType::Long,
+            Kind::Bool(_) => ConfigType::Boolean,
+            Kind::Choice(..) | Kind::Address(_) => ConfigType::String,
+            Kind::Listener { .. } | Kind::Dir(_) | Kind::List(_) => ConfigType::List,
+        }
+    }
+
+    /// The values accepted, for documentation; `None` where the type says it all.
+    pub fn valid_values(&self) -> Option<String> {
+        let range = |min: i64, max: i64| match (min, max) {
+            (i64::MIN, i64::MAX) => None,
+            (min, max) if min == max => Some(format!("{min}")),
+            (min, i64::MAX) => Some(format!("at least {min}")),
+            (min, max) => Some(format!("{min} to {max}")),
+        };
+        match self {
+            Kind::Int { min, max, .. } | Kind::Long { min, max, .. } => range(*min, *max),
+            Kind::Choice(words, _) => Some(words.join(", ")),
+            _ => None,
+        }
+    }
+
+    /// Parses `value`, sets the field it belongs to, or says why the value is refused.
+    pub fn apply(&self, config: &mut Config, value: &str) -> Result<(), String> {
+        let value = value.trim();
+        match *self {
+            Kind::Int { min, max, set } | Kind::Long { min, max, set } => {
+                let v: i64 = value
+                    .parse()
+                    .map_err(|_| "must be a whole number".to_string())?;
+                if v < min || v > max {
+                    return Err(format!("must be in {min}..={max}"));
+                }
+                set(config, v);
+            }
+            Kind::Bool(set) => match value {
+                "true" => set(config, true),
+                "false" => set(config, false),
+                _ => return Err("must be true or false".into()),
+            },
+            Kind::Choice(words, set) => match words.iter().find(|w| **w == value) {
+                Some(word) => set(config, word),
+                None => return Err(format!("must be one of {}", words.join(", "))),
+            },
+            Kind::Listener { required, set } => {
+                let endpoint = listener::parse_listener(value)?;
+                if required && endpoint.is_none() {
+                    return Err("must name an address (host:port)".into());
+                }
+                set(config, endpoint);
+            }
+            Kind::Address(set) => set(config, listener::parse_address(value)?),
+            Kind::Dir(set) => {
+                if value.is_empty() {
+                    return Err("must name a folder".into());
+                }
+                if value.contains(',') {
+                    return Err("weir keeps its data in one folder, not a list".into());
+                }
+                set(config, PathBuf::from(value));
+            }
+            Kind::List(set) => {
+                let items: Vec<&str> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .collect();
+                set(config, &items)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_and_aliases_are_unique_and_defaults_are_valid() {
+        let mut names = HashSet::new();
+        for key in KEYS {
+            assert!(!key.name.is_empty() && !key.doc.is_empty(), "{key:?}");
+            for name in std::iter::once(&key.name).chain(key.aliases) {
+                assert!(names.insert(*name), "{name} twice");
+            }
+            let mut config = Config::blank();
+            assert_eq!(
+                key.kind.apply(&mut config, key.default),
+                Ok(()),
+                "{}",
+                key.name
+            );
+            if let Kind::Int { max, .. } = key.kind {
+                assert!(max <= INT_MAX, "{} is an INT", key.name);
+            }
+        }
+    }
+
+    #[test]
+    fn kinds_refuse_what_does_not_fit() {
+        let mut c = Config::blank();
+        let num = lookup("num.partitions").unwrap().kind;
+        assert_eq!(num.apply(&mut c, " 6 "), Ok(()));
+        assert_eq!(c.num_partitions, 6);
+        assert!(num.apply(&mut c, "0").is_err());
+        assert!(num.apply(&mut c, "2147483648").is_err());
+        assert!(num.apply(&mut c, "six").is_err());
+        let ts = lookup("log.message.timestamp.type").unwrap().kind;
+        assert_eq!(ts.apply(&mut c, "LogAppendTime"), Ok(()));
+        assert_eq!(c.log.timestamp_type, TimestampType::LogAppendTime);
+        assert!(ts.apply(&mut c, "logappendtime").is_err());
+        let dirs = lookup("log.dirs").unwrap().kind;
+        assert!(dirs.apply(&mut c, "/a,/b").is_err());
+        assert_eq!(lookup("metrics.listen").unwrap().name, "admin.listen");
+    }
+}

@@ -1,0 +1,147 @@
+//! Figures computed at scrape time from the broker's state: topic and partition counts, log
+//! sizes, groups by state and consumer lag.
+
+use std::sync::Arc;
+
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::broker::Broker;
+use crate::coordinator::GroupState;
+
+/// Figures computed at scrape time from the broker's state.
+pub(super) struct Snapshot {
+    /// (topic, partitions, log bytes)
+    topics: Vec<(String, usize, u64)>,
+    groups_by_state: Vec<(GroupState, i64)>,
+    /// (group, topic, partition, lag)
+    lag: Vec<(String, String, i32, i64)>,
+}
+
+const STATES: [GroupState; 5] = [
+    GroupState::Empty,
+    GroupState::PreparingRebalance,
+    GroupState::CompletingRebalance,
+    GroupState::Stable,
+    GroupState::Dead,
+];
+
+impl Snapshot {
+    pub(super) async fn take(broker: &Arc<Broker>) -> Snapshot {
+        // Log sizes need each partition's lock: a blocking task, never the reactor.
+        let b = broker.clone();
+        let topics = tokio::task::spawn_blocking(move || {
+            b.topics
+                .list()
+                .iter()
+                .map(|t| {
+                    let partitions = t.partitions();
+                    let size = partitions.iter().map(|p| p.log().size_bytes()).sum();
+                    (t.name.clone(), partitions.len(), size)
+                })
+                .collect()
+        })
+        .await
+        .unwrap_or_default();
+
+        let groups = broker.groups.list_groups(&[], &[]);
+        let groups_by_state = STATES
+            .iter()
+            .map(|s| {
+                (
+                    *s,
+                    groups.iter().filter(|g| g.state == s.as_str()).count() as i64,
+                )
+            })
+            .collect();
+        let mut lag = Vec::new();
+        for group in &groups {
+            let Ok(offsets) = broker
+                .groups
+                .fetch_offsets(&group.group_id, None, false)
+                .await
+            else {
+                continue;
+            };
+            for o in offsets.into_iter().filter(|o| o.offset >= 0) {
+                let Some(partition) = broker
+                    .topics
+                    .get(&o.topic)
+                    .and_then(|t| t.partition(o.partition))
+                else {
+                    continue;
+                };
+                let behind = (partition.high_watermark() - o.offset).max(0);
+                lag.push((group.group_id.clone(), o.topic, o.partition, behind));
+            }
+        }
+        Snapshot {
+            topics,
+            groups_by_state,
+            lag,
+        }
+    }
+
+    pub(super) fn registry(&self) -> Registry {
+        let mut registry = Registry::with_prefix("weir");
+        let gauge = |registry: &mut Registry, name: &str, help: &str, value: i64| {
+            let g = Gauge::<i64>::default();
+            g.set(value);
+            registry.register(name, help, g);
+        };
+        gauge(&mut registry, "topics", "Topics", self.topics.len() as i64);
+        gauge(
+            &mut registry,
+            "partitions",
+            "Partitions over all topics",
+            self.topics.iter().map(|(_, n, _)| *n as i64).sum(),
+        );
+
+        let log_size = Family::<[(&'static str, String); 1], Gauge>::default();
+        for (topic, _, size) in &self.topics {
+            log_size
+                .get_or_create(&[("topic", topic.clone())])
+                .set(i64::try_from(*size).unwrap_or(i64::MAX));
+        }
+        registry.register(
+            "log_size_bytes",
+            "Bytes of log segments on disk, by topic",
+            log_size,
+        );
+
+        let groups = Family::<[(&'static str, &'static str); 1], Gauge>::default();
+        for (state, count) in &self.groups_by_state {
+            groups
+                .get_or_create(&[("state", state.as_str())])
+                .set(*count);
+        }
+        registry.register("consumer_groups", "Consumer groups, by state", groups);
+
+        let by_group = Family::<[(&'static str, String); 1], Gauge>::default();
+        let by_partition = Family::<[(&'static str, String); 3], Gauge>::default();
+        for (group, topic, partition, lag) in &self.lag {
+            by_group
+                .get_or_create(&[("group", group.clone())])
+                .inc_by(*lag);
+            by_partition
+                .get_or_create(&[
+                    ("group", group.clone()),
+                    ("topic", topic.clone()),
+                    ("partition", partition.to_string()),
+                ])
+                .set(*lag);
+        }
+        registry.register(
+            "consumer_group_lag",
+            "Records between a group's committed offsets and the high watermarks, summed over its partitions",
+            by_group,
+        );
+        registry.register(
+            "consumer_group_partition_lag",
+            "High watermark minus the group's committed offset",
+            by_partition,
+        );
+        registry
+    }
+}
