@@ -68,6 +68,7 @@ pub mod log;
 pub mod metadata;
 pub mod metrics;
 pub mod protocol;
+pub mod security;
 pub mod server;
 
 pub use broker::{Broker, BrokerBuilder, BrokerHandle};

@@ -1,7 +1,7 @@
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 
-use super::{opt_string, str_bytes, Client};
+use super::{opt_string, str_bytes, Requester};
 use crate::broker::Broker;
 use crate::coordinator::{GroupError, JoinRequest};
 use crate::error::code_of;
@@ -9,15 +9,16 @@ use crate::error::code_of;
 pub async fn handle(
     broker: &Broker,
     version: i16,
-    client: &Client,
+    requester: &Requester,
+    client_id: String,
     request: JoinGroupRequest,
 ) -> JoinGroupResponse {
     let join = JoinRequest {
         group_id: request.group_id.to_string(),
         member_id: request.member_id.to_string(),
         group_instance_id: opt_string(&request.group_instance_id),
-        client_id: client.client_id.clone(),
-        client_host: client.host.clone(),
+        client_id,
+        client_host: requester.host(),
         protocol_type: request.protocol_type.to_string(),
         protocols: request
             .protocols

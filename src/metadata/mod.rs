@@ -13,6 +13,7 @@ mod topics;
 pub use cluster::ClusterMeta;
 pub use partition::Partition;
 pub use producer_ids::ProducerIds;
+pub use store::write_atomically;
 pub use topics::{Topic, TopicSpec, Topics};
 
 use crate::log::LogError;
