@@ -136,9 +136,14 @@ pub fn random_bytes(n: usize) -> Result<Vec<u8>, ScramError> {
     Ok(bytes)
 }
 
+/// 32 random letters and digits (Kafka's nonces are alphanumeric too; some clients mishandle
+/// other printable characters).
 fn nonce() -> Result<String, ScramError> {
-    // Base64 never contains ',', the attribute separator.
-    Ok(B64.encode(random_bytes(24)?))
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    Ok(random_bytes(32)?
+        .into_iter()
+        .map(|b| char::from(ALPHABET[usize::from(b) % ALPHABET.len()]))
+        .collect())
 }
 
 fn xor(a: &[u8], b: &[u8]) -> Vec<u8> {

@@ -1,0 +1,1 @@
+//! The SCRAM credential APIs and the store's crash safety.

@@ -1,0 +1,1 @@
+//! Hostile input on secured listeners.
