@@ -10,7 +10,8 @@ use rcgen::{
 };
 
 pub struct Certs {
-    pub dir: tempfile::TempDir,
+    /// Holds the files; removed when the certificates are dropped.
+    _dir: tempfile::TempDir,
     /// The CA certificate (the clients' trust store, and the broker's).
     pub ca: PathBuf,
     /// The broker's key and certificate chain in one PEM file (`ssl.keystore.location`).
@@ -20,8 +21,6 @@ pub struct Certs {
     pub untrusted_cert: PathBuf,
     pub untrusted_key: PathBuf,
 }
-
-pub const CLIENT_DN: &str = "CN=alice,O=weir";
 
 fn ca(name: &str) -> (rcgen::Certificate, KeyPair) {
     let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
@@ -78,7 +77,7 @@ impl Certs {
             client_key: write("client.key", &client_key),
             untrusted_cert: write("untrusted.pem", &untrusted_cert),
             untrusted_key: write("untrusted.key", &untrusted_key),
-            dir,
+            _dir: dir,
         }
     }
 

@@ -56,6 +56,8 @@ async fn start_in(dir: &Path, settings: &[(&str, &str)]) -> weir::BrokerHandle {
 pub struct ProcessBroker {
     pub child: Child,
     pub addr: SocketAddr,
+    /// Everything the broker wrote to stderr so far.
+    log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl ProcessBroker {
@@ -89,9 +91,15 @@ impl ProcessBroker {
             .expect("spawn weir serve");
         let stderr = child.stderr.take().expect("stderr piped");
         let (tx, rx) = std::sync::mpsc::channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = log.clone();
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(mut log) = sink.lock() {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
                 if !sent {
                     if let Some(addr) = line.split("addr=").nth(1) {
                         if line.contains("broker ready") {
@@ -116,7 +124,12 @@ impl ProcessBroker {
                 "weir serve not ready within 30 s"
             );
         };
-        ProcessBroker { child, addr }
+        ProcessBroker { child, addr, log }
+    }
+
+    /// What the broker logged so far (stderr).
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     pub fn bootstrap(&self) -> String {

@@ -16,10 +16,10 @@ use kafka_protocol::messages::{
     RequestHeader, ResponseHeader, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use super::error::{check_msg, CliError};
+use super::security::{ClientSecurity, Stream};
 
 const CLIENT_ID: &str = "weir-cli";
 /// Larger frames than this are refused rather than allocated.
@@ -50,7 +50,7 @@ pub fn topic_name(text: &str) -> TopicName {
 /// One broker connection with its negotiated versions.
 pub struct Connection {
     addr: String,
-    stream: TcpStream,
+    stream: Stream,
     correlation_id: i32,
     timeout: Duration,
     /// api key -> (broker min, broker max)
@@ -58,8 +58,12 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub async fn open(addr: &str, timeout: Duration) -> Result<Connection, CliError> {
-        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+    pub async fn open(
+        addr: &str,
+        timeout: Duration,
+        security: &ClientSecurity,
+    ) -> Result<Connection, CliError> {
+        let stream = match tokio::time::timeout(timeout, security.connect(addr)).await {
             Err(_) => {
                 return Err(CliError::ConnectTimeout {
                     addr: addr.to_string(),
@@ -74,7 +78,6 @@ impl Connection {
             }
             Ok(Ok(stream)) => stream,
         };
-        let _ = stream.set_nodelay(true);
         let mut conn = Connection {
             addr: addr.to_string(),
             stream,
@@ -83,7 +86,75 @@ impl Connection {
             versions: HashMap::new(),
         };
         conn.negotiate().await?;
+        if let Some((mechanism, user, password)) = &security.sasl {
+            conn.authenticate(*mechanism, user, password).await?;
+        }
         Ok(conn)
+    }
+
+    /// SaslHandshake v1, then SaslAuthenticate until the mechanism is done.
+    async fn authenticate(
+        &mut self,
+        mechanism: crate::security::Mechanism,
+        user: &str,
+        password: &str,
+    ) -> Result<(), CliError> {
+        use crate::security::{plain, scram::ScramClient};
+        use kafka_protocol::messages::SaslHandshakeRequest;
+        let addr = self.addr.clone();
+        let handshake = self
+            .roundtrip_at(
+                1,
+                &SaslHandshakeRequest::default().with_mechanism(s(mechanism.name())),
+            )
+            .await?;
+        check_msg(handshake.error_code, None, || {
+            format!("{addr} does not serve SASL {mechanism}")
+        })?;
+        let version = self
+            .versions
+            .get(&(ApiKey::SaslAuthenticate as i16))
+            .map_or(0, |(_, max)| (*max).min(2));
+        let failed =
+            |e: String| CliError::kafka(format!("SASL {mechanism} with {addr}"), 58, Some(e));
+        match mechanism.scram() {
+            None => {
+                let response = self
+                    .sasl_token(version, plain::message(user, password))
+                    .await?;
+                check_msg(response.error_code, response.error_message.as_ref(), || {
+                    format!("SASL {mechanism} with {addr}")
+                })
+            }
+            Some(scram) => {
+                let mut client =
+                    ScramClient::new(scram, user, password).map_err(|e| failed(e.to_string()))?;
+                let first = self.sasl_token(version, client.first_message()).await?;
+                check_msg(first.error_code, first.error_message.as_ref(), || {
+                    format!("SASL {mechanism} with {addr}")
+                })?;
+                let last = client
+                    .final_message(&first.auth_bytes)
+                    .map_err(|e| failed(e.to_string()))?;
+                let done = self.sasl_token(version, last).await?;
+                check_msg(done.error_code, done.error_message.as_ref(), || {
+                    format!("SASL {mechanism} with {addr}")
+                })?;
+                client
+                    .verify_server(&done.auth_bytes)
+                    .map_err(|e| failed(e.to_string()))
+            }
+        }
+    }
+
+    async fn sasl_token(
+        &mut self,
+        version: i16,
+        bytes: Vec<u8>,
+    ) -> Result<kafka_protocol::messages::SaslAuthenticateResponse, CliError> {
+        let request = kafka_protocol::messages::SaslAuthenticateRequest::default()
+            .with_auth_bytes(Bytes::from(bytes));
+        self.roundtrip_at(version, &request).await
     }
 
     pub fn addr(&self) -> &str {
@@ -248,7 +319,7 @@ async fn deadline<T>(
     }
 }
 
-async fn read_frame(stream: &mut TcpStream) -> Result<Bytes, std::io::Error> {
+async fn read_frame<S: AsyncRead + Unpin>(stream: &mut S) -> Result<Bytes, std::io::Error> {
     let len = stream.read_i32().await?;
     let len = usize::try_from(len)
         .ok()
@@ -272,6 +343,7 @@ async fn read_frame(stream: &mut TcpStream) -> Result<Bytes, std::io::Error> {
 /// Connections to a cluster, found from a bootstrap list.
 pub struct Client {
     timeout: Duration,
+    security: ClientSecurity,
     boot: Connection,
     /// node id -> "host:port", from Metadata and FindCoordinator.
     nodes: HashMap<i32, String>,
@@ -280,17 +352,22 @@ pub struct Client {
 
 impl Client {
     /// Connects to the first reachable address of a comma-separated bootstrap list.
-    pub async fn connect(bootstrap: &str, timeout: Duration) -> Result<Client, CliError> {
+    pub async fn connect(
+        bootstrap: &str,
+        timeout: Duration,
+        security: ClientSecurity,
+    ) -> Result<Client, CliError> {
         let mut last = None;
         for addr in bootstrap
             .split(',')
             .map(str::trim)
             .filter(|a| !a.is_empty())
         {
-            match Connection::open(addr, timeout).await {
+            match Connection::open(addr, timeout, &security).await {
                 Ok(boot) => {
                     return Ok(Client {
                         timeout,
+                        security,
                         boot,
                         nodes: HashMap::new(),
                         conns: HashMap::new(),
@@ -349,7 +426,7 @@ impl Client {
             return Ok(&mut self.boot);
         }
         if !self.conns.contains_key(&node) {
-            let conn = Connection::open(&addr, self.timeout).await?;
+            let conn = Connection::open(&addr, self.timeout, &self.security).await?;
             self.conns.insert(node, conn);
         }
         self.conns.get_mut(&node).ok_or_else(|| CliError::Connect {

@@ -15,8 +15,10 @@ mod offsets;
 pub mod output;
 mod produce;
 mod records;
+pub mod security;
 mod seek;
 mod topic;
+mod user;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -44,6 +46,10 @@ pub struct Connect {
     /// Timeout for connecting and for each request, in seconds.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS", global = true)]
     pub timeout: f64,
+    /// Kafka client properties for secured listeners: security.protocol, sasl.mechanism,
+    /// sasl.jaas.config, ssl.truststore.location, ssl.keystore.location, ... (PEM files).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub command_config: Option<std::path::PathBuf>,
 }
 
 impl Connect {
@@ -54,7 +60,11 @@ impl Connect {
             .ok_or_else(|| {
                 CliError::Usage(format!("--timeout {} is not a duration", self.timeout))
             })?;
-        Client::connect(&self.bootstrap, timeout).await
+        let security = match &self.command_config {
+            Some(path) => security::ClientSecurity::from_file(path)?,
+            None => security::ClientSecurity::default(),
+        };
+        Client::connect(&self.bootstrap, timeout, security).await
     }
 
     pub fn json(&self) -> bool {
@@ -75,6 +85,8 @@ pub enum Command {
     Consume(consume::ConsumeArgs),
     /// Show the cluster: id, controller, brokers, API versions.
     Cluster(cluster::ClusterArgs),
+    /// SCRAM users: list, describe, add (or change the password), remove.
+    User(user::UserArgs),
 }
 
 /// Runs a client command on a single-threaded runtime; prints errors as `error: ...`.
@@ -96,6 +108,7 @@ pub fn run(command: Command) -> ExitCode {
             Command::Produce(args) => produce::run(args).await,
             Command::Consume(args) => consume::run(args).await,
             Command::Cluster(args) => cluster::run(args).await,
+            Command::User(args) => user::run(args).await,
         }
     });
     match result {

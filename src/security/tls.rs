@@ -232,6 +232,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn client_subjects_map_to_principals() {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CountryName, "NZ");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "weir, inc");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "alice");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let dn = subject_dn(cert.der()).unwrap();
+        // rcgen writes the RDNs as CN, C, O; RFC 2253 lists them last first.
+        assert_eq!(dn, "O=weir\\, inc,C=NZ,CN=alice");
+        let mapper =
+            crate::security::mapping::PrincipalMapper::parse("RULE:^.*,CN=([^,]+)$/$1/").unwrap();
+        assert_eq!(mapper.name(&dn).as_deref(), Some("alice"));
+    }
+
+    #[test]
     fn escapes_like_rfc_2253() {
         assert_eq!(escape("a,b+c"), "a\\,b\\+c");
         assert_eq!(escape(" x "), "\\ x\\ ");
