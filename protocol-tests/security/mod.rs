@@ -8,6 +8,7 @@ mod certs;
 mod clients;
 mod credentials;
 mod hostile;
+mod reauth;
 
 use std::net::SocketAddr;
 
