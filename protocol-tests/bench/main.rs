@@ -12,8 +12,9 @@
 //! fixed low rate (100 B, linger.ms=0, acks=1), and cold starts.
 //!
 //! `--quick` runs a reduced set once each (under two minutes); without it every workload runs
-//! three times and the median is reported. `--only throughput|reference|latency|start|<text>`
-//! runs one part (`<text>`: the workloads whose name contains it).
+//! three times and the median is reported. `--only throughput|reference|latency|start|security|<text>`
+//! runs one part (`<text>`: the workloads whose name contains it). `security` (see
+//! `security.rs`) compares TLS and SASL_SSL with plaintext on one broker.
 //!
 //! Environment: `WEIR_BENCH_BIN=<path>` runs another `weir` build (before/after comparisons);
 //! `WEIR_BENCH_PERF=<folder>` attaches `perf record` to each broker and leaves its profile
@@ -22,6 +23,7 @@
 
 mod clients;
 mod process;
+mod security;
 
 use std::time::{Duration, Instant};
 
@@ -229,7 +231,7 @@ fn main() {
     match only.as_deref() {
         None | Some("throughput") => {}
         Some("reference") => list.truncate(1),
-        Some("latency" | "start") => list.clear(),
+        Some("latency" | "start" | "security") => list.clear(),
         // Anything else picks the workloads whose name contains it.
         Some(filter) => list.retain(|w| w.name().contains(filter)),
     }
@@ -293,6 +295,12 @@ fn main() {
             .collect(),
     );
 
+    let security_rows = if part("security") {
+        security::run(quick)
+    } else {
+        Vec::new()
+    };
+
     let model = cpu_model();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!();
@@ -336,5 +344,13 @@ fn main() {
             "| group of 4 ready (subscribe to every member fetching; rebalance delay {GROUP_DELAY_MS} ms) | {:.0} ms | | | | | | |",
             ready.as_secs_f64() * 1e3
         );
+    }
+    if !security_rows.is_empty() {
+        println!();
+        println!("| security (same broker, same run) | PLAINTEXT | SSL | SASL_SSL SCRAM-SHA-512 |");
+        println!("| --- | ---: | ---: | ---: |");
+        for row in &security_rows {
+            println!("{row}");
+        }
     }
 }
