@@ -1,7 +1,7 @@
 //! weir embedded in a Rust test: the builder API with rdkafka and ephemeral data folders. (That
 //! 100 brokers started and stopped leak nothing is `protocol-tests/embedding_leaks.rs`.)
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
@@ -10,6 +10,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tokio::time::timeout;
 
 use crate::support::raw::RawClient;
+use crate::support::wait::wait_for;
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -78,7 +79,7 @@ async fn dropping_an_ephemeral_broker_stops_it_and_removes_its_folder() {
     client.create_topic("dropped", 1, &[]).await;
     drop(client);
     drop(broker);
-    wait_until("the dropped broker frees its port and folder", || {
+    wait_for("the dropped broker frees its port and folder", WAIT, || {
         !dir.exists() && std::net::TcpListener::bind(addr).is_ok()
     })
     .await;
@@ -121,12 +122,4 @@ async fn data_dir_brokers_keep_their_folder() {
         dir.path().join("meta.properties").exists(),
         "data stays where it was put"
     );
-}
-
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

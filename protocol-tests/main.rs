@@ -16,7 +16,6 @@ mod admin_http;
 mod bad_input;
 mod cli;
 mod compat;
-mod crash;
 mod embedding;
 mod groups;
 mod java;

@@ -6,11 +6,13 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use rdkafka::ClientConfig;
 
 use crate::support::broker::ProcessBroker;
+use crate::support::rdkafka_clients::producer;
 use crate::support::scrape::{http_get, scrape};
+use crate::support::wait::wait_until_async;
 
 const WAIT: Duration = Duration::from_secs(20);
 const TOPIC: &str = "metered";
@@ -36,12 +38,7 @@ async fn start_metered() -> weir::BrokerHandle {
 }
 
 async fn produce(bootstrap: &str, count: usize, prefix: &str) {
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("message.timeout.ms", "20000")
-        .set("linger.ms", "5")
-        .create()
-        .expect("create producer");
+    let producer = producer(bootstrap, &[]);
     for i in 0..count {
         let key = format!("{prefix}-{i}");
         let record = FutureRecord::to(TOPIC).key(&key).payload(&key);
@@ -175,22 +172,18 @@ async fn counters_and_gauges_move_after_produce_consume_and_commit() {
 
     // The member leaves: the group is Empty and keeps its offsets (and lag).
     drop(consumer);
-    let deadline = Instant::now() + WAIT;
-    loop {
+    let now = wait_until_async("the group to become Empty", WAIT, || async move {
         let now = scrape(metrics).await;
-        if sample(&now, r#"weir_consumer_groups{state="Empty"}"#) == 1.0 {
-            assert_eq!(
-                sample(
-                    &now,
-                    &format!(r#"weir_consumer_group_lag{{group="{GROUP}"}}"#)
-                ),
-                5.0
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "group never became Empty");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        (sample(&now, r#"weir_consumer_groups{state="Empty"}"#) == 1.0).then_some(now)
+    })
+    .await;
+    assert_eq!(
+        sample(
+            &now,
+            &format!(r#"weir_consumer_group_lag{{group="{GROUP}"}}"#)
+        ),
+        5.0
+    );
     broker.shutdown().await;
 }
 

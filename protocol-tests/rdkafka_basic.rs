@@ -2,7 +2,7 @@
 //! restart. No consumer groups: consumers use `assign` and never commit.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -14,22 +14,13 @@ use tokio::time::timeout;
 
 use crate::support::broker::TestBroker;
 use crate::support::raw::{batch_attributes, RawClient};
-use crate::support::topics::admin;
+use crate::support::rdkafka_clients::producer;
+use crate::support::stats::Stats;
+use crate::support::topics::{admin, create_topic};
+use crate::support::wait::wait_for;
 
 const WAIT: Duration = Duration::from_secs(20);
 const T0: i64 = 1_700_000_000_000;
-
-fn producer(bootstrap: &str, settings: &[(&str, &str)]) -> FutureProducer {
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", bootstrap)
-        .set("message.timeout.ms", "20000")
-        .set("linger.ms", "5");
-    for (key, value) in settings {
-        config.set(*key, *value);
-    }
-    config.create().expect("create producer")
-}
 
 /// librdkafka refuses `assign` without a group.id, so one is set; the consumer never
 /// subscribes or commits, so the group coordinator is never needed.
@@ -50,10 +41,6 @@ fn consumer(bootstrap: &str) -> StreamConsumer {
         .set("fetch.wait.max.ms", "100")
         .create()
         .expect("create consumer")
-}
-
-async fn create_topic(bootstrap: &str, name: &str, partitions: i32) {
-    crate::support::topics::create_topic(bootstrap, name, partitions, WAIT).await;
 }
 
 /// Reads exactly `count` records of one partition from offset 0, then checks the high
@@ -155,7 +142,7 @@ async fn keyed_records_keep_partition_order_keys_headers_and_timestamps() {
     let broker = TestBroker::start_with(&[("num.partitions", "3")]).await;
     let bootstrap = broker.bootstrap();
     let topic = "keyed";
-    create_topic(&bootstrap, topic, 3).await;
+    create_topic(&bootstrap, topic, 3, WAIT).await;
     let producer = producer(&bootstrap, &[]);
 
     struct Sent {
@@ -263,7 +250,7 @@ async fn every_compression_codec_round_trips() {
         ("zstd", 4),
     ] {
         let topic = format!("codec-{codec}");
-        create_topic(&bootstrap, &topic, 1).await;
+        create_topic(&bootstrap, &topic, 1, WAIT).await;
         let producer = producer(
             &bootstrap,
             &[("compression.type", codec), ("linger.ms", "50")],
@@ -320,7 +307,7 @@ async fn list_offsets_gives_watermarks_and_first_offset_at_or_after_a_timestamp(
     let broker = TestBroker::start().await;
     let bootstrap = broker.bootstrap();
     let topic = "times";
-    create_topic(&bootstrap, topic, 1).await;
+    create_topic(&bootstrap, topic, 1, WAIT).await;
     // Enqueued together with a long linger so they most likely share one batch: the broker
     // must then look inside the batch to answer with the right record.
     let producer = producer(&bootstrap, &[("linger.ms", "200")]);
@@ -394,7 +381,7 @@ async fn clean_restart_keeps_records_and_continues_offsets() {
     let broker = TestBroker::start().await;
     let bootstrap = broker.bootstrap();
     let topic = "durable";
-    create_topic(&bootstrap, topic, 2).await;
+    create_topic(&bootstrap, topic, 2, WAIT).await;
     let first = {
         let producer = producer(&bootstrap, &[]);
         let p0 = produce_values(&producer, topic, 0, "before-p0", 12).await;
@@ -593,16 +580,19 @@ async fn producing_to_unknown_topic_auto_creates_it_with_num_partitions() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn consumer_waiting_at_log_end_receives_record_produced_later() {
+    // How long the broker may park the consumer's fetch (fetch.wait.max.ms).
+    const PARKED: Duration = Duration::from_secs(10);
     let broker = TestBroker::start().await;
     let bootstrap = broker.bootstrap();
     let topic = "long-poll";
-    create_topic(&bootstrap, topic, 1).await;
+    create_topic(&bootstrap, topic, 1, WAIT).await;
     let producer = producer(&bootstrap, &[]);
     produce_values(&producer, topic, 0, "early", 3).await;
 
-    let consumer = consumer_config(&bootstrap)
-        .set("fetch.wait.max.ms", "5000")
-        .create::<StreamConsumer>()
+    let stats = Stats::default();
+    let consumer: StreamConsumer<Stats> = Stats::enable(&mut consumer_config(&bootstrap))
+        .set("fetch.wait.max.ms", PARKED.as_millis().to_string())
+        .create_with_context(stats.clone())
         .expect("consumer");
     let mut assignment = TopicPartitionList::new();
     assignment
@@ -614,11 +604,16 @@ async fn consumer_waiting_at_log_end_receives_record_produced_later() {
             .await
             .expect("no record reached the waiting consumer")
             .expect("consume");
-        (message.offset(), text(message.payload()))
+        (message.offset(), text(message.payload()), Instant::now())
     });
 
-    // Let the consumer reach the log end and park in a fetch, then append.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Append only once the consumer is at the log end with a fetch in flight (parked by the
+    // broker for up to fetch.wait.max.ms).
+    wait_for("a fetch in flight from offset 3", WAIT, || {
+        stats.fetch_in_flight(topic, 0) == Some(3)
+    })
+    .await;
+    let appended = Instant::now();
     producer
         .send(
             FutureRecord::<(), _>::to(topic)
@@ -628,8 +623,14 @@ async fn consumer_waiting_at_log_end_receives_record_produced_later() {
         )
         .await
         .unwrap_or_else(|(e, _)| panic!("produce late record: {e}"));
-    let (offset, value) = waiter.await.unwrap();
+    let (offset, value, received) = waiter.await.unwrap();
     assert_eq!((offset, value.as_deref()), (3, Some("late")));
+    // The append woke the parked fetch: the record did not wait for the fetch to time out.
+    let waited = received - appended;
+    assert!(
+        waited < PARKED / 2,
+        "the record arrived {waited:?} after the append: the parked fetch was not woken"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -638,7 +639,7 @@ async fn acks_0_1_and_all_all_deliver() {
     let bootstrap = broker.bootstrap();
     for acks in ["0", "1", "all"] {
         let topic = format!("acks-{acks}");
-        create_topic(&bootstrap, &topic, 1).await;
+        create_topic(&bootstrap, &topic, 1, WAIT).await;
         let producer = producer(&bootstrap, &[("acks", acks)]);
         let values = produce_values(&producer, &topic, 0, &format!("acks{acks}"), 10).await;
         let messages = read_partition(&bootstrap, &topic, 0, values.len()).await;

@@ -434,6 +434,9 @@ fn group_config(config: &Config) -> GroupConfig {
         min_session_timeout_ms: config.group_min_session_timeout_ms,
         max_session_timeout_ms: config.group_max_session_timeout_ms,
         max_size: config.group_max_size,
+        offset_metadata_max_bytes: config.offset_metadata_max_bytes,
+        max_batch_bytes: config.log.max_message_bytes,
+        store_compaction_min_bytes: config.offsets_topic_segment_bytes,
         offsets_retention_ms: config.offsets_retention_ms,
         offsets_retention_check_interval_ms: config.offsets_retention_check_interval_ms,
         ..GroupConfig::default()

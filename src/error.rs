@@ -49,6 +49,7 @@ pub fn kafka_code(err: &Error) -> i16 {
             MetadataError::InvalidReplicaAssignment(_) => K::InvalidReplicaAssignment,
             MetadataError::InvalidConfig(_) => K::InvalidConfig,
             MetadataError::InvalidRequest(_) => K::InvalidRequest,
+            MetadataError::PolicyViolation(_) => K::PolicyViolation,
             MetadataError::TopicDeletionDisabled => K::TopicDeletionDisabled,
             MetadataError::Log(e) => log_code(e),
             MetadataError::Io(_) | MetadataError::Corrupt(_) => K::KafkaStorageError,
@@ -67,6 +68,7 @@ pub fn kafka_code(err: &Error) -> i16 {
             GroupError::InvalidGroupId => K::InvalidGroupId,
             GroupError::GroupSubscribedToTopic => K::GroupSubscribedToTopic,
             GroupError::OffsetMetadataTooLarge => K::OffsetMetadataTooLarge,
+            GroupError::InvalidCommitOffsetSize => K::InvalidCommitOffsetSize,
             // Kafka answers a failed append of group records with COORDINATOR_NOT_AVAILABLE.
             GroupError::CoordinatorNotAvailable | GroupError::Storage(_) => {
                 K::CoordinatorNotAvailable
@@ -85,7 +87,7 @@ fn log_code(e: &LogError) -> ResponseError {
     match e {
         LogError::Io(_) => K::KafkaStorageError,
         LogError::CorruptMessage(_) => K::CorruptMessage,
-        LogError::InvalidRecord(_) => K::InvalidRecord,
+        LogError::InvalidRecord(_) | LogError::RecordError { .. } => K::InvalidRecord,
         LogError::UnsupportedMagic(_) => K::UnsupportedForMessageFormat,
         LogError::MessageTooLarge { .. } => K::MessageTooLarge,
         LogError::OffsetOutOfRange { .. } => K::OffsetOutOfRange,

@@ -14,7 +14,8 @@
 //! Beside the request path: `config/` holds the settings table every broker setting is declared
 //! in once (loading, DescribeConfigs, broker AlterConfigs and `config/weir.toml` read it),
 //! `metrics/` what is counted, and `admin/` the admin HTTP listener that serves metrics and
-//! health checks.
+//! health checks. [`client`] is a small Kafka client (the one the `weir` command-line tools
+//! in [`cli`] and the protocol tests use).
 //!
 //! Embedding in tests:
 //!
@@ -60,6 +61,7 @@ pub mod admin;
 pub mod alloc;
 pub mod broker;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod coordinator;
 pub mod error;

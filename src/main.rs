@@ -52,6 +52,9 @@ struct ServeArgs {
     /// Any setting by its Kafka name, e.g. `--set log.flush.interval.messages=1`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// Make file operations fail on purpose, for failure tests (see `weir::log::faults`).
+    #[arg(long, value_name = "SPEC", hide = true)]
+    io_faults: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -92,6 +95,12 @@ fn serve(args: ServeArgs) -> ExitCode {
     overrides.extend(flag("node.id", args.node_id.map(|n| n.to_string())));
     overrides.extend(flag("admin.listen", args.admin_listen));
 
+    if let Some(spec) = &args.io_faults {
+        if let Err(e) = weir::log::faults::arm_spec(spec) {
+            eprintln!("--io-faults: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let config = match weir::Config::load(args.config.as_deref(), &overrides) {
         Ok(config) => config,
         Err(e) => {

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::ClientConfig;
+use rdkafka::producer::FutureRecord;
 
 use crate::support::broker::TestBroker;
 use crate::support::raw::RawClient;
+use crate::support::rdkafka_clients::producer;
 
 /// A raw connection for exact checks: one request at a chosen version, nothing sent first.
 pub async fn connect_raw(addr: std::net::SocketAddr) -> RawClient {
@@ -17,12 +17,7 @@ pub async fn connect_raw(addr: std::net::SocketAddr) -> RawClient {
 /// Produces `count` records to `topic`/`partition`, one batch each (nothing lingers), and
 /// returns their offsets.
 pub async fn produce(bootstrap: &str, topic: &str, partition: i32, count: usize) -> Vec<i64> {
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("message.timeout.ms", "20000")
-        .set("linger.ms", "0")
-        .create()
-        .expect("create producer");
+    let producer = producer(bootstrap, &[("linger.ms", "0")]);
     let mut offsets = Vec::with_capacity(count);
     for i in 0..count {
         let value = format!("value-{i}-{}", "x".repeat(64));

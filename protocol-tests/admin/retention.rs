@@ -3,7 +3,7 @@
 //! (every 200 ms here) delete old segments; the log start offset moves, a fetch below it gets
 //! OFFSET_OUT_OF_RANGE, and consumers reset as `auto.offset.reset` says.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
@@ -18,6 +18,10 @@ use super::common::{connect_raw, produce};
 use crate::support::broker::TestBroker;
 use crate::support::clients::{blocking, python};
 use crate::support::raw::{topic_name, RawClient};
+use crate::support::stats::Stats;
+use crate::support::wait::{wait_for, wait_until_async};
+
+const WAIT: Duration = Duration::from_secs(20);
 
 const TOPIC: &str = "retained";
 
@@ -32,13 +36,13 @@ async fn earliest(raw: &mut RawClient) -> i64 {
     raw.call(7, &request).await.topics[0].partitions[0].offset
 }
 
-fn consumer(bootstrap: &str, reset: &str) -> StreamConsumer {
-    let consumer: StreamConsumer = ClientConfig::new()
+fn consumer(bootstrap: &str, reset: &str, stats: &Stats) -> StreamConsumer<Stats> {
+    let consumer: StreamConsumer<Stats> = Stats::enable(&mut ClientConfig::new())
         .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("weir-retention-{reset}"))
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", reset)
-        .create()
+        .create_with_context(stats.clone())
         .expect("create consumer");
     let mut assignment = TopicPartitionList::new();
     assignment
@@ -90,18 +94,12 @@ async fn retention_set_by_incremental_alter_configs_deletes_old_segments_and_con
     assert!(segments >= 5, "300-byte segments roll: {segments}");
 
     // Retention deletes every segment but the active one once it is older than 1.5 s.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let start = loop {
-        let start = earliest(&mut raw).await;
-        if start >= 18 {
-            break start;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "log start offset still {start} after 20 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let addr = broker.addr();
+    let start = wait_until_async("the log start offset to reach 18", WAIT, || async move {
+        let start = earliest(&mut connect_raw(addr).await).await;
+        (start >= 18).then_some(start)
+    })
+    .await;
     assert_eq!(partition.log().segment_count(), 1);
 
     let fetch = FetchRequest::default()
@@ -123,7 +121,7 @@ async fn retention_set_by_incremental_alter_configs_deletes_old_segments_and_con
     );
 
     // auto.offset.reset=earliest: from offset 0 to the log start.
-    let early = consumer(&bootstrap, "earliest");
+    let early = consumer(&bootstrap, "earliest", &Stats::default());
     let message = tokio::time::timeout(Duration::from_secs(20), early.recv())
         .await
         .expect("a record within 20 s")
@@ -131,7 +129,7 @@ async fn retention_set_by_incremental_alter_configs_deletes_old_segments_and_con
     assert_eq!(message.offset(), start);
 
     // auto.offset.reset=error: the consumer is told.
-    let strict = consumer(&bootstrap, "error");
+    let strict = consumer(&bootstrap, "error", &Stats::default());
     match tokio::time::timeout(Duration::from_secs(20), strict.recv())
         .await
         .expect("an answer within 20 s")
@@ -141,12 +139,22 @@ async fn retention_set_by_incremental_alter_configs_deletes_old_segments_and_con
     }
 
     // auto.offset.reset=latest: skips to the end and gets only what comes next.
-    let late = consumer(&bootstrap, "latest");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let stats = Stats::default();
+    let late = consumer(&bootstrap, "latest", &stats);
+    let next = tokio::spawn(async move {
+        let message = tokio::time::timeout(WAIT, late.recv())
+            .await
+            .expect("a record within 20 s")
+            .expect("a record");
+        message.offset()
+    });
+    // The record goes in only once the consumer has reset to the end and fetches from there.
+    wait_for("the consumer to reset to offset 20", WAIT, || {
+        stats
+            .partition(TOPIC, 0)
+            .is_some_and(|p| p.next_offset == 20 && p.fetch_state == "active")
+    })
+    .await;
     produce(&bootstrap, TOPIC, 0, 1).await;
-    let message = tokio::time::timeout(Duration::from_secs(20), late.recv())
-        .await
-        .expect("a record within 20 s")
-        .expect("a record");
-    assert_eq!(message.offset(), 20);
+    assert_eq!(next.await.expect("consumer task"), 20);
 }

@@ -13,6 +13,13 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+// The statistics helper of the protocol tests; only part of it is used here.
+#[allow(dead_code)]
+#[path = "../support/stats.rs"]
+mod stats;
+
+use stats::Stats;
+
 const SETUP: Duration = Duration::from_secs(20);
 
 /// Client settings every client of this bench gets on top of its own (security settings for
@@ -370,9 +377,11 @@ pub fn end_to_end(
     rate: u32,
 ) -> Vec<Duration> {
     let base = Instant::now();
-    let consumer: BaseConsumer = consumer_config(bootstrap, "weir-bench-e2e")
-        .create()
-        .expect("consumer");
+    let stats = Stats::default();
+    let consumer: BaseConsumer<Stats> =
+        Stats::enable(&mut consumer_config(bootstrap, "weir-bench-e2e"))
+            .create_with_context(stats.clone())
+            .expect("consumer");
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, 0, Offset::Beginning)
         .expect("partition");
@@ -394,8 +403,12 @@ pub fn end_to_end(
         }
         out
     });
-    // Give the consumer time to connect and start long-polling before the first record.
-    std::thread::sleep(Duration::from_millis(500));
+    // The first record goes out once the consumer is long-polling.
+    let deadline = Instant::now() + SETUP;
+    while stats.fetch_in_flight(topic, 0).is_none() {
+        assert!(Instant::now() < deadline, "the e2e consumer never fetched");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let stamp = move |body: &mut [u8], _i: usize| {
         let nanos = base.elapsed().as_nanos() as u64;
         body[..8].copy_from_slice(&nanos.to_be_bytes());

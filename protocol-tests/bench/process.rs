@@ -7,6 +7,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use kafka_protocol::messages::ApiVersionsRequest;
+use weir::client::wire;
+
 /// The release binary cargo built for this bench, unless `WEIR_BENCH_BIN` names another
 /// (to compare builds).
 fn weir_binary() -> std::ffi::OsString {
@@ -289,12 +292,12 @@ pub fn api_versions_v0(addr: &str) -> Option<usize> {
     let mut stream = TcpStream::connect(addr).ok()?;
     stream.set_nodelay(true).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    // size, api key 18, version 0, correlation id 1, null client id
-    let request = [0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 1, 0xff, 0xff];
+    let header = wire::request_header::<ApiVersionsRequest>(0, 1, None);
+    let request = wire::request_frame(&header, &ApiVersionsRequest::default(), 0).ok()?;
     stream.write_all(&request).ok()?;
+    // The length prefix, then the response header: its correlation id.
     let mut head = [0u8; 8];
     stream.read_exact(&mut head).ok()?;
     let size = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
-    let correlation = i32::from_be_bytes([head[4], head[5], head[6], head[7]]);
-    (correlation == 1).then_some(size)
+    (wire::correlation_id_of(&head[4..]) == Some(1)).then_some(size)
 }

@@ -4,15 +4,15 @@
 //!
 //! One `weir serve` process with PLAINTEXT, SSL and SASL_SSL listeners and certificates made
 //! for the run. Throughput: librdkafka (OpenSSL) clients as in the main workloads. Connections:
-//! weir's own client (rustls), which does the TLS handshake, ApiVersions, SaslHandshake and the
-//! two SCRAM round trips, from 4 concurrent tasks.
+//! weir's own client (`weir::client`, rustls), which does the TLS handshake, ApiVersions,
+//! SaslHandshake and the two SCRAM round trips, from 4 concurrent tasks.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
-use weir::cli::client::Connection;
-use weir::cli::security::{parse_properties, ClientSecurity};
+use weir::client::security::{parse_properties, ClientSecurity};
+use weir::client::Connection;
 
 use crate::clients::{self, ProduceSpec};
 use crate::process::BrokerProcess;
@@ -102,7 +102,7 @@ fn connection_rate(addr: &str, security: &ClientSecurity, total: usize) -> f64 {
                 let (addr, security) = (addr.to_string(), security.clone());
                 tokio::spawn(async move {
                     for _ in 0..total / 4 {
-                        Connection::open(&addr, Duration::from_secs(10), &security)
+                        Connection::connect_with(&addr, Duration::from_secs(10), &security)
                             .await
                             .expect("connection");
                     }
@@ -132,7 +132,7 @@ fn memory_per_connection(
         let mut open = Vec::with_capacity(count);
         for _ in 0..count {
             open.push(
-                Connection::open(addr, Duration::from_secs(10), security)
+                Connection::connect_with(addr, Duration::from_secs(10), security)
                     .await
                     .expect("connection"),
             );

@@ -7,6 +7,7 @@ use rdkafka::{ClientConfig, Message};
 use tokio::time::timeout;
 
 use super::{broker, rows, weir};
+use crate::support::wait::wait_until_async;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -164,18 +165,13 @@ async fn seek_execute_moves_the_offsets_a_real_consumer_starts_from() {
     // Stopped: back to the start, and a new consumer begins there.
     consumer.unsubscribe();
     drop(consumer);
-    let mut state = String::new();
-    for _ in 0..100 {
+    wait_until_async("weir group list to show the group Empty", WAIT, || async {
         let listed = weir(&b, &["group", "list", "--output", "json"], None)
             .await
             .json();
-        state = listed[0]["state"].as_str().unwrap_or_default().to_string();
-        if state == "Empty" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(state, "Empty");
+        (listed[0]["state"] == "Empty").then_some(())
+    })
+    .await;
     weir(
         &b,
         &[

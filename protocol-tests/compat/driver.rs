@@ -392,6 +392,8 @@ pub struct Member {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<Vec<String>>>,
+    /// The threads reading stdout and stderr; they end when the pipes close.
+    readers: Vec<thread::JoinHandle<()>>,
 }
 
 impl Member {
@@ -407,29 +409,31 @@ impl Member {
         let stderr: Arc<Mutex<Vec<String>>> = Arc::default();
         let out = child.stdout.take().expect("stdout");
         let err = child.stderr.take().expect("stderr");
+        let mut readers = Vec::new();
         {
             let lines = lines.clone();
-            thread::spawn(move || {
+            readers.push(thread::spawn(move || {
                 for line in BufReader::new(out).lines().map_while(Result::ok) {
                     lock(&lines).push(line);
                 }
-            });
+            }));
         }
         {
             let (lines, stderr) = (lines.clone(), stderr.clone());
-            thread::spawn(move || {
+            readers.push(thread::spawn(move || {
                 for line in BufReader::new(err).lines().map_while(Result::ok) {
                     if let Some(t) = translate(&line) {
                         lock(&lines).push(t);
                     }
                     lock(&stderr).push(line);
                 }
-            });
+            }));
         }
         Member {
             name: name.to_string(),
             child,
             lines,
+            readers,
             stderr,
         }
     }
@@ -491,8 +495,16 @@ impl Member {
             }
             thread::sleep(Duration::from_millis(50));
         }
-        // The reader threads may still be draining the pipes.
-        thread::sleep(Duration::from_millis(200));
+        // Everything it printed is in once the readers reached the end of its pipes.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.readers.iter().all(|r| r.is_finished()) {
+            assert!(
+                Instant::now() < deadline,
+                "member {}: its output pipes stayed open 10 s after it exited",
+                self.name
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// SIGKILL: the member dies without a word to the broker.

@@ -15,7 +15,8 @@
 //! 6. seek to the beginning, the end, an offset and a timestamp.
 //!
 //! One test runs every cell with bounded parallelism, prints the matrix (also written to
-//! `target/compat-matrix.md`) and fails if any cell failed.
+//! `target/compat-matrix.md`) and fails if any cell failed. A codec a client cannot write or
+//! read is a gap only if [`CODEC_GAPS`] declares it; the matrix shows it as a gap, not a pass.
 
 mod contract;
 mod driver;
@@ -36,6 +37,7 @@ use tokio::sync::Semaphore;
 use crate::support::broker::TestBroker;
 use contract::{Ack, Rec, COUNT};
 use driver::{Client, External, Info, Kcat, Kind};
+use harness::CODECS;
 use rdkafka_rs::RdkafkaRs;
 use scenarios::Ctx;
 
@@ -56,7 +58,8 @@ const SCENARIOS: [&str; 6] = [
 #[derive(Debug, Clone)]
 enum Cell {
     Pass(Option<String>),
-    Na(String),
+    /// A declared gap: the client lacks what the scenario checks (see [`CODEC_GAPS`]).
+    Gap(String),
     Fail(String),
 }
 
@@ -73,22 +76,68 @@ fn clients() -> Vec<Arc<dyn Client>> {
     ]
 }
 
-/// Why a client writes and reads fewer than the four codecs.
-fn codec_gap(client: &str) -> &'static str {
-    match client {
-        "kafka-python" => {
-            "snappy, lz4 and zstd need the optional packages python-snappy, lz4 and zstandard \
-             (kafka.codec), which run.sh does not install"
-        }
-        "aiokafka" => {
-            "snappy, lz4 and zstd need the optional package cramjam (aiokafka.codec), which \
-             run.sh does not install"
-        }
-        "kafkajs" => {
-            "kafkajs implements only gzip; snappy, lz4 and zstd need codec packages the \
-             application registers (kafkajs docs, Producing Messages: Compression)"
-        }
-        _ => "the client was built without them",
+/// The codecs each client is known not to write and read, and why. The compression cell
+/// fails when a client lacks a codec not listed here, and when a listed one works after all
+/// (so the list stays true); a listed gap shows as `gap` in the matrix.
+const CODEC_GAPS: &[(&str, &[&str], &str)] = &[(
+    "kafkajs",
+    &["snappy", "lz4", "zstd"],
+    "kafkajs implements only gzip; snappy, lz4 and zstd need codec packages the application \
+     registers (kafkajs docs, Producing Messages: Compression)",
+)];
+
+/// The declared codec gaps of `client` and the reason for them.
+fn codec_gaps(client: &str) -> (Vec<&'static str>, &'static str) {
+    CODEC_GAPS
+        .iter()
+        .find(|(name, _, _)| *name == client)
+        .map_or((Vec::new(), ""), |(_, codecs, why)| (codecs.to_vec(), *why))
+}
+
+/// The compression cell's verdict on what `client` reported it supports, against
+/// [`CODEC_GAPS`]: `None` when the codecs are all there.
+fn codec_verdict(client: &str, supported: &[String]) -> Option<Cell> {
+    let (gaps, why) = codec_gaps(client);
+    let has = |codec: &str| supported.iter().any(|c| c == codec);
+    let undeclared: Vec<&str> = CODECS
+        .iter()
+        .copied()
+        .filter(|c| !has(c) && !gaps.contains(c))
+        .collect();
+    let working: Vec<&str> = gaps.iter().copied().filter(|c| has(c)).collect();
+    if !undeclared.is_empty() {
+        return Some(Cell::Fail(format!(
+            "{client} lacks {}, which is not a declared gap (CODEC_GAPS)",
+            undeclared.join(", ")
+        )));
+    }
+    if !working.is_empty() {
+        return Some(Cell::Fail(format!(
+            "{client} now supports {}, declared a gap in CODEC_GAPS: remove it there",
+            working.join(", ")
+        )));
+    }
+    (!gaps.is_empty()).then(|| Cell::Gap(format!("{}: {why}", gaps.join(", "))))
+}
+
+#[test]
+fn codec_gaps_must_be_declared_and_stay_true() {
+    let list = |codecs: &[&str]| codecs.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    assert!(codec_verdict("java", &list(&CODECS)).is_none());
+    assert!(matches!(
+        codec_verdict("kafkajs", &list(&["none", "gzip"])),
+        Some(Cell::Gap(_))
+    ));
+    // An undeclared gap, a declared gap that works, and a declared gap plus an undeclared one.
+    for (client, codecs) in [
+        ("java", &["none", "gzip", "snappy", "lz4"][..]),
+        ("kafkajs", &["none", "gzip", "snappy"][..]),
+        ("kafkajs", &["none"][..]),
+    ] {
+        assert!(
+            matches!(codec_verdict(client, &list(codecs)), Some(Cell::Fail(_))),
+            "{client} {codecs:?}"
+        );
     }
 }
 
@@ -267,7 +316,7 @@ async fn compatibility_matrix() {
         for codec in &codecs[p] {
             for (c, consumer) in clients.iter().enumerate() {
                 let cell = if !codecs[c].contains(codec) {
-                    Cell::Na(format!("{} does not read {codec}", consumer.name()))
+                    Cell::Gap(format!("{} does not read {codec}", consumer.name()))
                 } else {
                     match (&first[p].produced, &consumed[c]) {
                         (Err(_), _) => Cell::Fail(format!("{} produce failed", producer.name())),
@@ -325,14 +374,8 @@ async fn compatibility_matrix() {
             Cell::Fail(format!("produce failed: {e}"))
         } else if !failures.is_empty() {
             Cell::Fail(failures.join("; "))
-        } else if codecs[i].len() < 5 {
-            Cell::Pass(Some(format!(
-                "{} only: {}",
-                codecs[i].join(", "),
-                codec_gap(client.name())
-            )))
         } else {
-            Cell::Pass(None)
+            codec_verdict(client.name(), &codecs[i]).unwrap_or(Cell::Pass(None))
         };
         rows.push([
             f.topics.clone(),
@@ -344,7 +387,7 @@ async fn compatibility_matrix() {
         ]);
     }
 
-    let report = render(&clients, &first, &codecs, &cross, &rows);
+    let report = render(&clients, &first, &cross, &rows);
     let timing = format!(
         "compat run: phase 1 (metadata, produce, idempotent, seek) {:.0} s, phase 2 (cross reads) {:.0} s, phase 3 (groups) {:.0} s\n",
         phase1.as_secs_f64(),
@@ -377,7 +420,6 @@ async fn compatibility_matrix() {
 fn render(
     clients: &[Arc<dyn Client>],
     first: &[First],
-    codecs: &[Vec<String>],
     cross: &BTreeMap<(usize, String, usize), Cell>,
     rows: &[[Cell; 6]],
 ) -> String {
@@ -386,7 +428,7 @@ fn render(
         let (word, note) = match cell {
             Cell::Pass(None) => return "pass".to_string(),
             Cell::Pass(Some(n)) => ("pass", n),
-            Cell::Na(n) => ("n.a.", n),
+            Cell::Gap(n) => ("gap", n),
             Cell::Fail(n) => ("**FAIL**", n),
         };
         let first_line = note.lines().next().unwrap_or_default();
@@ -426,12 +468,14 @@ fn render(
     out.push_str(&"---|".repeat(names.len()));
     out.push('\n');
     for (p, client) in clients.iter().enumerate() {
-        for codec in &codecs[p] {
+        for codec in CODECS {
             let cells: Vec<String> = (0..clients.len())
-                .map(|c| match &cross[&(p, codec.clone(), c)] {
-                    Cell::Pass(_) => "pass".to_string(),
-                    Cell::Na(_) => "n.a.".to_string(),
-                    other => mark(other),
+                .map(|c| match cross.get(&(p, codec.to_string(), c)) {
+                    // The producer does not write this codec.
+                    None => "gap".to_string(),
+                    Some(Cell::Pass(_)) => "pass".to_string(),
+                    Some(Cell::Gap(_)) => "gap".to_string(),
+                    Some(other) => mark(other),
                 })
                 .collect();
             let _ = writeln!(

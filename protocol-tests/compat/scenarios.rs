@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 
 use super::contract::{self, Ack, Job, Rec};
 use super::driver::{Client, Member};
-use super::harness::{self, block_on};
+use super::harness::{self, block_on, WAIT};
 use super::rdkafka_rs::RdkafkaRs;
+use crate::support::rdkafka_clients::committed;
+use crate::support::topics::create_topic;
 
 /// What every scenario needs to know about the broker and the run.
 #[derive(Clone)]
@@ -75,7 +77,7 @@ pub fn produce(client: &dyn Client, ctx: &Ctx, codecs: &[String]) -> Option<Vec<
         idempotent: true,
     });
     for job in &jobs {
-        harness::create_topic(&ctx.bootstrap, &job.topic, PARTITIONS);
+        block_on(create_topic(&ctx.bootstrap, &job.topic, PARTITIONS, WAIT));
     }
     let acks = client.produce(&ctx.bootstrap, ctx.ts_base, &jobs);
     for job in &jobs[..codecs.len()] {
@@ -130,7 +132,7 @@ pub fn idempotent(client: &dyn Client, ctx: &Ctx, acks: Option<&[Ack]>) {
 /// 6. Seeks on a 1-partition topic of 10 records written 1000 ms apart.
 pub fn seek(client: &dyn Client, ctx: &Ctx) -> Option<String> {
     let topic = format!("seek-{}", slug(client));
-    harness::create_topic(&ctx.bootstrap, &topic, 1);
+    block_on(create_topic(&ctx.bootstrap, &topic, 1, WAIT));
     let records: Vec<(i32, String, i64)> = (0..contract::SEEK_RECORDS)
         .map(|i| (0, format!("s{i}"), ctx.ts_base + i * 1000))
         .collect();
@@ -272,12 +274,16 @@ impl Group<'_> {
         }
         let deadline = Instant::now() + GROUP_WAIT;
         loop {
-            let committed = harness::committed(
+            let committed: Vec<i64> = committed(
                 &self.ctx.bootstrap,
                 &self.group,
                 &self.topic,
                 GROUP_PARTITIONS,
-            );
+                WAIT,
+            )
+            .into_values()
+            .map(|(offset, _)| offset)
+            .collect();
             if committed == ends {
                 return;
             }
@@ -325,7 +331,12 @@ pub fn group(client: &dyn Client, ctx: &Ctx) {
         produced: Vec::new(),
         round: 0,
     };
-    harness::create_topic(&ctx.bootstrap, &g.topic, GROUP_PARTITIONS);
+    block_on(create_topic(
+        &ctx.bootstrap,
+        &g.topic,
+        GROUP_PARTITIONS,
+        WAIT,
+    ));
     let (a, b, c) = (g.start("A"), g.start("B"), g.start("C"));
     g.wait_balanced(&[a, b, c], 2, "three members joined");
     g.produce_round();

@@ -9,8 +9,10 @@
 
 use std::path::Path;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::compression::{Compressor, Gzip, Lz4, Snappy, Zstd};
 use kafka_protocol::messages::{ApiKey, RequestKind};
+use kafka_protocol::records::RecordBatchDecoder;
 use weir::log::{BatchHeader, LogConfig, PartitionLog, HEADER_SIZE};
 use weir::protocol::versions::SUPPORTED;
 
@@ -58,7 +60,7 @@ pub fn request_body(data: &[u8]) {
 /// side, for panics only.
 pub fn sasl_exchange(data: &[u8]) {
     use std::sync::OnceLock;
-    use weir::protocol::{decode, Frame, Outbox};
+    use weir::protocol::{decode, Decoded, ResponseBuffer};
     use weir::server::sasl::{Admit, Gate, Outcome, SaslSettings};
 
     struct Fixture {
@@ -103,7 +105,7 @@ pub fn sasl_exchange(data: &[u8]) {
         }
     });
     let mut gate = Gate::new(Some(fixture.settings.clone()));
-    let mut out = Outbox::default();
+    let mut out = ResponseBuffer::default();
     let mut rest = data;
     fixture.runtime.block_on(async {
         while let Some((&len, tail)) = rest.split_first() {
@@ -115,7 +117,7 @@ pub fn sasl_exchange(data: &[u8]) {
                 gate.raw_token(Bytes::copy_from_slice(frame), &mut out)
                     .await
             } else {
-                let Ok(Frame::Request(request)) = decode(Bytes::copy_from_slice(frame)) else {
+                let Ok(Decoded::Request(request)) = decode(Bytes::copy_from_slice(frame)) else {
                     return;
                 };
                 match gate.admit(&request) {
@@ -410,4 +412,88 @@ pub fn valid_batch() -> Vec<u8> {
     b.extend_from_slice(&1i32.to_be_bytes()); // record count
     b.extend_from_slice(record);
     b
+}
+
+/// The records section of `batch` (a whole batch) compressed with `codec` (1 gzip, 2 snappy,
+/// 3 lz4, 4 zstd), with the header's codec bits and length set to match; other codecs and
+/// batches too short for a header are returned as they are.
+pub fn recompress(batch: &[u8], codec: u8) -> Vec<u8> {
+    if batch.len() < HEADER_SIZE || !(1..=4).contains(&codec) {
+        return batch.to_vec();
+    }
+    let (header, records) = batch.split_at(HEADER_SIZE);
+    let mut out = BytesMut::new();
+    let fill = |tmp: &mut BytesMut| {
+        tmp.extend_from_slice(records);
+        Ok(())
+    };
+    let done = match codec {
+        1 => Gzip::compress(&mut out, fill),
+        2 => Snappy::compress(&mut out, fill),
+        3 => Lz4::compress(&mut out, fill),
+        _ => Zstd::compress(&mut out, fill),
+    };
+    if done.is_err() {
+        return batch.to_vec();
+    }
+    let mut whole = header.to_vec();
+    whole.extend_from_slice(&out);
+    let len = (whole.len() - 12) as i32;
+    whole[BATCH_LENGTH_AT..BATCH_LENGTH_AT + 4].copy_from_slice(&len.to_be_bytes());
+    let attributes = (i16::from_be_bytes([whole[ATTRIBUTES_AT], whole[ATTRIBUTES_AT + 1]]) & !7)
+        | i16::from(codec);
+    whole[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&attributes.to_be_bytes());
+    whole
+}
+
+/// Produce validation, checked the way a consumer sees the result: byte 0 holds flags (bit 0:
+/// fix CRCs; bits 1-3: compress the records section with that codec first, so mutations of
+/// plain records reach the compressed path), the rest is one produce partition's records.
+/// For every append the log accepts, every record of the stored batch must decode with a
+/// consumer's decoder, at the offsets the append reported, one per offset, and the stored
+/// maxTimestamp must be the largest record timestamp.
+pub fn produce_records(data: &[u8]) {
+    produce_records_accepted(data);
+}
+
+/// [`produce_records`], telling whether the log accepted the batch (seeds must be).
+pub fn produce_records_accepted(data: &[u8]) -> bool {
+    let Some((&flags, rest)) = data.split_first() else {
+        return false;
+    };
+    let mut records = recompress(rest, (flags >> 1) & 7);
+    if flags & 1 != 0 {
+        fix_crcs(&mut records);
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut log = open(dir.path());
+    let Ok(appended) = log.append(Bytes::from(records), 1_700_000_000_000) else {
+        assert_eq!(log.log_end_offset(), 0, "a refused append moved the end");
+        return false;
+    };
+    let stored = log
+        .read(appended.base_offset, usize::MAX)
+        .expect("read an accepted batch");
+    let header = BatchHeader::parse(&stored).expect("stored batch header");
+    let mut buf = stored.clone();
+    let decoded = match RecordBatchDecoder::decode_all(&mut buf) {
+        Ok(sets) => sets,
+        // Header keys are strings; Kafka's own consumer reads invalid UTF-8 in them with
+        // replacement characters, only this decoder refuses it.
+        Err(e) if e.to_string().contains("utf-8") => return true,
+        Err(e) => panic!("a consumer cannot decode an accepted batch: {e:#}"),
+    };
+    let records: Vec<_> = decoded.iter().flat_map(|set| set.records.iter()).collect();
+    let expected = appended.last_offset - appended.base_offset + 1;
+    assert_eq!(records.len() as i64, expected, "records vs offsets taken");
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r.offset, appended.base_offset + i as i64, "record {i}");
+    }
+    let max = records.iter().map(|r| r.timestamp).max();
+    assert_eq!(
+        Some(header.max_timestamp),
+        max,
+        "stored maxTimestamp is not the records' largest"
+    );
+    true
 }

@@ -93,8 +93,8 @@ async fn group_admin_apis_show_members_and_refuse_to_delete_a_live_group() {
     const GROUP: &str = "admin-group";
     let broker = group_broker(&[]).await;
     let bootstrap = broker.bootstrap();
-    create_topic(&bootstrap, "watched", 6).await;
-    create_topic(&bootstrap, "other", 1).await;
+    create_topic(&bootstrap, "watched", 6, WAIT).await;
+    create_topic(&bootstrap, "other", 1, WAIT).await;
     let mut raw = connect_raw(broker.addr()).await;
 
     // A standalone commit (generation -1, no member id) on a topic the group will not consume.
@@ -199,19 +199,19 @@ async fn group_admin_apis_show_members_and_refuse_to_delete_a_live_group() {
     let (top, codes) = offset_delete(&mut raw, GROUP, "watched", 6).await;
     assert_eq!(top, 0);
     assert_eq!(codes, vec![GROUP_SUBSCRIBED_TO_TOPIC; 6]);
-    assert!(committed(&bootstrap, GROUP, "watched", 6)
+    assert!(committed(&bootstrap, GROUP, "watched", 6, WAIT)
         .values()
         .all(|(o, _)| *o == 1));
     // ...but those of a topic it does not consume can.
     assert_eq!(
-        committed(&bootstrap, GROUP, "other", 1)[&0],
+        committed(&bootstrap, GROUP, "other", 1, WAIT)[&0],
         (5, "standalone".to_string())
     );
     assert_eq!(
         offset_delete(&mut raw, GROUP, "other", 1).await,
         (0, vec![0])
     );
-    assert_eq!(committed(&bootstrap, GROUP, "other", 1)[&0].0, -1);
+    assert_eq!(committed(&bootstrap, GROUP, "other", 1, WAIT)[&0].0, -1);
 
     // Once both members left, the empty group is deleted with its offsets.
     drop((x, y));
@@ -230,7 +230,7 @@ async fn group_admin_apis_show_members_and_refuse_to_delete_a_live_group() {
             .as_str(),
         "Dead"
     );
-    assert!(committed(&bootstrap, GROUP, "watched", 6)
+    assert!(committed(&bootstrap, GROUP, "watched", 6, WAIT)
         .values()
         .all(|(o, _)| *o == -1));
 }

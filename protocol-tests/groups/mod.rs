@@ -19,17 +19,18 @@ mod restart;
 mod static_membership;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
 use std::process::Output;
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use tokio::time::{sleep, timeout, Instant};
+use rdkafka::producer::FutureRecord;
+use tokio::time::timeout;
 
 use crate::support::broker::TestBroker;
 use crate::support::clients::{blocking, parse_received, stdout_lines};
+pub use crate::support::rdkafka_clients::committed;
+use crate::support::rdkafka_clients::producer;
+pub use crate::support::topics::create_topic;
+pub use crate::support::wait::{wait_until, wait_until_async};
 use member::Consumed;
 
 /// How long any one step of a test may take.
@@ -51,10 +52,6 @@ pub fn settings<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     s
 }
 
-pub async fn create_topic(bootstrap: &str, name: &str, partitions: i32) {
-    crate::support::topics::create_topic(bootstrap, name, partitions, WAIT).await;
-}
-
 /// Produces `per_partition` records to each of `partitions` partitions (keys
 /// `<tag>-<partition>-<i>`) and returns (partition, offset) of each, as acknowledged.
 pub async fn produce(
@@ -64,12 +61,7 @@ pub async fn produce(
     per_partition: usize,
     tag: &str,
 ) -> Vec<(i32, i64)> {
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("message.timeout.ms", "20000")
-        .set("linger.ms", "5")
-        .create()
-        .expect("create producer");
+    let producer = producer(bootstrap, &[]);
     let mut acked = Vec::new();
     for i in 0..per_partition {
         for p in 0..partitions {
@@ -85,40 +77,6 @@ pub async fn produce(
     }
     acked.sort();
     acked
-}
-
-/// Polls `check` every 50 ms until it returns `Some`, failing with `what` after `limit`.
-pub async fn wait_until<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Like [`wait_until`] for an async check.
-pub async fn wait_until_async<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Checks that `records` are exactly `expected` (partition, offset) pairs, each processed once.
@@ -142,36 +100,6 @@ pub fn assert_exactly_once(records: &[Consumed], expected: &[(i32, i64)]) {
     );
 }
 
-/// The group's committed offsets, read by a consumer that never joins the group.
-pub fn committed(
-    bootstrap: &str,
-    group: &str,
-    topic: &str,
-    partitions: i32,
-) -> BTreeMap<i32, (i64, String)> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", group)
-        .create()
-        .expect("create consumer");
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..partitions {
-        tpl.add_partition(topic, p);
-    }
-    let got = consumer.committed_offsets(tpl, WAIT).expect("OffsetFetch");
-    got.elements()
-        .iter()
-        .map(|e| {
-            let offset = match e.offset() {
-                Offset::Offset(o) => o,
-                Offset::Invalid => -1,
-                other => panic!("unexpected committed offset {other:?}"),
-            };
-            (e.partition(), (offset, e.metadata().to_string()))
-        })
-        .collect()
-}
-
 /// Runs an external client's group consumer (`run(bootstrap, group, topic, expected)`) twice
 /// in the same group: the first run reads the 30 records produced so far and commits; after 6
 /// more are produced the second run reads exactly those. The group's committed offsets are
@@ -183,7 +111,7 @@ pub async fn external_group_consumer(
     let broker = group_broker(&[]).await;
     let bootstrap = broker.bootstrap();
     let topic = format!("{group}-topic");
-    create_topic(&bootstrap, &topic, 6).await;
+    create_topic(&bootstrap, &topic, 6, WAIT).await;
 
     let first = produce(&bootstrap, &topic, 6, 5, "first").await;
     let output = {
@@ -199,7 +127,7 @@ pub async fn external_group_consumer(
     };
     check_run(&output, &second);
 
-    let offsets = committed(&bootstrap, group, &topic, 6);
+    let offsets = committed(&bootstrap, group, &topic, 6, WAIT);
     assert!(
         offsets.values().all(|(o, _)| *o == 6),
         "committed offsets {offsets:?}"

@@ -25,7 +25,7 @@ pub struct Outcome {
 pub async fn crash_takeover(strategy: &str, group: &str) -> Outcome {
     let broker = group_broker(&[]).await;
     let bootstrap = broker.bootstrap();
-    create_topic(&bootstrap, TOPIC, 6).await;
+    create_topic(&bootstrap, TOPIC, 6, WAIT).await;
     let config = || {
         member_config(
             &bootstrap,
@@ -136,7 +136,7 @@ pub async fn crash_takeover(strategy: &str, group: &str) -> Outcome {
         "committed offsets at the end of every partition",
         WAIT,
         || {
-            let got = committed(&bootstrap, group, TOPIC, 6);
+            let got = committed(&bootstrap, group, TOPIC, 6, WAIT);
             got.values().all(|(o, _)| *o == 20).then_some(got)
         },
     )

@@ -41,7 +41,7 @@ async fn consume(consumer: BaseConsumer, count: usize) -> (BaseConsumer, BTreeMa
 async fn new_consumer_resumes_at_offsets_committed_before_a_broker_restart() {
     let broker = group_broker(&[]).await;
     let bootstrap = broker.bootstrap();
-    create_topic(&bootstrap, TOPIC, 6).await;
+    create_topic(&bootstrap, TOPIC, 6, WAIT).await;
     produce(&bootstrap, TOPIC, 6, 10, "r").await;
 
     let consumer: BaseConsumer = member_config(&bootstrap, GROUP, &[])
@@ -64,7 +64,7 @@ async fn new_consumer_resumes_at_offsets_committed_before_a_broker_restart() {
 
     let broker = broker.restart(&settings(&[])).await;
     let bootstrap = broker.bootstrap();
-    let offsets = committed(&bootstrap, GROUP, TOPIC, 6);
+    let offsets = committed(&bootstrap, GROUP, TOPIC, 6, WAIT);
     let expected: BTreeMap<i32, (i64, String)> = (0..6)
         .map(|p| (p, (2 + i64::from(p), format!("state-{p}"))))
         .collect();
@@ -105,7 +105,7 @@ async fn live_group_keeps_its_generation_and_assignments_across_a_broker_restart
     const GROUP: &str = "live-group";
     let broker = group_broker(&[]).await;
     let bootstrap = broker.bootstrap();
-    create_topic(&bootstrap, TOPIC, 6).await;
+    create_topic(&bootstrap, TOPIC, 6, WAIT).await;
     let start = |name: &str| {
         let config = member_config(&bootstrap, GROUP, &[("session.timeout.ms", "10000")]);
         RdMember::start(name, config, TOPIC)

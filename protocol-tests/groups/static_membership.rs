@@ -14,7 +14,7 @@ const GROUP: &str = "static-group";
 async fn restarted_static_member_gets_its_partitions_back_without_a_rebalance() {
     let broker = group_broker(&[]).await;
     let bootstrap = broker.bootstrap();
-    create_topic(&bootstrap, TOPIC, 6).await;
+    create_topic(&bootstrap, TOPIC, 6, WAIT).await;
     // A 10 s session: the restart below happens well within it.
     let start = |instance: &str| {
         let config = member_config(

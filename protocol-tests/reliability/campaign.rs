@@ -4,7 +4,10 @@
 //! The clients reconnect on their own, so every kill also exercises idempotent retries of
 //! batches in flight, producer state rebuilt from the log, and the group restored from its log.
 //!
-//! After the last cycle the data is checked four ways:
+//! After every restart, the restarted broker's log end offsets are checked: every record
+//! acknowledged so far is below them, and they never move back.
+//!
+//! After the last cycle the data is checked five ways:
 //!
 //! 1. every acknowledged record is stored exactly once, at the offset it was acknowledged with
 //!    (read straight from the partition folders with [`weir::log::PartitionLog`]);
@@ -13,7 +16,9 @@
 //!    agree with a linear scan of all records, and every entry of every `.index` and
 //!    `.timeindex` file on disk points at the batch it names;
 //! 4. the group's committed offsets are never behind the last commit the broker acknowledged,
-//!    and every record the group consumed is still stored where it was consumed.
+//!    and every record the group consumed is still stored where it was consumed;
+//! 5. a consumer reading every partition from the start through the restarted broker gets
+//!    exactly the records on disk, at the same offsets.
 //!
 //! `WEIR_CRASH_CYCLES` sets the number of cycles (default 10, the CI run; the README's long run
 //! is 100) and `WEIR_CRASH_SEED` replays a run (the seed is printed first).
@@ -30,8 +35,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{DeliveryResult, Message};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
@@ -40,6 +43,9 @@ use weir::log::{BatchHeader, LogConfig, PartitionLog, HEADER_SIZE};
 
 use super::Rng;
 use crate::support::broker::ProcessBroker;
+use crate::support::raw::RawClient;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
 
 const TOPIC: &str = "campaign";
 const PARTITIONS: i32 = 3;
@@ -68,6 +74,8 @@ pub struct CampaignReport {
     pub stored: usize,
     pub lost: usize,
     pub duplicates: usize,
+    /// Records stored twice because a producer re-sent them under a new epoch.
+    pub resent_after_epoch_bump: usize,
     pub consumed: usize,
     pub consumed_lost: usize,
     pub commits_acked: usize,
@@ -75,6 +83,8 @@ pub struct CampaignReport {
     pub segments: usize,
     pub index_entries: usize,
     pub timestamp_lookups: usize,
+    /// I/O failures the brokers injected (`--io-faults`), by point.
+    pub injected_failures: BTreeMap<String, usize>,
     pub elapsed: Duration,
 }
 
@@ -121,14 +131,8 @@ impl<T> Worker<T> {
 }
 
 /// An idempotent acks=all producer writing values `p<id>-<n>-<padding>` until stopped, then
-/// waiting for the answers to what is still in flight.
-fn start_producer(
-    bootstrap: &str,
-    id: usize,
-    seed: u64,
-    acked: Arc<AtomicUsize>,
-) -> Worker<Vec<Placed>> {
-    let acks = Acks(Arc::default(), acked);
+/// waiting for the answers to what is still in flight. Acknowledged records go to `acks`.
+fn start_producer(bootstrap: &str, id: usize, seed: u64, acks: Acks) -> Worker<()> {
     let producer: BaseProducer<Acks> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("enable.idempotence", "true")
@@ -169,8 +173,6 @@ fn start_producer(
         // The broker is up: everything sent gets its answer.
         let _ = producer.flush(WAIT);
         drop(producer);
-        let placed = acks.0.lock().unwrap().clone();
-        placed
     });
     Worker { stop, thread }
 }
@@ -271,10 +273,18 @@ fn start_consumer(bootstrap: &str, commits: Commits) -> Worker<Consumed> {
     Worker { stop, thread }
 }
 
-async fn spawn_broker(listen: String, dir: PathBuf) -> ProcessBroker {
-    tokio::task::spawn_blocking(move || ProcessBroker::spawn_on(&listen, &dir, BROKER_ARGS))
-        .await
-        .expect("spawn thread")
+async fn spawn_broker(listen: String, dir: PathBuf, extra: &[&str]) -> ProcessBroker {
+    let args: Vec<String> = BROKER_ARGS
+        .iter()
+        .chain(extra)
+        .map(|a| a.to_string())
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ProcessBroker::spawn_on(&listen, &dir, &args)
+    })
+    .await
+    .expect("spawn thread")
 }
 
 /// A free port outside the usual ephemeral range (so no client's local port takes it between
@@ -289,27 +299,75 @@ fn free_port(rng: &mut Rng) -> u16 {
     panic!("no free port in 20000..30000");
 }
 
-async fn create_topic(bootstrap: &str) {
+/// After a restart: every record in `acked` (acknowledged before the broker is asked) lies
+/// below the log end the broker reports, and no log end moved back since `before`. Returns
+/// the log ends.
+async fn check_restart(
+    listen: &str,
+    acked: &[Placed],
+    before: &BTreeMap<i32, i64>,
+    label: &str,
+) -> BTreeMap<i32, i64> {
+    let mut acked_end: BTreeMap<i32, i64> = BTreeMap::new();
+    for a in acked {
+        let end = acked_end.entry(a.partition).or_insert(0);
+        *end = (*end).max(a.offset + 1);
+    }
+    let mut raw = RawClient::connect(listen.parse().expect("listen address")).await;
+    let mut ends = BTreeMap::new();
+    for p in 0..PARTITIONS {
+        let end = raw.latest_offset(TOPIC, p).await;
+        let acked = acked_end.get(&p).copied().unwrap_or(0);
+        assert!(
+            end >= acked,
+            "{label}: partition {p}: acknowledged offset {} is past the log end {end} (lost)",
+            acked - 1
+        );
+        let previous = before.get(&p).copied().unwrap_or(0);
+        assert!(
+            end >= previous,
+            "{label}: partition {p}: the log end moved back from {previous} to {end}"
+        );
+        ends.insert(p, end);
+    }
+    ends
+}
+
+/// Creates the campaign topic, trying again while injected failures make creation fail (a
+/// failed creation leaves nothing behind, so a retry starts clean).
+async fn create_topic_retrying(bootstrap: &str) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .create()
         .expect("admin client");
-    let created = tokio::time::timeout(
-        WAIT,
-        admin.create_topics(
-            &[NewTopic::new(TOPIC, PARTITIONS, TopicReplication::Fixed(1))],
-            &AdminOptions::new(),
-        ),
-    )
-    .await
-    .expect("CreateTopics timed out")
-    .expect("CreateTopics");
-    assert_eq!(created, vec![Ok(TOPIC.to_string())]);
+    let mut last = None;
+    for _ in 0..20 {
+        let created = tokio::time::timeout(
+            WAIT,
+            admin.create_topics(
+                &[NewTopic::new(TOPIC, PARTITIONS, TopicReplication::Fixed(1))],
+                &AdminOptions::new(),
+            ),
+        )
+        .await
+        .expect("CreateTopics timed out")
+        .expect("CreateTopics");
+        if created == vec![Ok(TOPIC.to_string())] {
+            return;
+        }
+        last = Some(created);
+    }
+    panic!("CreateTopics kept failing: {last:?}");
 }
 
 /// Runs `cycles` SIGKILL/restart cycles on one data folder under running clients, then checks
 /// everything. Panics on the first broken promise; returns the figures otherwise.
 pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
+    run_campaign_with(cycles, seed, &[]).await
+}
+
+/// [`run_campaign`] with more `weir serve` arguments (settings, `--io-faults`).
+pub async fn run_campaign_with(cycles: usize, seed: u64, extra: &[&str]) -> CampaignReport {
     println!("crash campaign: {cycles} cycles, seed {seed} (WEIR_CRASH_SEED={seed} replays it)");
     let started = Instant::now();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -317,14 +375,17 @@ pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
     let mut rng = Rng::new(seed);
     let listen = format!("127.0.0.1:{}", free_port(&mut rng));
 
-    let mut broker = spawn_broker(listen.clone(), data.clone()).await;
-    create_topic(&listen).await;
-    let acked_now = Arc::new(AtomicUsize::new(0));
+    let mut broker = spawn_broker(listen.clone(), data.clone(), extra).await;
+    let mut injected = vec![broker.injected.clone()];
+    create_topic_retrying(&listen).await;
+    let acks = Acks::default();
+    let acked_now = acks.1.clone();
     let producers: Vec<_> = (0..PRODUCERS)
-        .map(|id| start_producer(&listen, id, rng.next_u64(), acked_now.clone()))
+        .map(|id| start_producer(&listen, id, rng.next_u64(), acks.clone()))
         .collect();
     let commits_now = Commits::default();
     let consumer = start_consumer(&listen, commits_now.clone());
+    let mut log_ends = BTreeMap::new();
 
     for cycle in 0..cycles {
         // Let the clients make some progress on this incarnation (a random amount), then kill
@@ -353,23 +414,34 @@ pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
         );
         // Sometimes restart at once, sometimes after the clients noticed.
         tokio::time::sleep(Duration::from_millis(rng.range(0, 100))).await;
-        broker = spawn_broker(listen.clone(), data.clone()).await;
+        broker = spawn_broker(listen.clone(), data.clone(), extra).await;
+        injected.push(broker.injected.clone());
+        let label = format!("after kill {}", cycle + 1);
+        let acked_so_far = acks.0.lock().unwrap().clone();
+        log_ends = check_restart(&listen, &acked_so_far, &log_ends, &label).await;
     }
 
     // Drain: producers get answers for everything in flight, the consumer commits once more.
     let (acked, seen) = tokio::task::spawn_blocking(move || {
-        let acks: Vec<Placed> = producers.into_iter().flat_map(Worker::finish).collect();
-        (acks, consumer.finish())
+        producers.into_iter().for_each(Worker::finish);
+        let acked = acks.0.lock().unwrap().clone();
+        (acked, consumer.finish())
     })
     .await
     .expect("stop clients");
     // A last kill after the clients are gone, then the group's committed offsets and the
     // watermarks as a restarted broker reports them.
     broker.kill_hard();
-    let broker = spawn_broker(listen.clone(), data.clone()).await;
-    let (committed, high) = tokio::task::spawn_blocking(move || committed_and_high(&listen))
-        .await
-        .expect("offsets thread");
+    let broker = spawn_broker(listen.clone(), data.clone(), extra).await;
+    injected.push(broker.injected.clone());
+    check_restart(&listen, &acked, &log_ends, "after the last kill").await;
+    let (committed, high, served) = tokio::task::spawn_blocking(move || {
+        let (committed, high) = committed_and_high(&listen);
+        let served = read_through_broker(&listen, &high);
+        (committed, high, served)
+    })
+    .await
+    .expect("offsets thread");
     broker.kill_hard();
 
     let mut report = CampaignReport {
@@ -378,6 +450,12 @@ pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
         acked: acked.len(),
         consumed: seen.records.len(),
         commits_acked: seen.commit_count,
+        injected_failures: injected.iter().fold(BTreeMap::new(), |mut all, one| {
+            for (point, n) in one.lock().unwrap().iter() {
+                *all.entry(point.clone()).or_insert(0) += n;
+            }
+            all
+        }),
         ..CampaignReport::default()
     };
     let stored = tokio::task::spawn_blocking(move || read_back(&data))
@@ -386,6 +464,7 @@ pub async fn run_campaign(cycles: usize, seed: u64) -> CampaignReport {
     report.elapsed = started.elapsed();
     check(
         &stored,
+        &served,
         &acked,
         &seen.records,
         &seen.commits,
@@ -428,11 +507,57 @@ fn committed_and_high(bootstrap: &str) -> (BTreeMap<i32, i64>, BTreeMap<i32, i64
     (by_partition, high)
 }
 
+/// Every record of every partition as the restarted broker serves it to a consumer reading
+/// from the start: (offset, value) up to the high watermark.
+fn read_through_broker(
+    bootstrap: &str,
+    high: &BTreeMap<i32, i64>,
+) -> BTreeMap<i32, Vec<(i64, Bytes)>> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        // librdkafka refuses `assign` without one; nothing subscribes or commits.
+        .set("group.id", "weir-campaign-read-back")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .set("fetch.wait.max.ms", "100")
+        .create()
+        .expect("read-back consumer");
+    let mut out = BTreeMap::new();
+    for (&p, &end) in high {
+        let mut assignment = TopicPartitionList::new();
+        assignment
+            .add_partition_offset(TOPIC, p, Offset::Beginning)
+            .expect("assignment");
+        consumer.assign(&assignment).expect("assign");
+        let mut records = Vec::new();
+        let deadline = Instant::now() + WAIT;
+        while (records.len() as i64) < end {
+            assert!(
+                Instant::now() < deadline,
+                "partition {p}: read {} of {end} records through the broker",
+                records.len()
+            );
+            if let Some(message) = consumer.poll(Duration::from_millis(200)) {
+                let message = message.unwrap_or_else(|e| panic!("read back partition {p}: {e}"));
+                let value = Bytes::copy_from_slice(message.payload().unwrap_or_default());
+                records.push((message.offset(), value));
+            }
+        }
+        out.insert(p, records);
+    }
+    out
+}
+
+/// Where a record is stored: partition, offset, (producer id, epoch, sequence).
+type Place = (i32, i64, (i64, i16, i32));
+
 /// One stored record.
 struct Stored {
     offset: i64,
     timestamp: i64,
     value: Bytes,
+    /// Producer id, epoch and sequence, to tell how a duplicate came about.
+    producer: (i64, i16, i32),
 }
 
 /// Everything one partition folder holds, read back through the log's own index paths.
@@ -474,6 +599,7 @@ fn read_back(data_dir: &Path) -> BTreeMap<i32, PartitionData> {
                         offset: r.offset,
                         timestamp: r.timestamp,
                         value: r.value.unwrap_or_default(),
+                        producer: (r.producer_id, r.producer_epoch, r.sequence),
                     });
                 }
             }
@@ -654,6 +780,7 @@ fn check_index_files(dir: &Path) -> usize {
 #[allow(clippy::too_many_arguments)]
 fn check(
     stored: &BTreeMap<i32, PartitionData>,
+    served: &BTreeMap<i32, Vec<(i64, Bytes)>>,
     acked: &[Placed],
     consumed: &[Placed],
     commits: &BTreeMap<i32, i64>,
@@ -661,7 +788,7 @@ fn check(
     high: &BTreeMap<i32, i64>,
     report: &mut CampaignReport,
 ) {
-    let mut where_stored: HashMap<&[u8], Vec<(i32, i64)>> = HashMap::new();
+    let mut where_stored: HashMap<&[u8], Vec<Place>> = HashMap::new();
     for (&p, data) in stored {
         let offsets: Vec<i64> = data.records.iter().map(|r| r.offset).collect();
         let expected: Vec<i64> = (0..offsets.len() as i64).collect();
@@ -674,18 +801,52 @@ fn check(
             Some(offsets.len() as i64),
             "partition {p}: the broker's high watermark differs from the log on disk"
         );
+        let on_disk: Vec<(i64, &Bytes)> =
+            data.records.iter().map(|r| (r.offset, &r.value)).collect();
+        let through_broker: Vec<(i64, &Bytes)> = served
+            .get(&p)
+            .map(|s| s.iter().map(|(o, v)| (*o, v)).collect())
+            .unwrap_or_default();
+        assert!(
+            through_broker == on_disk,
+            "partition {p}: the restarted broker serves {} records, other than the {} on disk",
+            through_broker.len(),
+            on_disk.len()
+        );
         for r in &data.records {
             where_stored
                 .entry(&r.value)
                 .or_default()
-                .push((p, r.offset));
+                .push((p, r.offset, r.producer));
         }
         report.stored += data.records.len();
         report.segments += data.segments;
         report.index_entries += data.index_entries;
         report.timestamp_lookups += data.timestamp_lookups;
     }
-    report.duplicates = where_stored.values().filter(|w| w.len() > 1).count();
+    // A record stored twice by one producer under two epochs was re-sent by the client after
+    // it bumped its epoch while the record was possibly persisted (librdkafka does that when a
+    // failed append and a lost connection coincide; no broker can tell the copies apart).
+    // Anything else stored twice is the broker's fault.
+    let resent = |places: &[Place]| {
+        let (pid, epoch, _) = places[0].2;
+        places.iter().all(|(_, _, (p, _, _))| *p == pid)
+            && places.iter().skip(1).all(|(_, _, (_, e, _))| *e != epoch)
+    };
+    for places in where_stored.values().filter(|w| w.len() > 1) {
+        if resent(places) {
+            report.resent_after_epoch_bump += 1;
+        } else {
+            report.duplicates += 1;
+        }
+    }
+    for (value, places) in where_stored.iter().filter(|(_, w)| w.len() > 1).take(5) {
+        println!(
+            "stored more than once: {:?} at {places:?} (partition, offset, (producer, epoch, \
+             sequence))",
+            String::from_utf8_lossy(&value[..value.len().min(24)])
+        );
+    }
 
     let at = |p: i32, o: i64| -> Option<&Bytes> {
         let data = stored.get(&p)?;
@@ -739,6 +900,19 @@ fn cycles_from_env() -> usize {
         .unwrap_or(10)
 }
 
+/// Where segment rolls and group-log compactions fail (injected I/O errors; the counts skip
+/// the files the first start and the topic's creation make): creating a segment's `.log` or
+/// index, the folder fsync after it, removing what a failed roll created, and in a compaction
+/// writing, fsyncing and renaming the snapshot and the folder fsync after the rename.
+const ROLL_AND_COMPACTION_FAULTS: &str = "segment-create:in=campaign-:skip=3:every=5,\
+     index-create:in=campaign-:skip=6:every=7,\
+     dir-sync:in=campaign-:skip=3:every=6,\
+     remove:in=campaign-:every=2,\
+     write:in=groups.log.tmp:every=4,\
+     fsync:in=groups.log.tmp:every=5,\
+     rename:in=groups.log.tmp:every=3,\
+     dir-sync:in=__groups:skip=1:every=3";
+
 /// CI: 10 cycles (< 60 s). `WEIR_CRASH_CYCLES=100` runs the long campaign the README quotes.
 #[tokio::test(flavor = "multi_thread")]
 async fn crash_campaign_loses_no_acknowledged_record_or_commit() {
@@ -748,6 +922,10 @@ async fn crash_campaign_loses_no_acknowledged_record_or_commit() {
     let report = tokio::time::timeout(budget, run_campaign(cycles, seed))
         .await
         .unwrap_or_else(|_| panic!("campaign (seed {seed}) took longer than {budget:?}"));
+    assert_eq!(
+        report.resent_after_epoch_bump, 0,
+        "without failing appends no producer had to re-send under a new epoch"
+    );
     println!(
         "crash campaign: {} cycles, {} records acknowledged, {} lost, {} duplicates, {} stored, \
          {} consumed, {} commits acknowledged ({} behind), {:.1} s (seed {})",
@@ -757,6 +935,50 @@ async fn crash_campaign_loses_no_acknowledged_record_or_commit() {
         report.duplicates,
         report.stored,
         report.consumed,
+        report.commits_acked,
+        report.commits_behind,
+        report.elapsed.as_secs_f64(),
+        report.seed
+    );
+}
+
+/// The campaign again, with segment rolls and group-log compactions failing under it: rolls
+/// every 64 KiB, a group log compacted once past 4 KiB. Failed appends and commits are answered
+/// as failures (clients retry them); what was acknowledged is all there after every kill.
+#[tokio::test(flavor = "multi_thread")]
+async fn crash_campaign_with_failing_segment_rolls_and_group_log_compactions_loses_nothing() {
+    let cycles = cycles_from_env();
+    let seed = Rng::seed_from_env("WEIR_CRASH_SEED");
+    let budget = Duration::from_secs(30 + 10 * cycles as u64);
+    let extra = [
+        "--set",
+        "log.segment.bytes=16384",
+        "--set",
+        "offsets.topic.segment.bytes=4096",
+        "--io-faults",
+        ROLL_AND_COMPACTION_FAULTS,
+    ];
+    let report = tokio::time::timeout(budget, run_campaign_with(cycles, seed, &extra))
+        .await
+        .unwrap_or_else(|_| panic!("campaign (seed {seed}) took longer than {budget:?}"));
+    for point in ["segment-create", "index-create", "dir-sync", "rename"] {
+        assert!(
+            report.injected_failures.contains_key(point),
+            "no {point} failure was injected: {report:?}"
+        );
+    }
+    println!(
+        "crash campaign with failing rolls and compactions: {} cycles, I/O failures \
+         injected {:?}, {} records acknowledged, {} lost, {} duplicates ({} re-sent by a \
+         producer under a new epoch), {} segments, {} commits acknowledged ({} behind), {:.1} s \
+         (seed {})",
+        report.cycles,
+        report.injected_failures,
+        report.acked,
+        report.lost,
+        report.duplicates,
+        report.resent_after_epoch_bump,
+        report.segments,
         report.commits_acked,
         report.commits_behind,
         report.elapsed.as_secs_f64(),

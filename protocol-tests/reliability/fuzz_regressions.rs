@@ -236,12 +236,76 @@ fn sasl_seeds() -> Vec<Vec<u8>> {
     seeds
 }
 
+/// Single batches for `produce_records`: plain, and with every codec applied by the target
+/// (flags bits 1-3), with record headers, null keys and values.
+fn record_seeds() -> Vec<Vec<u8>> {
+    let mut seeds = Vec::new();
+    let with_headers = {
+        use kafka_protocol::records::{
+            Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+        };
+        let records: Vec<Record> = (0..3)
+            .map(|i| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: -1,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i,
+                // offset - sequence constant: the encoder writes one batch.
+                sequence: i as i32 - 1,
+                timestamp: 1_700_000_000_000 + i * 7,
+                key: (i != 1).then(|| bytes::Bytes::from_static(b"key")),
+                value: (i != 2).then(|| bytes::Bytes::from_static(b"value")),
+                headers: [(
+                    kafka_protocol::protocol::StrBytes::from_static_str("h"),
+                    Some(bytes::Bytes::from_static(b"v")),
+                )]
+                .into_iter()
+                .collect(),
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        RecordBatchEncoder::encode(
+            &mut buf,
+            records.iter(),
+            &RecordEncodeOptions {
+                version: 2,
+                compression: Compression::None,
+            },
+        )
+        .expect("encode seed batch");
+        buf.to_vec()
+    };
+    for batch in [valid_batch(3, 10).to_vec(), with_headers] {
+        for codec in 0u8..=4 {
+            seeds.push([&[1 | (codec << 1)][..], &batch].concat());
+        }
+    }
+    seeds
+}
+
 #[test]
 fn fuzz_sasl_exchange_regressions_and_mutations() {
     run(
         "sasl_exchange",
         targets::sasl_exchange,
         sasl_seeds(),
+        iterations(20_000) / 10,
+    );
+}
+
+#[test]
+fn fuzz_produce_records_regressions_and_mutations() {
+    for (i, seed) in record_seeds().iter().enumerate() {
+        assert!(targets::produce_records_accepted(seed), "seed {i} refused");
+    }
+    run(
+        "produce_records",
+        targets::produce_records,
+        record_seeds(),
         iterations(20_000) / 10,
     );
 }

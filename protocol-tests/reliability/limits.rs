@@ -29,7 +29,10 @@ async fn connect_from(source: IpAddr, addr: SocketAddr) -> TcpStream {
 }
 
 /// One ApiVersions v0 round trip on an open connection.
-async fn api_versions_ok(stream: &mut TcpStream, correlation_id: i32) -> bool {
+async fn api_versions_ok<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    stream: &mut S,
+    correlation_id: i32,
+) -> bool {
     send_raw(
         stream,
         &request_frame(&ApiVersionsRequest::default(), 0, correlation_id),
@@ -222,6 +225,20 @@ fn vm_rss_kib(pid: u32) -> u64 {
         .expect("VmRSS line")
 }
 
+/// VmRSS once two readings 50 ms apart agree (at most 5 s of readings).
+async fn steady_rss_kib(pid: u32) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut last = vm_rss_kib(pid);
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = vm_rss_kib(pid);
+        if now == last || Instant::now() > deadline {
+            return now;
+        }
+        last = now;
+    }
+}
+
 /// Prints the broker's resident memory per idle connection (measured, not asserted).
 #[tokio::test(flavor = "multi_thread")]
 async fn memory_per_idle_connection_of_a_weir_serve_process() {
@@ -235,12 +252,12 @@ async fn memory_per_idle_connection_of_a_weir_serve_process() {
         .expect("spawn");
     let pid = broker.child.id();
     // Warm up: one connection's worth of runtime state, then measure from there.
+    // Every connection has had its ApiVersions answer when `open_idle` returns; the figures
+    // are read once the broker's resident memory is steady.
     let warm = open_idle(broker.addr, 10).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let before = vm_rss_kib(pid);
+    let before = steady_rss_kib(pid).await;
     let held = open_idle(broker.addr, n).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let after = vm_rss_kib(pid);
+    let after = steady_rss_kib(pid).await;
     let per = (after.saturating_sub(before) as f64 * 1024.0) / held.len() as f64;
     println!(
         "weir serve: VmRSS {before} KiB -> {after} KiB with {} idle connections: \
@@ -279,7 +296,7 @@ async fn half_a_frame_then_silence_is_closed_after_idle_timeout_and_slows_no_one
     let mut slowest = Duration::ZERO;
     while started.elapsed() < Duration::from_millis(600) {
         let t = Instant::now();
-        assert!(api_versions_ok(&mut client.stream, 7).await);
+        assert!(api_versions_ok(client.stream(), 7).await);
         slowest = slowest.max(t.elapsed());
     }
     assert!(
@@ -299,7 +316,7 @@ async fn half_a_frame_then_silence_is_closed_after_idle_timeout_and_slows_no_one
         "stalled client closed after {closed_after:?} (idle limit 800 ms); slowest answer to \
          another client meanwhile {slowest:?}"
     );
-    assert!(api_versions_ok(&mut client.stream, 8).await);
+    assert!(api_versions_ok(client.stream(), 8).await);
 }
 
 #[tokio::test(flavor = "multi_thread")]

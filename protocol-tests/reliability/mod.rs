@@ -2,6 +2,7 @@
 //! corpus. Figures printed by these tests are the ones the README's Reliability section quotes.
 
 mod campaign;
+mod campaign_admin;
 mod disk;
 mod fuzz_regressions;
 mod limits;

@@ -10,8 +10,8 @@ use kafka_protocol::messages::{
     AlterUserScramCredentialsRequest, DescribeUserScramCredentialsRequest,
 };
 use kafka_protocol::protocol::StrBytes;
-use weir::cli::client::Client;
-use weir::cli::security::ClientSecurity;
+use weir::client::Client;
+use weir::client::ClientSecurity;
 use weir::security::scram::salted_password;
 use weir::security::Scram;
 
@@ -36,11 +36,16 @@ async fn can_log_in(b: &SecureBroker, user: &str, password: &str) -> bool {
         Certs::path(&b.certs.ca),
         scram_props(user, password, "SCRAM-SHA-512")
     );
-    let props = weir::cli::security::parse_properties(&props);
+    let props = weir::client::security::parse_properties(&props);
     let security = ClientSecurity::from_properties(&props).expect("client properties");
-    Client::connect(&b.addr("SASL_SSL").to_string(), WAIT, security)
-        .await
-        .is_ok()
+    Client::connect_with(
+        &b.addr("SASL_SSL").to_string(),
+        "weir-security-test",
+        WAIT,
+        security,
+    )
+    .await
+    .is_ok()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,7 +267,7 @@ fn the_credential_store_survives_sigkill_and_torn_writes() {
         }
         let frame =
             crate::support::raw::request_frame(&AlterUserScramCredentialsRequest::default(), 0, 99);
-        crate::support::raw::send_raw(&mut client.stream, &frame).await;
+        crate::support::raw::send_raw(client.stream(), &frame).await;
         acked
     });
     broker.kill_hard();

@@ -12,10 +12,10 @@ use kafka_protocol::messages::{
     SaslHandshakeRequest,
 };
 use kafka_protocol::protocol::StrBytes;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use weir::cli::client::Client;
-use weir::cli::security::ClientSecurity;
+use weir::client::Client;
+use weir::client::ClientSecurity;
 use weir::security::plain;
 use weir::security::scram::ScramClient;
 use weir::security::Scram;
@@ -51,7 +51,7 @@ fn ssl_client(b: &SecureBroker, trusted: bool) -> ClientSecurity {
 }
 
 /// The broker must close the connection, after at most a TLS alert record.
-async fn expect_alert_then_closed(stream: &mut TcpStream, what: &str) {
+async fn expect_alert_then_closed<S: AsyncRead + Unpin>(stream: &mut S, what: &str) {
     let mut received = Vec::new();
     let mut buf = [0u8; 512];
     loop {
@@ -69,9 +69,14 @@ async fn expect_alert_then_closed(stream: &mut TcpStream, what: &str) {
 }
 
 async fn serves(b: &SecureBroker) {
-    let mut client = Client::connect(&b.addr("SSL").to_string(), WAIT, ssl_client(b, true))
-        .await
-        .expect("the SSL listener still serves a good client");
+    let mut client = Client::connect_with(
+        &b.addr("SSL").to_string(),
+        "weir-security-test",
+        WAIT,
+        ssl_client(b, true),
+    )
+    .await
+    .expect("the SSL listener still serves a good client");
     client.metadata(None).await.expect("metadata over SSL");
     crate::support::raw::assert_broker_serves(b.addr("PLAINTEXT")).await;
 }
@@ -91,7 +96,13 @@ async fn garbage_plaintext_and_untrusted_certificates_on_tls_ports_are_closed() 
         .await;
         expect_alert_then_closed(&mut kafka, "a plaintext Kafka request on a TLS port").await;
     }
-    let untrusted = Client::connect(&b.addr("SSL").to_string(), WAIT, ssl_client(&b, false)).await;
+    let untrusted = Client::connect_with(
+        &b.addr("SSL").to_string(),
+        "weir-security-test",
+        WAIT,
+        ssl_client(&b, false),
+    )
+    .await;
     assert!(
         untrusted.is_err(),
         "a certificate from an untrusted CA was accepted"
@@ -102,9 +113,14 @@ async fn garbage_plaintext_and_untrusted_certificates_on_tls_ports_are_closed() 
     ]))
     .expect("security");
     assert!(
-        Client::connect(&b.addr("SSL").to_string(), WAIT, anonymous)
-            .await
-            .is_err(),
+        Client::connect_with(
+            &b.addr("SSL").to_string(),
+            "weir-security-test",
+            WAIT,
+            anonymous
+        )
+        .await
+        .is_err(),
         "ssl.client.auth=required let a client without a certificate in"
     );
     serves(&b).await;
@@ -143,17 +159,17 @@ async fn sasl_listeners_serve_nothing_before_authentication_and_name_their_mecha
         .iter()
         .any(|k| k.api_key == ApiKey::SaslHandshake as i16 && k.max_version == 1));
     send_raw(
-        &mut client.stream,
+        client.stream(),
         &request_frame(&MetadataRequest::default(), 9, 2),
     )
     .await;
-    expect_closed(&mut client.stream, "Metadata before authentication").await;
+    expect_closed(client.stream(), "Metadata before authentication").await;
 
     let mut client = RawClient::open(addr, "weir-sasl-gate").await;
     let (code, enabled) = handshake(&mut client, 1, "GSSAPI").await;
     assert_eq!(code, 33, "UNSUPPORTED_SASL_MECHANISM");
     assert_eq!(enabled, ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]);
-    expect_closed(&mut client.stream, "after an unsupported mechanism").await;
+    expect_closed(client.stream(), "after an unsupported mechanism").await;
 
     // On a listener without SASL, SaslHandshake is answered ILLEGAL_SASL_STATE, as in Kafka.
     let mut plain = RawClient::open(b.addr("PLAINTEXT"), "weir-sasl-gate").await;
@@ -189,7 +205,7 @@ async fn wrong_passwords_are_answered_after_the_delay_then_closed() {
         !message.contains("guess"),
         "the password is echoed: {message}"
     );
-    expect_closed(&mut client.stream, "after a failed authentication").await;
+    expect_closed(client.stream(), "after a failed authentication").await;
 
     // The right PLAIN password works, from the JAAS users and from the SCRAM store.
     for (user, password) in [BOB, ALICE] {
@@ -214,9 +230,9 @@ async fn an_oversized_sasl_token_closes_the_connection() {
     let b = SecureBroker::start(&[("sasl.server.max.receive.size", "1024")]).await;
     let mut client = RawClient::open(b.addr("SASL_PLAINTEXT"), "weir-sasl-big").await;
     assert_eq!(handshake(&mut client, 1, "PLAIN").await.0, 0);
-    send_raw(&mut client.stream, &authenticate_frame(vec![b'x'; 4096], 2)).await;
+    send_raw(client.stream(), &authenticate_frame(vec![b'x'; 4096], 2)).await;
     expect_closed(
-        &mut client.stream,
+        client.stream(),
         "a SASL token over sasl.server.max.receive.size",
     )
     .await;
@@ -242,7 +258,10 @@ async fn an_oversized_sasl_token_closes_the_connection() {
 }
 
 /// A raw token after SaslHandshake v0: `i32` length and the bytes, answered the same way.
-async fn raw_token(stream: &mut TcpStream, token: &[u8]) -> Option<Vec<u8>> {
+async fn raw_token<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    token: &[u8],
+) -> Option<Vec<u8>> {
     let mut frame = BytesMut::new();
     frame.put_i32(token.len() as i32);
     frame.extend_from_slice(token);
@@ -262,7 +281,7 @@ async fn the_v0_raw_token_flow_authenticates_plain_and_scram() {
     let addr = b.addr("SASL_PLAINTEXT");
     let mut client = RawClient::open(addr, "weir-sasl-v0").await;
     assert_eq!(handshake(&mut client, 0, "PLAIN").await.0, 0);
-    let answer = raw_token(&mut client.stream, &plain::message(BOB.0, BOB.1)).await;
+    let answer = raw_token(client.stream(), &plain::message(BOB.0, BOB.1)).await;
     assert_eq!(answer, Some(Vec::new()), "PLAIN success is an empty token");
     assert_eq!(
         client
@@ -276,11 +295,11 @@ async fn the_v0_raw_token_flow_authenticates_plain_and_scram() {
     let mut client = RawClient::open(addr, "weir-sasl-v0").await;
     assert_eq!(handshake(&mut client, 0, "SCRAM-SHA-256").await.0, 0);
     let mut scram = ScramClient::new(Scram::Sha256, ALICE.0, ALICE.1).expect("scram");
-    let first = raw_token(&mut client.stream, &scram.first_message())
+    let first = raw_token(client.stream(), &scram.first_message())
         .await
         .expect("server-first");
     let last = scram.final_message(&first).expect("client-final");
-    let done = raw_token(&mut client.stream, &last)
+    let done = raw_token(client.stream(), &last)
         .await
         .expect("server-final");
     scram.verify_server(&done).expect("server signature");
@@ -297,7 +316,7 @@ async fn the_v0_raw_token_flow_authenticates_plain_and_scram() {
     let mut client = RawClient::open(addr, "weir-sasl-v0").await;
     assert_eq!(handshake(&mut client, 0, "PLAIN").await.0, 0);
     assert_eq!(
-        raw_token(&mut client.stream, &plain::message(BOB.0, "nope")).await,
+        raw_token(client.stream(), &plain::message(BOB.0, "nope")).await,
         None
     );
     serves(&b).await;
@@ -322,9 +341,14 @@ async fn metadata_answers_with_the_listener_the_client_came_in_on() {
         ),
     ]))
     .expect("security");
-    let mut client = Client::connect(&b.addr("SASL_PLAINTEXT").to_string(), WAIT, sasl)
-        .await
-        .expect("SCRAM over SASL_PLAINTEXT");
+    let mut client = Client::connect_with(
+        &b.addr("SASL_PLAINTEXT").to_string(),
+        "weir-security-test",
+        WAIT,
+        sasl,
+    )
+    .await
+    .expect("SCRAM over SASL_PLAINTEXT");
     let brokers = client.metadata(None).await.expect("metadata").brokers;
     assert_eq!(
         (brokers[0].host.as_str(), brokers[0].port),
@@ -336,9 +360,14 @@ async fn metadata_answers_with_the_listener_the_client_came_in_on() {
         } else {
             ClientSecurity::default()
         };
-        let mut client = Client::connect(&b.addr(listener).to_string(), WAIT, security)
-            .await
-            .expect("connect");
+        let mut client = Client::connect_with(
+            &b.addr(listener).to_string(),
+            "weir-security-test",
+            WAIT,
+            security,
+        )
+        .await
+        .expect("connect");
         let brokers = client.metadata(None).await.expect("metadata").brokers;
         let addr = b.addr(listener);
         assert_eq!(

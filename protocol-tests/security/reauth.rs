@@ -74,11 +74,11 @@ async fn sessions_end_unless_the_client_authenticates_again() {
     // Not again: the next request after the session's end closes the connection.
     tokio::time::sleep_until((started + Duration::from_millis(2300)).into()).await;
     send_raw(
-        &mut client.stream,
+        client.stream(),
         &request_frame(&MetadataRequest::default(), 9, 50),
     )
     .await;
-    expect_closed(&mut client.stream, "a request after the SASL session ended").await;
+    expect_closed(client.stream(), "a request after the SASL session ended").await;
 
     // Re-authenticating as someone else is refused.
     super::add_user(&b.broker, "mallory", "mallory-secret").await;
@@ -111,7 +111,7 @@ async fn sessions_end_unless_the_client_authenticates_again() {
         done.error_code, 58,
         "changing principals on re-authentication"
     );
-    expect_closed(&mut client.stream, "after a refused re-authentication").await;
+    expect_closed(client.stream(), "after a refused re-authentication").await;
 }
 
 fn rdkafka_producer(bootstrap: &str, settings: &[(&str, &str)]) -> FutureProducer {

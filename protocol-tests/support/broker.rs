@@ -1,10 +1,12 @@
 //! Brokers for tests: embedded in the test process, or a separate `weir serve` process that a
 //! test can kill hard.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -57,7 +59,9 @@ pub struct ProcessBroker {
     pub child: Child,
     pub addr: SocketAddr,
     /// Everything the broker wrote to stderr so far.
-    log: std::sync::Arc<std::sync::Mutex<String>>,
+    log: Arc<Mutex<String>>,
+    /// I/O failures the broker injected (`--io-faults`), by point, counted from its log.
+    pub injected: Arc<Mutex<BTreeMap<String, usize>>>,
 }
 
 impl ProcessBroker {
@@ -69,12 +73,46 @@ impl ProcessBroker {
     /// As [`ProcessBroker::spawn`] on a given listen address, so clients can reconnect to a
     /// restarted broker.
     pub fn spawn_on(listen: &str, data_dir: &Path, extra_args: &[&str]) -> ProcessBroker {
+        Self::spawn_with(listen, data_dir, extra_args, None)
+    }
+
+    /// As [`ProcessBroker::spawn`], with at most `max_open_files` open files (`ulimit -n`).
+    pub fn spawn_with_open_files(
+        data_dir: &Path,
+        extra_args: &[&str],
+        max_open_files: u64,
+    ) -> ProcessBroker {
+        Self::spawn_with("127.0.0.1:0", data_dir, extra_args, Some(max_open_files))
+    }
+
+    fn spawn_with(
+        listen: &str,
+        data_dir: &Path,
+        extra_args: &[&str],
+        max_open_files: Option<u64>,
+    ) -> ProcessBroker {
         let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
         // The broker refuses WEIR_* variables that name no setting (and should not pick up a
         // developer's settings): it sees only what the test passes.
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("WEIR_") {
                 command.env_remove(name);
+            }
+        }
+        if let Some(max) = max_open_files {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe and touches only the child being started.
+            unsafe {
+                command.pre_exec(move || {
+                    let limit = libc::rlimit {
+                        rlim_cur: max,
+                        rlim_max: max,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
             }
         }
         let mut child = command
@@ -91,14 +129,26 @@ impl ProcessBroker {
             .expect("spawn weir serve");
         let stderr = child.stderr.take().expect("stderr piped");
         let (tx, rx) = std::sync::mpsc::channel();
-        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let log = Arc::new(Mutex::new(String::new()));
         let sink = log.clone();
+        let injected = Arc::new(Mutex::new(BTreeMap::new()));
+        let counter = injected.clone();
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Ok(mut log) = sink.lock() {
                     log.push_str(&line);
                     log.push('\n');
+                }
+                if line.contains("injected I/O failure") {
+                    let point = line
+                        .split("point=")
+                        .nth(1)
+                        .and_then(|rest| rest.split_whitespace().next())
+                        .unwrap_or("?")
+                        .trim_matches('"')
+                        .to_string();
+                    *counter.lock().unwrap().entry(point).or_insert(0) += 1;
                 }
                 if !sent {
                     if let Some(addr) = line.split("addr=").nth(1) {
@@ -124,16 +174,17 @@ impl ProcessBroker {
                 "weir serve not ready within 30 s"
             );
         };
-        ProcessBroker { child, addr, log }
+        ProcessBroker {
+            child,
+            addr,
+            log,
+            injected,
+        }
     }
 
     /// What the broker logged so far (stderr).
     pub fn log(&self) -> String {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
-    }
-
-    pub fn bootstrap(&self) -> String {
-        self.addr.to_string()
     }
 
     /// SIGKILL: no chance to flush or close anything.

@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::support::raw::{topic_name, RawClient};
+use crate::support::raw::{stored_batches, topic_name, RawClient};
 
 /// How long a client process may run before it is killed.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -390,21 +390,7 @@ pub async fn fetched_records(addr: SocketAddr, topic: &str, partition: i32) -> b
 /// told to: some clients silently stop compressing when they dislike the broker's versions.
 pub async fn fetched_batch_codecs(addr: SocketAddr, topic: &str, partition: i32) -> Vec<i16> {
     let records = fetched_records(addr, topic, partition).await;
-
-    let mut codecs = Vec::new();
-    let mut rest = &records[..];
-    // baseOffset i64, batchLength i32, partitionLeaderEpoch i32, magic i8, crc u32, attributes i16
-    while rest.len() >= 23 {
-        let batch_len = i32::from_be_bytes(rest[8..12].try_into().expect("4 bytes"));
-        let total = 12 + usize::try_from(batch_len).expect("non-negative batch length");
-        if rest.len() < total {
-            break; // a partial batch at the end of a fetch is allowed
-        }
-        assert_eq!(rest[16], 2, "record batch magic");
-        codecs.push(i16::from_be_bytes([rest[21], rest[22]]) & 0x07);
-        rest = &rest[total..];
-    }
-    codecs
+    stored_batches(&records).iter().map(|b| b.codec()).collect()
 }
 
 /// Every record batch of partitions `0..partitions` of `topic` carries `codec_id` (`codec` by

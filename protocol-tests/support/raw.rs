@@ -1,42 +1,41 @@
-//! The one raw Kafka client of the protocol tests: it builds frames with the `kafka_protocol`
-//! codec, writes arbitrary bytes, and reads length-prefixed responses. The hostile-input tests
-//! use its free functions to send broken frames; the admin, group and codec checks use
+//! The protocol tests' layer over weir's own Kafka client ([`weir::client`]): the same frames
+//! and connections, with every failure a test failure. The hostile-input tests use its free
+//! functions to send broken frames over a plain socket; the admin, group and codec checks use
 //! [`RawClient`] to send one request at an exact version and see the exact error codes that
-//! client libraries turn into exceptions.
+//! client libraries turn into exceptions. What is added here: panics instead of errors, a close
+//! by the broker seen as `None` (the tests expect it), the Kafka error codes the tests name,
+//! record batch fixtures, and one-line helpers for the requests tests send most.
 //!
 //! Self-contained (only external crates): `embedding_leaks.rs` includes it with `#[path]`.
-//!
-//! Frames are `i32` big-endian length + request header + body; responses are length + response
-//! header (v0: correlation id; v1: + tagged fields) + body. ApiVersions responses always use
-//! header v0.
 
-use std::collections::HashMap;
-use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    ApiVersionsRequest, BrokerId, CreateTopicsRequest, FetchRequest, InitProducerIdRequest,
-    ListOffsetsRequest, MetadataRequest, ProduceRequest, ProducerId, RequestHeader, ResponseHeader,
-    TopicName,
+    BrokerId, CreateTopicsRequest, FetchRequest, InitProducerIdRequest, ListOffsetsRequest,
+    MetadataRequest, ProduceRequest, ProducerId, RequestHeader,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message, Request, StrBytes};
+use kafka_protocol::protocol::Request;
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::timeout;
+use weir::client::{is_disconnect, wire, ClientError, Connection};
+
+pub(crate) use weir::client::{s, topic_name};
 
 /// How long any single network step may take before the test fails.
 pub(crate) const IO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the broker has to close a connection it should refuse.
 pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Response frames longer than this fail the test.
+const MAX_RESPONSE: usize = 64 << 20;
 
 /// Kafka error codes used by these tests.
 pub(crate) mod code {
@@ -57,20 +56,13 @@ pub(crate) const MAGIC_AT: usize = 16;
 pub(crate) const CRC_AT: usize = 17;
 pub(crate) const ATTRIBUTES_AT: usize = 21;
 pub(crate) const LAST_OFFSET_DELTA_AT: usize = 23;
+pub(crate) const PRODUCER_ID_AT: usize = 43;
+pub(crate) const BASE_SEQUENCE_AT: usize = 53;
 pub(crate) const RECORD_COUNT_AT: usize = 57;
 pub(crate) const BATCH_HEADER_LEN: usize = 61;
 
-pub(crate) fn topic_name(name: &str) -> TopicName {
-    TopicName(StrBytes::from_string(name.to_string()))
-}
-
 /// The client id [`request_frame`] and [`RawClient::connect`] send.
 pub(crate) const CLIENT_ID: &str = "weir-bad-input";
-
-/// An owned `StrBytes` copy of `text`.
-pub(crate) fn s(text: &str) -> StrBytes {
-    StrBytes::from_string(text.to_string())
-}
 
 /// A whole request frame (length prefix included) for a known request type.
 pub(crate) fn request_frame<R: Request>(
@@ -78,43 +70,28 @@ pub(crate) fn request_frame<R: Request>(
     version: i16,
     correlation_id: i32,
 ) -> BytesMut {
-    request_frame_as(request, version, correlation_id, CLIENT_ID)
+    let header = wire::request_header::<R>(version, correlation_id, Some(CLIENT_ID));
+    wire::request_frame(&header, request, version).expect("encode request")
 }
 
-/// [`request_frame`] with another client id.
+/// As [`request_frame`], with another client id.
 pub(crate) fn request_frame_as<R: Request>(
     request: &R,
     version: i16,
     correlation_id: i32,
-    client_id: &'static str,
+    client_id: &str,
 ) -> BytesMut {
-    let header = RequestHeader::default()
-        .with_request_api_key(R::KEY)
-        .with_request_api_version(version)
-        .with_correlation_id(correlation_id)
-        .with_client_id(Some(StrBytes::from_static_str(client_id)));
-    let mut body = BytesMut::new();
-    request
-        .encode(&mut body, version)
-        .expect("encode request body");
-    frame(&header, R::header_version(version), &body)
+    let header = wire::request_header::<R>(version, correlation_id, Some(client_id));
+    wire::request_frame(&header, request, version).expect("encode request")
 }
 
 /// A frame from an explicit header (any api key / version) and arbitrary body bytes.
 pub(crate) fn frame(header: &RequestHeader, header_version: i16, body: &[u8]) -> BytesMut {
-    let mut buf = BytesMut::new();
-    buf.put_i32(0);
-    header
-        .encode(&mut buf, header_version)
-        .expect("encode request header");
-    buf.extend_from_slice(body);
-    let len = (buf.len() - 4) as i32;
-    buf[..4].copy_from_slice(&len.to_be_bytes());
-    buf
+    wire::frame(header, header_version, body).expect("encode request header")
 }
 
 /// Writes bytes, tolerating the broker having already closed the connection.
-pub(crate) async fn send_raw(stream: &mut TcpStream, bytes: &[u8]) {
+pub(crate) async fn send_raw<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8]) {
     match timeout(IO_TIMEOUT, stream.write_all(bytes)).await {
         Err(_) => panic!("writing {} bytes timed out", bytes.len()),
         Ok(Ok(())) => {}
@@ -123,50 +100,20 @@ pub(crate) async fn send_raw(stream: &mut TcpStream, bytes: &[u8]) {
     }
 }
 
-fn is_disconnect(kind: ErrorKind) -> bool {
-    matches!(
-        kind,
-        ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::ConnectionAborted
-    )
-}
-
 /// Reads one response frame (without its length prefix); `None` when the broker closed the
 /// connection (EOF or reset) before a whole frame arrived.
-pub(crate) async fn read_frame(stream: &mut TcpStream) -> Option<Bytes> {
-    read_frame_within(stream, IO_TIMEOUT).await
-}
-
-/// [`read_frame`] with another time limit.
-pub(crate) async fn read_frame_within(stream: &mut TcpStream, limit: Duration) -> Option<Bytes> {
-    let read = async {
-        let mut len = [0u8; 4];
-        if let Err(e) = stream.read_exact(&mut len).await {
-            if e.kind() == ErrorKind::UnexpectedEof || is_disconnect(e.kind()) {
-                return None;
-            }
-            panic!("reading a response length failed: {e}");
-        }
-        let len = i32::from_be_bytes(len);
-        assert!(
-            (4..=64 << 20).contains(&len),
-            "response frame length {len} is not plausible"
-        );
-        let mut body = vec![0u8; len as usize];
-        if let Err(e) = stream.read_exact(&mut body).await {
-            if e.kind() == ErrorKind::UnexpectedEof || is_disconnect(e.kind()) {
-                return None;
-            }
-            panic!("reading a response body failed: {e}");
-        }
-        Some(Bytes::from(body))
-    };
-    timeout(limit, read)
-        .await
-        .unwrap_or_else(|_| panic!("no response (and no close) within {limit:?}"))
+pub(crate) async fn read_frame<S: AsyncRead + Unpin>(stream: &mut S) -> Option<Bytes> {
+    let read = wire::read_frame(stream, MAX_RESPONSE);
+    match timeout(IO_TIMEOUT, read).await {
+        Err(_) => panic!("no response (and no close) within {IO_TIMEOUT:?}"),
+        Ok(Ok(frame)) => frame,
+        Ok(Err(e)) if is_disconnect(e.kind()) => None,
+        Ok(Err(e)) => panic!("reading a response failed: {e}"),
+    }
 }
 
 /// The broker must close the connection promptly without sending anything.
-pub(crate) async fn expect_closed(stream: &mut TcpStream, what: &str) {
+pub(crate) async fn expect_closed<S: AsyncRead + Unpin>(stream: &mut S, what: &str) {
     let mut buf = [0u8; 256];
     match timeout(CLOSE_TIMEOUT, stream.read(&mut buf)).await {
         Err(_) => panic!("{what}: connection still open {CLOSE_TIMEOUT:?} later"),
@@ -182,126 +129,99 @@ pub(crate) async fn expect_closed(stream: &mut TcpStream, what: &str) {
 
 /// The first four bytes of any response frame: its correlation id.
 pub(crate) fn correlation_id_of(frame: &Bytes) -> i32 {
-    assert!(
-        frame.len() >= 4,
-        "response frame shorter than a correlation id"
-    );
-    i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]])
+    wire::correlation_id_of(frame).expect("response frame shorter than a correlation id")
 }
 
-/// Decodes a response frame for request type `R` at `version`, checking the correlation id.
+/// Decodes a response frame for request type `R` at `version`, checking the correlation id
+/// and that nothing is left over.
 pub(crate) fn decode_response<R: Request>(
     frame: Bytes,
     version: i16,
     correlation_id: i32,
 ) -> R::Response {
-    let mut buf = frame;
-    let header = ResponseHeader::decode(
-        &mut buf,
-        <R::Response as HeaderVersion>::header_version(version),
-    )
-    .expect("decode response header");
-    assert_eq!(
-        header.correlation_id, correlation_id,
-        "response carries another request's correlation id"
-    );
-    let response = <R::Response as Decodable>::decode(&mut buf, version)
-        .unwrap_or_else(|e| panic!("decode api {} v{version} response: {e}", R::KEY));
-    assert_eq!(
-        buf.remaining(),
-        0,
-        "api {} v{version} response has {} trailing bytes",
-        R::KEY,
-        buf.remaining()
-    );
-    response
+    wire::decode_response::<R>(frame, version, correlation_id)
+        .unwrap_or_else(|e| panic!("decode api {} v{version} response: {e}", R::KEY))
 }
 
 /// One connection to the broker; [`RawClient::connect`] negotiates versions with ApiVersions
 /// first, [`RawClient::open`] sends nothing until asked.
 pub(crate) struct RawClient {
-    pub(crate) stream: TcpStream,
-    next_correlation_id: i32,
-    versions: HashMap<i16, (i16, i16)>,
-    client_id: &'static str,
-    io_timeout: Duration,
+    conn: Connection,
 }
 
 impl RawClient {
     /// Connects and negotiates versions with ApiVersions v3 (correlation id 1).
     pub(crate) async fn connect(addr: SocketAddr) -> RawClient {
         let mut client = RawClient::open(addr, CLIENT_ID).await;
-        let request = ApiVersionsRequest::default()
-            .with_client_software_name(StrBytes::from_static_str("weir-bad-input"))
-            .with_client_software_version(StrBytes::from_static_str("0.1"));
-        let response = client.call(3, &request).await;
-        assert_eq!(response.error_code, code::NONE, "ApiVersions v3 error");
-        assert!(!response.api_keys.is_empty(), "ApiVersions lists no APIs");
-        client.versions = response
-            .api_keys
-            .iter()
-            .map(|k| (k.api_key, (k.min_version, k.max_version)))
-            .collect();
+        client
+            .conn
+            .negotiate()
+            .await
+            .unwrap_or_else(|e| panic!("ApiVersions: {e}"));
+        assert_eq!(client.conn.negotiated_at(), Some(3), "ApiVersions v3 error");
+        assert!(
+            !client.conn.broker_versions().is_empty(),
+            "ApiVersions lists no APIs"
+        );
         client
     }
 
     /// Connects without sending anything: the first request is the caller's, with correlation
     /// id 1, and every request carries `client_id`.
     pub(crate) async fn open(addr: SocketAddr, client_id: &'static str) -> RawClient {
-        let stream = timeout(IO_TIMEOUT, TcpStream::connect(addr))
+        let conn = Connection::open(&addr.to_string(), IO_TIMEOUT)
             .await
-            .expect("connect timed out")
-            .expect("connect to broker");
-        RawClient {
-            stream,
-            next_correlation_id: 1,
-            versions: HashMap::new(),
-            client_id,
-            io_timeout: IO_TIMEOUT,
-        }
+            .unwrap_or_else(|e| panic!("connect to broker: {e}"))
+            .with_client_id(client_id);
+        RawClient { conn }
     }
 
     /// How long [`RawClient::call`] waits for a response (default [`IO_TIMEOUT`]).
-    pub(crate) fn with_io_timeout(mut self, limit: Duration) -> RawClient {
-        self.io_timeout = limit;
-        self
+    pub(crate) fn with_io_timeout(self, limit: Duration) -> RawClient {
+        RawClient {
+            conn: self.conn.with_timeout(limit),
+        }
+    }
+
+    /// The socket, for bytes that are not a request.
+    pub(crate) fn stream(&mut self) -> &mut weir::client::Stream {
+        self.conn.stream()
     }
 
     /// The version to use for `R`: `preferred`, lowered to what the broker advertises.
     pub(crate) fn version<R: Request>(&self, preferred: i16) -> i16 {
-        let (min, max) = *self
-            .versions
-            .get(&R::KEY)
-            .unwrap_or_else(|| panic!("broker does not advertise api key {}", R::KEY));
-        let version = preferred.min(max).min(<R as Message>::VERSIONS.max);
-        assert!(
-            version >= min && version >= <R as Message>::VERSIONS.min,
-            "no usable version of api {} (broker {min}..={max}, wanted {preferred})",
-            R::KEY
-        );
-        version
-    }
-
-    pub(crate) fn next_correlation_id(&mut self) -> i32 {
-        let id = self.next_correlation_id;
-        self.next_correlation_id += 1;
-        id
+        self.conn.version_up_to::<R>(preferred).unwrap_or_else(|e| {
+            panic!(
+                "no usable version of api {} (wanted {preferred}): {e}",
+                R::KEY
+            )
+        })
     }
 
     pub(crate) async fn call<R: Request>(&mut self, version: i16, request: &R) -> R::Response {
-        let correlation_id = self.next_correlation_id();
-        let bytes = request_frame_as(request, version, correlation_id, self.client_id);
-        send_raw(&mut self.stream, &bytes).await;
-        let limit = self.io_timeout;
-        let response = read_frame_within(&mut self.stream, limit)
-            .await
-            .unwrap_or_else(|| {
-                panic!(
-                    "broker closed the connection instead of answering api {} v{version}",
-                    R::KEY
-                )
-            });
-        decode_response::<R>(response, version, correlation_id)
+        match self.conn.call(version, request).await {
+            Ok(response) => response,
+            Err(e) if e.is_disconnect() => panic!(
+                "broker closed the connection instead of answering api {} v{version}",
+                R::KEY
+            ),
+            Err(e @ ClientError::Timeout { .. }) => panic!("no response (and no close): {e}"),
+            Err(e) => panic!("api {} v{version}: {e}", R::KEY),
+        }
+    }
+
+    /// As [`RawClient::call`], but `None` when the broker closed the connection (or went away)
+    /// instead of answering.
+    pub(crate) async fn try_call<R: Request>(
+        &mut self,
+        version: i16,
+        request: &R,
+    ) -> Option<R::Response> {
+        match self.conn.call(version, request).await {
+            Ok(response) => Some(response),
+            Err(e) if e.is_disconnect() => None,
+            Err(e) => panic!("api {} v{version}: {e}", R::KEY),
+        }
     }
 
     /// Creates a topic (replication factor 1) and asserts success.
@@ -333,8 +253,8 @@ impl RawClient {
                     .iter()
                     .map(|(k, v)| {
                         CreatableTopicConfig::default()
-                            .with_name(StrBytes::from_string(k.to_string()))
-                            .with_value(Some(StrBytes::from_string(v.to_string())))
+                            .with_name(s(k))
+                            .with_value(Some(s(v)))
                     })
                     .collect(),
             );
@@ -553,7 +473,11 @@ pub(crate) fn idempotent_batch(
         .collect();
     let batch = encode_one_batch(records);
     assert_eq!(
-        i32::from_be_bytes(batch[53..57].try_into().unwrap()),
+        i32::from_be_bytes(
+            batch[BASE_SEQUENCE_AT..BASE_SEQUENCE_AT + 4]
+                .try_into()
+                .unwrap()
+        ),
         base_sequence,
         "encoder kept the base sequence"
     );
@@ -620,25 +544,52 @@ pub(crate) fn magic_1_message_set() -> Bytes {
     set.freeze()
 }
 
-/// Walks the batches in fetched bytes and returns each batch's attributes.
-pub(crate) fn batch_attributes(mut records: &[u8]) -> Vec<i16> {
+/// What tests read from the header of one stored record batch.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoredBatch {
+    pub(crate) attributes: i16,
+    pub(crate) producer_id: i64,
+    pub(crate) base_sequence: i32,
+    pub(crate) records: i32,
+}
+
+impl StoredBatch {
+    /// The compression codec: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd.
+    pub(crate) fn codec(&self) -> i16 {
+        self.attributes & 0x07
+    }
+}
+
+/// Walks the whole batches in fetched bytes (a partial trailing batch, allowed in fetch
+/// responses, ends the walk); every one must be magic 2.
+pub(crate) fn stored_batches(mut records: &[u8]) -> Vec<StoredBatch> {
+    let be_i32 = |b: &[u8], at: usize| i32::from_be_bytes(b[at..at + 4].try_into().unwrap());
     let mut out = Vec::new();
     while records.len() >= BATCH_HEADER_LEN {
-        let len = i32::from_be_bytes(
-            records[BATCH_LENGTH_AT..BATCH_LENGTH_AT + 4]
-                .try_into()
-                .unwrap(),
-        );
-        let total = 12 + len as usize;
+        let total = 12 + usize::try_from(be_i32(records, BATCH_LENGTH_AT)).expect("batch length");
         if records.len() < total {
-            break; // a partial trailing batch is allowed in fetch responses
+            break;
         }
         assert_eq!(records[MAGIC_AT], 2, "fetched batch is not magic 2");
-        out.push(i16::from_be_bytes([
-            records[ATTRIBUTES_AT],
-            records[ATTRIBUTES_AT + 1],
-        ]));
+        out.push(StoredBatch {
+            attributes: i16::from_be_bytes([records[ATTRIBUTES_AT], records[ATTRIBUTES_AT + 1]]),
+            producer_id: i64::from_be_bytes(
+                records[PRODUCER_ID_AT..PRODUCER_ID_AT + 8]
+                    .try_into()
+                    .unwrap(),
+            ),
+            base_sequence: be_i32(records, BASE_SEQUENCE_AT),
+            records: be_i32(records, RECORD_COUNT_AT),
+        });
         records = &records[total..];
     }
     out
+}
+
+/// Each whole batch's attributes, in order.
+pub(crate) fn batch_attributes(records: &[u8]) -> Vec<i16> {
+    stored_batches(records)
+        .iter()
+        .map(|b| b.attributes)
+        .collect()
 }

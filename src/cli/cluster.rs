@@ -4,10 +4,10 @@
 use kafka_protocol::messages::DescribeClusterRequest;
 use serde::Serialize;
 
-use super::client::api_name;
 use super::error::{check_msg, CliError};
 use super::output::{print, print_json, table};
 use super::Connect;
+use crate::client::api_name;
 
 #[derive(clap::Args, Debug)]
 pub struct ClusterArgs {

@@ -13,12 +13,12 @@ use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::FetchRequest;
 use kafka_protocol::records::Record;
 
-use super::client::{topic_name, Client};
 use super::error::{check, CliError};
 use super::offsets::{self, Tp, EARLIEST, LATEST};
 use super::output::{print, progress};
 use super::records::decode;
 use super::Connect;
+use crate::client::{topic_name, Client};
 
 const MAX_WAIT_MS: i32 = 500;
 const PARTITION_MAX_BYTES: i32 = 1024 * 1024;

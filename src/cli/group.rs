@@ -10,11 +10,11 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::Decodable;
 use serde::Serialize;
 
-use super::client::{s, Client};
 use super::error::{check, check_msg, CliError};
 use super::offsets::{self, Tp, EARLIEST, LATEST};
 use super::output::{or_dash, print, print_json, table};
 use super::{seek, Connect};
+use crate::client::{s, Client};
 
 #[derive(clap::Args, Debug)]
 pub struct GroupArgs {

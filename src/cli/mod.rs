@@ -1,12 +1,11 @@
 //! The command-line tools in the `weir` binary: `weir topic|group|produce|consume|cluster`.
 //!
-//! They speak the Kafka protocol (through [`client`], built on the `kafka_protocol` codec) to any
-//! Kafka-compatible broker, weir or Apache Kafka. Human tables by default, `--output json` for
-//! scripts; the broker comes from `--bootstrap` or `WEIR_BOOTSTRAP`.
+//! They speak the Kafka protocol (through [`crate::client`]) to any Kafka-compatible broker,
+//! weir or Apache Kafka. Human tables by default, `--output json` for scripts; the broker comes
+//! from `--bootstrap` or `WEIR_BOOTSTRAP`.
 //!
-//! One file per command group; `client.rs` is the protocol client, `output.rs` the printing.
+//! One file per command group; `output.rs` is the printing.
 
-pub mod client;
 mod cluster;
 mod consume;
 pub mod error;
@@ -15,7 +14,6 @@ mod offsets;
 pub mod output;
 mod produce;
 mod records;
-pub mod security;
 mod seek;
 mod topic;
 mod user;
@@ -23,8 +21,11 @@ mod user;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use client::Client;
+use crate::client::Client;
 pub use error::CliError;
+
+/// The client id (and client software name) the tools send.
+const CLIENT_ID: &str = "weir-cli";
 use output::Format;
 
 /// Options every client command takes.
@@ -60,11 +61,15 @@ impl Connect {
             .ok_or_else(|| {
                 CliError::Usage(format!("--timeout {} is not a duration", self.timeout))
             })?;
+        if self.bootstrap.split(',').all(|a| a.trim().is_empty()) {
+            return Err(CliError::Usage("--bootstrap is empty".into()));
+        }
         let security = match &self.command_config {
-            Some(path) => security::ClientSecurity::from_file(path)?,
-            None => security::ClientSecurity::default(),
+            Some(path) => crate::client::ClientSecurity::from_file(path)
+                .map_err(|e| CliError::Usage(format!("--command-config {e}")))?,
+            None => crate::client::ClientSecurity::default(),
         };
-        Client::connect(&self.bootstrap, timeout, security).await
+        Ok(Client::connect_with(&self.bootstrap, CLIENT_ID, timeout, security).await?)
     }
 
     pub fn json(&self) -> bool {

@@ -12,8 +12,8 @@ use kafka_protocol::messages::{
     GroupId, ListOffsetsRequest, MetadataResponse, OffsetCommitRequest, OffsetFetchRequest,
 };
 
-use super::client::{s, topic_name, Client};
 use super::error::{check, check_msg, CliError};
+use crate::client::{s, topic_name, Client};
 
 /// (topic, partition)
 pub type Tp = (String, i32);

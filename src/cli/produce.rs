@@ -11,12 +11,12 @@ use kafka_protocol::records::Compression;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::client::{topic_name, Client};
 use super::error::{check_msg, CliError};
 use super::offsets::{self, PartitionInfo};
 use super::output::{print_json, progress};
 use super::records::{encode_batch, partition_for_key, Outgoing};
 use super::{key_value, Connect};
+use crate::client::{topic_name, Client};
 
 /// How long to wait for more lines before sending what has been read.
 const LINGER: Duration = Duration::from_millis(20);

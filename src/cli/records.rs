@@ -8,6 +8,7 @@ use kafka_protocol::records::{
 };
 
 use super::error::CliError;
+use crate::client::ClientError;
 
 /// Bytes before a batch's records count: baseOffset .. batchLength.
 const LOG_OVERHEAD: usize = 12;
@@ -59,7 +60,7 @@ pub fn encode_batch(records: &[Outgoing], compression: Compression) -> Result<By
             compression,
         },
     )
-    .map_err(|e| CliError::Encode {
+    .map_err(|e| ClientError::Encode {
         api: "record batch".into(),
         detail: e.to_string(),
     })?;
@@ -109,11 +110,12 @@ pub fn decode(mut data: Bytes, what: &str) -> Result<Decoded, CliError> {
 }
 
 fn bad_batch(what: &str, detail: String) -> CliError {
-    CliError::Protocol {
+    ClientError::Protocol {
         addr: what.to_string(),
         api: "Fetch".into(),
         detail: format!("undecodable record batch: {detail}"),
     }
+    .into()
 }
 
 /// Kafka's murmur2 (the Java client's default partitioner hash), so keyed records land on the

@@ -158,7 +158,7 @@ pub async fn run(connect: &Connect, args: SeekArgs) -> Result<(), CliError> {
 
 /// The partitions to move and their leaders.
 async fn targets(
-    client: &mut super::client::Client,
+    client: &mut crate::client::Client,
     args: &SeekArgs,
     committed: &BTreeMap<Tp, i64>,
 ) -> Result<BTreeMap<Tp, i32>, CliError> {

@@ -15,11 +15,11 @@ use kafka_protocol::messages::{
 };
 use serde::Serialize;
 
-use super::client::{s, topic_name, Client};
 use super::error::{check_msg, CliError};
 use super::offsets::{self, EARLIEST, LATEST};
 use super::output::{print, print_json, table};
 use super::{key_value, Connect};
+use crate::client::{s, topic_name, Client};
 
 /// Kafka's ConfigResource type for a topic.
 const TOPIC_RESOURCE: i8 = 2;

@@ -17,10 +17,10 @@ use kafka_protocol::messages::{
 };
 use serde::Serialize;
 
-use super::client::s;
-use super::error::{check_msg, CliError};
+use super::error::CliError;
 use super::output::{print, print_json, table};
 use super::Connect;
+use crate::client::{check_msg, s};
 use crate::security::credentials::{Change, Credentials};
 use crate::security::scram::{random_bytes, salted_password, Credential};
 use crate::security::Scram;

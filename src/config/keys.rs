@@ -354,6 +354,20 @@ pub const KEYS: &[BrokerKey] = &[
         ..in_section(Section::Groups)
     },
     BrokerKey {
+        name: "offset.metadata.max.bytes",
+        default: "4096",
+        kind: Kind::Int { min: 0, max: INT_MAX, set: |c, v| c.offset_metadata_max_bytes = v as usize },
+        doc: "The largest metadata string an offset commit may carry; larger ones get OFFSET_METADATA_TOO_LARGE.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "offsets.topic.segment.bytes",
+        default: "1048576",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.offsets_topic_segment_bytes = v as u64 },
+        doc: "The size the group log may reach before it is compacted (once it is more than 4x its live records). Kafka's offsets topic default is 100 MiB; weir's group log is compacted sooner.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
         name: "offsets.retention.minutes",
         default: "10080",
         kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.offsets_retention_ms = v.saturating_mul(60_000) },

@@ -83,6 +83,10 @@ pub struct Config {
     pub group_min_session_timeout_ms: i64,
     pub group_max_session_timeout_ms: i64,
     pub group_max_size: i32,
+    pub offset_metadata_max_bytes: usize,
+    /// `offsets.topic.segment.bytes`: the group log is compacted once it is this large and
+    /// more than 4x its live records.
+    pub offsets_topic_segment_bytes: u64,
     pub offsets_retention_ms: i64,
     pub offsets_retention_check_interval_ms: i64,
     /// `admin.listen`: where the admin HTTP listener serves metrics and health checks; `None`
@@ -376,6 +380,8 @@ impl Config {
             group_min_session_timeout_ms: 0,
             group_max_session_timeout_ms: 0,
             group_max_size: 0,
+            offset_metadata_max_bytes: 0,
+            offsets_topic_segment_bytes: 0,
             offsets_retention_ms: 0,
             offsets_retention_check_interval_ms: 0,
             admin_listen: None,

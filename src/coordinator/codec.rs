@@ -91,21 +91,40 @@ pub(super) fn encode_frame(record: &Record) -> io::Result<Vec<u8>> {
     Ok(frame)
 }
 
-/// Reads one frame from the front of `data`: the record and the frame's length, or `None`
-/// if it is incomplete or corrupt.
-pub(super) fn read_frame(data: &[u8]) -> Option<(Record, usize)> {
-    let header = data.get(..FRAME_HEADER)?;
-    let len = u32::from_be_bytes(header[0..4].try_into().ok()?) as usize;
-    let crc = u32::from_be_bytes(header[4..8].try_into().ok()?);
+/// A whole frame whose checksum matches but whose payload is not a record this version knows:
+/// not a torn write, so it must not be cut off like one.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Undecodable;
+
+/// The size of the frame [`encode_frame`] writes for an offset commit.
+pub(super) fn offset_frame_len(group_id: &str, topic: &str, metadata: &str) -> usize {
+    // kind, 3 strings (u32 length each), partition, offset, leader epoch, timestamp
+    FRAME_HEADER + 1 + 3 * 4 + group_id.len() + topic.len() + metadata.len() + 4 + 8 + 4 + 8
+}
+
+/// Reads one frame from the front of `data`: the record and the frame's length, `None` if the
+/// frame is incomplete or fails its checksum (a torn write), or [`Undecodable`].
+pub(super) fn read_frame(data: &[u8]) -> Result<Option<(Record, usize)>, Undecodable> {
+    let Some(header) = data.get(..FRAME_HEADER) else {
+        return Ok(None);
+    };
+    let word = |at: usize| {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&header[at..at + 4]);
+        u32::from_be_bytes(b)
+    };
+    let (len, crc) = (word(0) as usize, word(4));
     if len > MAX_PAYLOAD {
-        return None;
+        return Ok(None);
     }
-    let payload = data.get(FRAME_HEADER..FRAME_HEADER + len)?;
+    let Some(payload) = data.get(FRAME_HEADER..FRAME_HEADER + len) else {
+        return Ok(None);
+    };
     if crc32c::crc32c(payload) != crc {
-        return None;
+        return Ok(None);
     }
-    let record = decode_payload(payload)?;
-    Some((record, FRAME_HEADER + len))
+    let record = decode_payload(payload).ok_or(Undecodable)?;
+    Ok(Some((record, FRAME_HEADER + len)))
 }
 
 fn decode_payload(payload: &[u8]) -> Option<Record> {

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use tracing::info;
 
 use super::api::{CommitRequest, FetchedOffset, PartitionResult};
+use super::codec::offset_frame_len;
 use super::error::GroupError;
 use super::group::{Group, Outbox};
 use super::offsets::CommittedOffset;
@@ -26,7 +27,9 @@ impl Group {
         now_ms: i64,
         out: &mut Outbox,
     ) -> Vec<PartitionResult> {
-        let verdict = self.validate_commit(&req, now_ms);
+        let verdict = self
+            .validate_commit(&req, now_ms)
+            .and_then(|()| self.check_commit_size(&req));
         let mut results = Vec::with_capacity(req.partitions.len());
         for p in req.partitions {
             let metadata = p.metadata.unwrap_or_default();
@@ -60,6 +63,25 @@ impl Group {
             });
         }
         results
+    }
+
+    /// Kafka appends the offsets of one commit as one record batch of its offsets topic, which
+    /// must not exceed the topic's `max.message.bytes`; weir's group log takes the same bound.
+    /// Refused whole, before anything is applied: a small request naming a partition many
+    /// times under a long group id would otherwise write megabytes.
+    fn check_commit_size(&self, req: &CommitRequest) -> Result<(), GroupError> {
+        let mut size = 0usize;
+        for p in &req.partitions {
+            let metadata = p.metadata.as_deref().unwrap_or_default();
+            if metadata.len() > self.cfg.offset_metadata_max_bytes {
+                continue; // answered OFFSET_METADATA_TOO_LARGE, not stored
+            }
+            size = size.saturating_add(offset_frame_len(&self.id, &p.topic, metadata));
+        }
+        if size > self.cfg.max_batch_bytes {
+            return Err(GroupError::InvalidCommitOffsetSize);
+        }
+        Ok(())
     }
 
     /// Kafka's `validateOffsetCommit` for classic groups.

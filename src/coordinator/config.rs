@@ -19,8 +19,11 @@ pub struct GroupConfig {
     pub offsets_retention_ms: i64,
     /// `offsets.retention.check.interval.ms`.
     pub offsets_retention_check_interval_ms: i64,
-    /// `offset.metadata.max.bytes`.
+    /// `offset.metadata.max.bytes`: longer commit metadata is OFFSET_METADATA_TOO_LARGE.
     pub offset_metadata_max_bytes: usize,
+    /// `message.max.bytes`: the records of one OffsetCommit must fit one batch of this size,
+    /// as they must fit one record batch of Kafka's offsets topic (INVALID_COMMIT_OFFSET_SIZE).
+    pub max_batch_bytes: usize,
     /// Kafka's `classicGroupNewMemberJoinTimeoutMs` (5 minutes): a new member parked in a join
     /// round is dropped after this long (it cannot heartbeat before it has joined).
     pub new_member_join_timeout_ms: i64,
@@ -39,6 +42,7 @@ impl Default for GroupConfig {
             offsets_retention_ms: 7 * 24 * 60 * 60 * 1000,
             offsets_retention_check_interval_ms: 600_000,
             offset_metadata_max_bytes: 4096,
+            max_batch_bytes: 1_048_588,
             new_member_join_timeout_ms: 300_000,
             store_compaction_min_bytes: 1 << 20,
         }

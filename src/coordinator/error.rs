@@ -52,6 +52,10 @@ pub enum GroupError {
     /// OFFSET_METADATA_TOO_LARGE (12): commit metadata longer than `offset.metadata.max.bytes`.
     #[error("offset metadata too large")]
     OffsetMetadataTooLarge,
+    /// INVALID_COMMIT_OFFSET_SIZE (28): the records of one commit are larger than one batch of
+    /// the group log may be (`message.max.bytes`, as Kafka's offsets topic).
+    #[error("invalid commit offset size")]
+    InvalidCommitOffsetSize,
     /// COORDINATOR_NOT_AVAILABLE (15): shutting down, or the group is being removed.
     #[error("coordinator not available")]
     CoordinatorNotAvailable,

@@ -239,12 +239,22 @@ impl GroupCoordinator {
             .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
     }
 
+    /// How many group tasks were ever started.
+    #[cfg(test)]
+    pub(crate) fn tasks_started(&self) -> u64 {
+        lock(&self.shared.registry).next_task_id
+    }
+
     /// DescribeGroups: one entry per id, in order.
     pub async fn describe_groups(
         &self,
         group_ids: Vec<String>,
     ) -> Vec<(String, Result<GroupDescription, GroupError>)> {
-        self.ask_each(group_ids, Command::Describe).await
+        let (cfg, now) = (&self.shared.cfg, self.shared.clock.now_ms());
+        self.ask_each(group_ids, Command::Describe, |id| {
+            Ok(Group::absent(id, cfg.clone(), now).describe())
+        })
+        .await
     }
 
     /// ListGroups: every existing group, optionally only those in one of `states`
@@ -269,29 +279,45 @@ impl GroupCoordinator {
         &self,
         group_ids: Vec<String>,
     ) -> Vec<(String, Result<(), GroupError>)> {
-        self.ask_each(group_ids, Command::Delete).await
+        self.ask_each(group_ids, Command::Delete, |_| {
+            Err(GroupError::GroupIdNotFound)
+        })
+        .await
     }
 
-    /// Sends one command to each group at once, then collects the answers in order.
+    /// Sends one command to each group at once, then collects the answers in order. A group
+    /// without a task does not exist: `absent` answers for it, so a request listing any number
+    /// of unknown ids starts no task.
     async fn ask_each<T>(
         &self,
         group_ids: Vec<String>,
         command: impl Fn(oneshot::Sender<Result<T, GroupError>>) -> Command,
+        absent: impl Fn(&str) -> Result<T, GroupError>,
     ) -> Vec<(String, Result<T, GroupError>)> {
+        enum Answer<T> {
+            Now(Result<T, GroupError>),
+            Later(oneshot::Receiver<Result<T, GroupError>>),
+        }
         let pending: Vec<_> = group_ids
             .into_iter()
             .map(|id| {
+                let known = lock(&self.shared.registry).tasks.contains_key(&id);
+                if !known {
+                    let answer = Answer::Now(absent(&id));
+                    return (id, answer);
+                }
                 let (tx, rx) = oneshot::channel();
                 self.shared.dispatch(&id, command(tx));
-                (id, rx)
+                (id, Answer::Later(rx))
             })
             .collect();
         let mut out = Vec::with_capacity(pending.len());
-        for (id, rx) in pending {
-            out.push((
-                id,
-                rx.await.unwrap_or(Err(GroupError::CoordinatorNotAvailable)),
-            ));
+        for (id, answer) in pending {
+            let result = match answer {
+                Answer::Now(result) => result,
+                Answer::Later(rx) => rx.await.unwrap_or(Err(GroupError::CoordinatorNotAvailable)),
+            };
+            out.push((id, result));
         }
         out
     }

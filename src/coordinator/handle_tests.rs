@@ -307,3 +307,32 @@ async fn groups_and_offsets_survive_a_restart() {
     assert!(begin.elapsed() < Duration::from_millis(100));
     c.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn describing_and_deleting_many_unknown_groups_starts_no_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = start(dir.path()).await;
+    stable_pair(&c, "real").await;
+    let started = c.tasks_started();
+    let mut ids: Vec<String> = (0..200_000).map(|i| format!("nope-{i}")).collect();
+    ids.push("real".into());
+    let described = c.describe_groups(ids.clone()).await;
+    assert_eq!(described.len(), ids.len());
+    assert!(described[..200_000]
+        .iter()
+        .all(|(_, d)| d.as_ref().unwrap().state == GroupState::Dead));
+    assert_eq!(
+        described[200_000].1.as_ref().unwrap().state,
+        GroupState::Stable
+    );
+    let deleted = c.delete_groups(ids[..200_000].to_vec()).await;
+    assert!(deleted
+        .iter()
+        .all(|(_, r)| matches!(r, Err(GroupError::GroupIdNotFound))));
+    assert_eq!(
+        c.tasks_started(),
+        started,
+        "tasks were started for unknown groups"
+    );
+    c.shutdown().await;
+}

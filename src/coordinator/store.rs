@@ -27,10 +27,12 @@
 //!
 //! A later record for the same key (group; or group, topic, partition) replaces the earlier.
 //! Every append is fsynced before the coordinator replies. Replay stops at the first frame
-//! that is short, too long, fails its CRC or does not decode: that torn tail (a crash during
-//! an append) is truncated. When the file grows past 4x the size of its live records, it is
-//! rewritten as a snapshot of the live records (temporary file, fsync, rename, fsync of the
-//! directory), so it never grows without bound.
+//! that is short, too long or fails its CRC: that torn tail (a crash during an append) is
+//! truncated. A whole frame whose CRC matches but which does not decode is not a torn write:
+//! the log is not opened (and not changed), with an error naming its position. When the file
+//! grows past 4x the size of its live records, it is rewritten as a snapshot of the live
+//! records (temporary file, fsync, rename, fsync of the directory), so it never grows without
+//! bound.
 //!
 //! codec.rs encodes and decodes the frames. `Store` does blocking I/O; the coordinator drives
 //! it from its own thread (writer.rs).
@@ -45,6 +47,7 @@ use tracing::{info, warn};
 use super::codec::{encode_frame, read_frame};
 use super::offsets::CommittedOffset;
 use super::record::{GroupMetadataRecord, LoadedGroup, Record};
+use crate::log::faults::{self, Point};
 
 pub(super) const MAGIC: &[u8; 8] = b"WEIRGRP1";
 pub(super) const FILE_NAME: &str = "groups.log";
@@ -67,6 +70,8 @@ pub struct Store {
     live: BTreeMap<Key, Vec<u8>>,
     live_bytes: u64,
     compaction_min_bytes: u64,
+    /// A compaction renamed the log but the folder fsync that makes it durable failed.
+    dir_sync_pending: bool,
 }
 
 impl Store {
@@ -115,11 +120,23 @@ impl Store {
             live: BTreeMap::new(),
             live_bytes: 0,
             compaction_min_bytes,
+            dir_sync_pending: false,
         };
         let mut images: BTreeMap<String, Image> = BTreeMap::new();
         let mut pos = MAGIC.len();
         while pos < data.len() {
-            let Some((record, frame_len)) = read_frame(&data[pos..]) else {
+            let Ok(next) = read_frame(&data[pos..]) else {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "{}: the record at byte {pos} has a valid checksum but does not decode \
+                         (written by a newer version?); not starting rather than dropping it and \
+                         every commit after it",
+                        path.display()
+                    ),
+                ));
+            };
+            let Some((record, frame_len)) = next else {
                 break;
             };
             let frame = data[pos..pos + frame_len].to_vec();
@@ -162,6 +179,8 @@ impl Store {
 
     /// Appends `records` and fsyncs them. On failure nothing is kept (the file is cut back).
     pub fn append(&mut self, records: &[Record]) -> io::Result<()> {
+        // A compaction's rename must be durable before anything written after it is confirmed.
+        self.sync_pending_dir()?;
         let mut frames = Vec::with_capacity(records.len());
         let mut buf = Vec::new();
         for r in records {
@@ -172,9 +191,10 @@ impl Store {
         if buf.is_empty() {
             return Ok(());
         }
-        let written = self
-            .file
-            .write_all(&buf)
+        let path = self.dir.join(FILE_NAME);
+        let written = faults::check(Point::Write, &path)
+            .and_then(|()| self.file.write_all(&buf))
+            .and_then(|()| faults::check(Point::Fsync, &path))
             .and_then(|()| self.file.sync_data());
         if let Err(e) = written {
             // Do not leave a partial frame in front of later appends.
@@ -199,26 +219,56 @@ impl Store {
         Ok(false)
     }
 
-    /// Rewrites the log as a snapshot of its live records.
+    /// Rewrites the log as a snapshot of its live records: into a temporary file, fsynced, then
+    /// renamed over the log. The handle the snapshot was written through becomes the log's, so
+    /// from the rename on every append goes to the file the log's name points at; nothing is
+    /// ever written to the replaced, unlinked file. Until the folder fsync after the rename
+    /// succeeds, appends retry it first and fail with it.
     pub fn compact(&mut self) -> io::Result<()> {
         let before = self.len;
         let tmp = self.dir.join(TMP_NAME);
         let path = self.dir.join(FILE_NAME);
-        {
-            let mut out = io::BufWriter::new(File::create(&tmp)?);
+        let snapshot = || -> io::Result<File> {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&tmp)?;
+            let mut out = io::BufWriter::new(file);
+            faults::check(Point::Write, &tmp)?;
             out.write_all(MAGIC)?;
             for frame in self.live.values() {
                 out.write_all(frame)?;
             }
             let file = out.into_inner().map_err(|e| e.into_error())?;
+            faults::check(Point::Fsync, &tmp)?;
             file.sync_all()?;
-        }
-        fs::rename(&tmp, &path)?;
-        sync_dir(&self.dir)?;
-        let mut file = OpenOptions::new().read(true).write(true).open(&path)?;
-        self.len = file.seek(SeekFrom::End(0))?;
+            faults::check(Point::Rename, &tmp)?;
+            fs::rename(&tmp, &path)?;
+            Ok(file)
+        };
+        let file = match snapshot() {
+            Ok(file) => file,
+            Err(e) => {
+                // The log is untouched and stays in use.
+                let _ = fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
         self.file = file;
+        self.len = MAGIC.len() as u64 + self.live_bytes;
+        self.dir_sync_pending = true;
+        self.sync_pending_dir()?;
         info!(before, after = self.len, "compacted the group log");
+        Ok(())
+    }
+
+    fn sync_pending_dir(&mut self) -> io::Result<()> {
+        if self.dir_sync_pending {
+            sync_dir(&self.dir)?;
+            self.dir_sync_pending = false;
+        }
         Ok(())
     }
 
@@ -294,6 +344,7 @@ impl Store {
 
 #[cfg(unix)]
 fn sync_dir(dir: &Path) -> io::Result<()> {
+    faults::check(Point::DirSync, dir)?;
     File::open(dir)?.sync_all()
 }
 

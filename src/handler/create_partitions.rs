@@ -11,7 +11,7 @@ use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::error::code_of;
-use crate::metadata::MetadataError;
+use crate::metadata::{MetadataError, EXCESSIVE_BATCH, MAX_PARTITIONS_PER_REQUEST};
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -25,6 +25,29 @@ pub async fn handle(
         .map(|t| t.name.to_string())
         .collect();
     let mut results = Vec::with_capacity(request.topics.len());
+    let added: i64 = request
+        .topics
+        .iter()
+        .map(|t| {
+            let current = broker
+                .topics
+                .get(&t.name)
+                .map_or(0, |t| t.partition_count());
+            (i64::from(t.count) - i64::from(current)).max(0)
+        })
+        .sum();
+    if added > MAX_PARTITIONS_PER_REQUEST {
+        // Kafka's controller refuses the whole request.
+        for topic in request.topics {
+            results.push(
+                CreatePartitionsTopicResult::default()
+                    .with_name(topic.name)
+                    .with_error_code(ResponseError::PolicyViolation.code())
+                    .with_error_message(Some(str_bytes(EXCESSIVE_BATCH))),
+            );
+        }
+        return CreatePartitionsResponse::default().with_results(results);
+    }
     for topic in request.topics {
         let result = CreatePartitionsTopicResult::default().with_name(topic.name.clone());
         let outcome = if duplicates.contains(topic.name.as_str()) {

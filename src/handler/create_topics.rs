@@ -12,7 +12,7 @@ use super::str_bytes;
 use crate::broker::Broker;
 use crate::error::code_of;
 use crate::metadata::describe;
-use crate::metadata::{MetadataError, TopicSpec};
+use crate::metadata::{MetadataError, TopicSpec, EXCESSIVE_PARTITIONS, MAX_PARTITIONS_PER_REQUEST};
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -27,6 +27,21 @@ pub async fn handle(
         .map(|t| t.name.to_string())
         .collect();
     let mut results = Vec::with_capacity(request.topics.len());
+    if requested_partitions(broker, &request.topics) > MAX_PARTITIONS_PER_REQUEST {
+        // Kafka refuses the whole request.
+        for topic in request.topics {
+            let result = CreatableTopicResult::default()
+                .with_name(topic.name)
+                .with_num_partitions(-1)
+                .with_replication_factor(-1);
+            results.push(fail(
+                result,
+                ResponseError::PolicyViolation.code(),
+                EXCESSIVE_PARTITIONS.into(),
+            ));
+        }
+        return CreateTopicsResponse::default().with_topics(results);
+    }
     for topic in request.topics {
         let result = CreatableTopicResult::default()
             .with_name(topic.name.clone())
@@ -76,6 +91,18 @@ pub async fn handle(
         });
     }
     CreateTopicsResponse::default().with_topics(results)
+}
+
+/// Partitions the request asks for in all, counted as Kafka's controller counts them.
+fn requested_partitions(broker: &Broker, topics: &[CreatableTopic]) -> i64 {
+    topics
+        .iter()
+        .map(|t| match t.num_partitions {
+            _ if !t.assignments.is_empty() => t.assignments.len() as i64,
+            -1 => i64::from(broker.config().num_partitions),
+            n => i64::from(n.max(0)),
+        })
+        .sum()
 }
 
 fn spec_of(broker: &Broker, topic: &CreatableTopic) -> Result<TopicSpec, MetadataError> {

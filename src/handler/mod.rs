@@ -37,7 +37,7 @@ use kafka_protocol::messages::{RequestKind, ResponseKind, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
-use crate::protocol::{self, Outbox, ProtocolError, Request};
+use crate::protocol::{self, ProtocolError, Request, ResponseBuffer};
 use crate::security::Principal;
 
 /// Who sent a request: the connection's authenticated principal (`User:ANONYMOUS` on
@@ -63,7 +63,7 @@ pub async fn respond(
     broker: &Arc<Broker>,
     requester: &Requester,
     request: Request,
-    out: &mut Outbox,
+    out: &mut ResponseBuffer,
 ) -> Result<(), ProtocolError> {
     let Request {
         header,

@@ -2,12 +2,15 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 
 use super::str_bytes;
 use crate::broker::{now_ms, Broker};
 use crate::error::code_of;
+use crate::log::LogError;
 use crate::metadata::Partition;
 
 /// One partition's records waiting to be appended, and where its answer goes.
@@ -109,6 +112,15 @@ pub async fn handle(
                         }
                         Err(e) => {
                             tracing::debug!("produce refused: {e}");
+                            if let LogError::RecordError { index, message } = &e {
+                                out.record_errors.push(
+                                    BatchIndexAndErrorMessage::default()
+                                        .with_batch_index(*index)
+                                        .with_batch_index_error_message(Some(str_bytes(
+                                            message.clone(),
+                                        ))),
+                                );
+                            }
                             out.error_message = Some(str_bytes(e.to_string()));
                             out.error_code = code_of(e);
                         }

@@ -182,9 +182,11 @@ impl BatchHeader {
         increment_sequence(self.base_sequence, self.last_offset_delta)
     }
 
-    /// The batch header as it will be stored: the assigned base offset, and for LogAppendTime the
-    /// broker's time as maxTimestamp with the timestamp-type bit (CRC recomputed). A CreateTime
-    /// topic clears a LogAppendTime bit set by the client, as Kafka does.
+    /// The batch header as it will be stored: the assigned base offset, and a maxTimestamp
+    /// that is true: the broker's time with the timestamp-type bit for LogAppendTime, else the
+    /// largest record timestamp (`self` carries it, computed by validation). A CreateTime topic
+    /// clears a LogAppendTime bit set by the client, as Kafka does. The CRC is recomputed only
+    /// when attributes or maxTimestamp change.
     pub(super) fn stored_header(
         &self,
         batch: &[u8],
@@ -200,21 +202,23 @@ impl BatchHeader {
         raw[..8].copy_from_slice(&base_offset.to_be_bytes());
         let mut fin = *self;
         fin.base_offset = base_offset;
-        if log_append_time || self.is_log_append_time() {
-            let (attributes, max_ts) = if log_append_time {
-                (self.attributes | TIMESTAMP_TYPE_BIT, now_ms)
-            } else {
-                (self.attributes & !TIMESTAMP_TYPE_BIT, self.max_timestamp)
-            };
+        let (attributes, max_ts) = if log_append_time {
+            (self.attributes | TIMESTAMP_TYPE_BIT, now_ms)
+        } else {
+            (self.attributes & !TIMESTAMP_TYPE_BIT, self.max_timestamp)
+        };
+        let claimed_attributes = i16::from_be_bytes(be(&raw, ATTRIBUTES_POS));
+        let claimed_max = i64::from_be_bytes(be(&raw, MAX_TIMESTAMP_POS));
+        if attributes != claimed_attributes || max_ts != claimed_max {
             raw[ATTRIBUTES_POS..ATTRIBUTES_POS + 2].copy_from_slice(&attributes.to_be_bytes());
             raw[MAX_TIMESTAMP_POS..MAX_TIMESTAMP_POS + 8].copy_from_slice(&max_ts.to_be_bytes());
             let head_crc = crc32c::crc32c(&raw[ATTRIBUTES_POS..]);
             let crc = crc32c::crc32c_append(head_crc, batch.get(HEADER_SIZE..).unwrap_or_default());
             raw[CRC_POS..CRC_POS + 4].copy_from_slice(&crc.to_be_bytes());
-            fin.attributes = attributes;
-            fin.max_timestamp = max_ts;
             fin.crc = crc;
         }
+        fin.attributes = attributes;
+        fin.max_timestamp = max_ts;
         Ok((raw, fin))
     }
 }

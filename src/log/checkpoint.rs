@@ -10,6 +10,8 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::Path;
 
+use super::faults::{self, Point};
+
 pub(super) const FILE_NAME: &str = "log-start-offset";
 pub(super) const TMP_SUFFIX: &str = ".tmp";
 const VERSION: &str = "0";
@@ -38,15 +40,19 @@ pub(super) fn write(dir: &Path, offset: i64) -> io::Result<()> {
     let tmp = dir.join(format!("{FILE_NAME}{TMP_SUFFIX}"));
     {
         let mut f = File::create(&tmp)?;
+        faults::check(Point::Write, &tmp)?;
         f.write_all(format!("{VERSION}\n{offset}\n").as_bytes())?;
+        faults::check(Point::Fsync, &tmp)?;
         f.sync_all()?;
     }
+    faults::check(Point::Rename, &tmp)?;
     fs::rename(&tmp, dir.join(FILE_NAME))?;
     sync_dir(dir)
 }
 
 /// fsyncs a directory so that file creations, renames and removals in it are durable.
 pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
+    faults::check(Point::DirSync, dir)?;
     File::open(dir)?.sync_all()
 }
 

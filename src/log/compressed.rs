@@ -3,11 +3,11 @@
 //! in it are walked, so a batch every consumer would fail on is refused instead of stored.
 //!
 //! The decompressed bytes are never kept: they stream through a reused 64 KiB window and each
-//! record is checked as it passes (record layout in `records.rs`): its length, attributes,
-//! timestamp and offset deltas, key, value and header lengths must exactly fill the record;
-//! offset deltas must increase and end at `lastOffsetDelta`; exactly `recordCount` records
-//! must fill the stream. At most `max(64 MiB, 64 x batch size)` bytes are decompressed
-//! (a decompression bomb is refused once it passes that).
+//! record is checked as it passes, by the same walk as uncompressed records (`records.rs`).
+//! At most `max(64 MiB, 64 x batch size)` bytes are decompressed (a decompression bomb is
+//! refused once it passes that). A raw snappy block declares its decompressed length up
+//! front; a length its compressed bytes cannot produce is refused before anything is
+//! allocated for it.
 //!
 //! One decoder per batch, no allocation per record. The codec crates are the ones
 //! `kafka_protocol` uses (its `Decompressor` API allocates the whole output, without a cap).
@@ -17,6 +17,7 @@ use std::io::{self, Read};
 
 use super::batch::BatchHeader;
 use super::error::LogError;
+use super::records::{walk_records, RecordSource};
 
 /// Decompressed bytes allowed per batch: at least this much...
 const MIN_CAP: u64 = 64 << 20;
@@ -45,12 +46,13 @@ fn corrupt(msg: impl Into<String>) -> LogError {
 }
 
 /// Checks the records of a compressed batch. `payload` is the records section (after the
-/// header), `batch_size` the whole batch's size; the header has been checked already.
+/// header), `batch_size` the whole batch's size; the header has been checked already. Returns
+/// the largest record timestamp.
 pub(super) fn validate(
     header: &BatchHeader,
     payload: &[u8],
     batch_size: usize,
-) -> Result<(), LogError> {
+) -> Result<i64, LogError> {
     let cap = MIN_CAP.max(CAP_FACTOR.saturating_mul(batch_size as u64));
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut scratch) => validate_with(header, payload, cap, &mut scratch),
@@ -63,7 +65,7 @@ fn validate_with(
     payload: &[u8],
     cap: u64,
     scratch: &mut Scratch,
-) -> Result<(), LogError> {
+) -> Result<i64, LogError> {
     let Scratch { window, snappy } = scratch;
     if window.len() != WINDOW {
         window.resize(WINDOW, 0);
@@ -80,13 +82,14 @@ fn validate_with(
         3 => {
             let decoder = lz4::Decoder::new(payload).map_err(|e| corrupt(format!("lz4: {e}")))?;
             let mut stream = Stream::new(decoder, window, cap, "lz4");
-            walk(&mut stream, header)?;
+            let max_timestamp = walk_records(&mut stream, header)?;
             // The lz4 reader ends quietly on a truncated frame: ask whether the frame ended.
             stream
                 .src
                 .finish()
                 .1
-                .map_err(|_| corrupt("lz4: truncated frame"))
+                .map_err(|_| corrupt("lz4: truncated frame"))?;
+            Ok(max_timestamp)
         }
         4 => {
             let decoder = zstd::stream::read::Decoder::with_buffer(payload)
@@ -109,8 +112,8 @@ fn walk_all<R: Read>(
     cap: u64,
     header: &BatchHeader,
     codec: &'static str,
-) -> Result<(), LogError> {
-    walk(&mut Stream::new(src, window, cap, codec), header)
+) -> Result<i64, LogError> {
+    walk_records(&mut Stream::new(src, window, cap, codec), header)
 }
 
 /// Snappy as the Java client writes it (xerial framing: a 16-byte header, then blocks of
@@ -121,7 +124,7 @@ fn validate_snappy(
     window: &mut [u8],
     cap: u64,
     header: &BatchHeader,
-) -> Result<(), LogError> {
+) -> Result<i64, LogError> {
     if payload.len() >= XERIAL_HEADER && payload.starts_with(XERIAL_MAGIC) {
         block.clear(); // it holds the last batch's final block
         let reader = Xerial {
@@ -136,11 +139,21 @@ fn validate_snappy(
     walk_all(block.as_slice(), window, cap, header, "snappy")
 }
 
+/// The most bytes one byte of a raw snappy block can expand to: its densest element is a
+/// 3-byte copy of 64 bytes.
+const SNAPPY_MAX_EXPANSION: u64 = 22;
+
 /// Decompresses one raw snappy block into `out` (resized to fit), refusing more than `cap`.
 fn decompress_snappy_block(input: &[u8], out: &mut Vec<u8>, cap: u64) -> Result<(), LogError> {
     let len = snap::raw::decompress_len(input).map_err(|e| corrupt(format!("snappy: {e}")))?;
     if len as u64 > cap {
         return Err(bomb(cap));
+    }
+    if len as u64 > (input.len() as u64).saturating_mul(SNAPPY_MAX_EXPANSION) {
+        return Err(corrupt(format!(
+            "snappy: a block of {} bytes cannot hold the {len} bytes it declares",
+            input.len()
+        )));
     }
     out.resize(len, 0);
     let written = snap::raw::Decoder::new()
@@ -203,8 +216,6 @@ struct Stream<'w, R> {
     total: u64,
     cap: u64,
     codec: &'static str,
-    /// Bytes of the current record not read yet.
-    left: u64,
 }
 
 impl<'w, R: Read> Stream<'w, R> {
@@ -217,7 +228,6 @@ impl<'w, R: Read> Stream<'w, R> {
             total: 0,
             cap,
             codec,
-            left: 0,
         }
     }
 
@@ -235,13 +245,9 @@ impl<'w, R: Read> Stream<'w, R> {
         self.end = n;
         Ok(n > 0)
     }
+}
 
-    /// True once every decompressed byte has been read.
-    fn at_end(&mut self) -> Result<bool, LogError> {
-        Ok(self.pos >= self.end && !self.refill()?)
-    }
-
-    #[inline]
+impl<R: Read> RecordSource for Stream<'_, R> {
     fn byte(&mut self) -> Result<Option<u8>, LogError> {
         if self.pos >= self.end && !self.refill()? {
             return Ok(None);
@@ -251,119 +257,54 @@ impl<'w, R: Read> Stream<'w, R> {
         Ok(b)
     }
 
-    /// One zigzag varint of at most `max_bytes` bytes; `in_record` counts it against the
-    /// current record's length.
-    fn varlong(&mut self, max_bytes: u32, in_record: bool) -> Result<i64, LogError> {
-        let mut raw: u64 = 0;
-        for i in 0..max_bytes {
-            if in_record {
-                if self.left == 0 {
-                    return Err(corrupt("record shorter than its fields"));
-                }
-                self.left -= 1;
-            }
-            let Some(byte) = self.byte()? else {
-                return Err(corrupt(format!(
-                    "{} stream ends inside a record",
-                    self.codec
-                )));
-            };
-            raw |= u64::from(byte & 0x7f) << (7 * i);
-            if byte & 0x80 == 0 {
-                return Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64));
-            }
-        }
-        Err(corrupt("varint too long"))
-    }
-
-    fn varint(&mut self, in_record: bool) -> Result<i32, LogError> {
-        let v = self.varlong(5, in_record)?;
-        i32::try_from(v).map_err(|_| corrupt("varint out of range"))
-    }
-
-    /// Skips `n` bytes of the current record.
-    fn skip(&mut self, n: u64) -> Result<(), LogError> {
-        if n > self.left {
-            return Err(corrupt("field overruns its record"));
-        }
-        self.left -= n;
+    fn skip(&mut self, n: u64) -> Result<bool, LogError> {
         let mut n = n;
         while n > 0 {
             if self.pos >= self.end && !self.refill()? {
-                return Err(corrupt(format!(
-                    "{} stream ends inside a record",
-                    self.codec
-                )));
+                return Ok(false);
             }
             let step = n.min((self.end - self.pos) as u64);
             self.pos += step as usize;
             n -= step;
         }
-        Ok(())
+        Ok(true)
     }
 
-    /// A key, value or header length field, then skips the bytes; `-1` (null) is allowed
-    /// when `nullable`.
-    fn bytes_field(&mut self, nullable: bool, what: &str) -> Result<(), LogError> {
-        let len = self.varint(true)?;
-        match len {
-            -1 if nullable => Ok(()),
-            l if l >= 0 => self.skip(l as u64),
-            l => Err(corrupt(format!("invalid {what} length {l}"))),
+    fn at_end(&mut self) -> Result<bool, LogError> {
+        Ok(self.pos >= self.end && !self.refill()?)
+    }
+
+    fn fits(&self, len: u64) -> Result<bool, LogError> {
+        if len > self.cap {
+            return Err(bomb(self.cap));
         }
+        Ok(true)
     }
 }
 
-/// Walks `header.record_count` records through the stream and requires it to end there.
-fn walk<R: Read>(s: &mut Stream<'_, R>, header: &BatchHeader) -> Result<(), LogError> {
-    let mut last_delta: i64 = -1;
-    for i in 0..header.record_count {
-        if s.at_end()? {
-            return Err(corrupt(format!(
-                "batch declares {} records but holds {i}",
-                header.record_count
-            )));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snappy_block_declaring_more_than_its_bytes_can_hold_allocates_nothing() {
+        // A raw snappy block whose length preamble says 60 MiB, followed by a few bytes.
+        let mut block = Vec::new();
+        let mut len: u32 = 60 << 20;
+        while len >= 0x80 {
+            block.push((len as u8) | 0x80);
+            len >>= 7;
         }
-        let len = s.varint(false)?;
-        s.left = u64::try_from(len).map_err(|_| corrupt(format!("record length {len}")))?;
-        if s.left > s.cap {
-            return Err(bomb(s.cap));
-        }
-        s.skip(1)?; // attributes
-        s.varlong(10, true)?; // timestampDelta
-        let delta = i64::from(s.varint(true)?);
-        if delta <= last_delta || delta > i64::from(header.last_offset_delta) {
-            return Err(corrupt(format!(
-                "record offset delta {delta} after {last_delta} (lastOffsetDelta {})",
-                header.last_offset_delta
-            )));
-        }
-        last_delta = delta;
-        s.bytes_field(true, "key")?;
-        s.bytes_field(true, "value")?;
-        let headers = s.varint(true)?;
-        if headers < 0 {
-            return Err(corrupt(format!("invalid header count {headers}")));
-        }
-        for _ in 0..headers {
-            s.bytes_field(false, "header key")?;
-            s.bytes_field(true, "header value")?;
-        }
-        if s.left != 0 {
-            return Err(corrupt(format!("{} bytes left inside a record", s.left)));
-        }
+        block.push(len as u8);
+        block.extend_from_slice(&[0x00, b'x', 0x00, b'y']);
+        let mut out = Vec::new();
+        let err = decompress_snappy_block(&block, &mut out, 64 << 20).unwrap_err();
+        assert!(matches!(err, LogError::CorruptMessage(_)), "{err:?}");
+        assert_eq!(out.capacity(), 0, "allocated for the declared length");
+        // A block that really expands that much is still accepted.
+        let big = vec![7u8; 1 << 20];
+        let compressed = snap::raw::Encoder::new().compress_vec(&big).unwrap();
+        decompress_snappy_block(&compressed, &mut out, 64 << 20).unwrap();
+        assert_eq!(out, big);
     }
-    if !s.at_end()? {
-        return Err(corrupt(format!(
-            "more than the declared {} records",
-            header.record_count
-        )));
-    }
-    if last_delta != i64::from(header.last_offset_delta) {
-        return Err(corrupt(format!(
-            "last record offset delta {last_delta} but lastOffsetDelta {}",
-            header.last_offset_delta
-        )));
-    }
-    Ok(())
 }

@@ -12,6 +12,10 @@ pub enum LogError {
     /// A well-formed batch that this broker refuses (INVALID_RECORD).
     #[error("invalid record: {0}")]
     InvalidRecord(String),
+    /// One record of the batch is malformed or inconsistent (INVALID_RECORD, with the record's
+    /// index among the response's record errors).
+    #[error("invalid record at index {index} of the batch: {message}")]
+    RecordError { index: i32, message: String },
     /// Message sets with magic 0 or 1, or an unknown magic.
     #[error("unsupported record batch magic {0}")]
     UnsupportedMagic(i8),

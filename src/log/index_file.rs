@@ -8,6 +8,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use super::faults::{self, Point};
+
 /// One fixed-size entry of an index file.
 pub(super) trait Entry: Copy + PartialEq {
     const SIZE: usize;
@@ -25,6 +27,7 @@ pub(super) struct EntryFile<E: Entry> {
 impl<E: Entry> EntryFile<E> {
     /// An index with no entries whose file is (re)created empty.
     pub(super) fn create(path: PathBuf) -> io::Result<Self> {
+        faults::check(Point::IndexCreate, &path)?;
         File::create(&path)?;
         Ok(EntryFile {
             path,

@@ -21,6 +21,7 @@
 //! - `partition.rs`: append and read (a read is planned under the owner's lock and copied
 //!   after it); `retention.rs`, `timestamps.rs`: the rest of the API
 //! - `read_buffers.rs`: recycled buffers for reads
+//! - `faults.rs`: injected I/O failures at named points, for failure and crash tests
 //!
 //! This module uses only std, `bytes`, `crc32c`, `libc` (reads into uninitialised buffers),
 //! `thiserror`, `tracing`, `kafka_protocol` (to decode compressed batches for timestamp
@@ -33,6 +34,7 @@ mod checkpoint;
 mod compressed;
 mod config;
 mod error;
+pub mod faults;
 mod index;
 mod index_file;
 mod partition;

@@ -274,14 +274,26 @@ impl PartitionLog {
         Ok(too_big || too_old || too_far)
     }
 
-    /// Seals and fsyncs the active segment and starts a new one at the log end.
+    /// fsyncs the active segment, starts a new one at the log end and seals the old one. A roll
+    /// that fails leaves no new segment file behind (appends carry on in the active segment,
+    /// and a later roll tries again); should removing it fail too, opening the log removes it.
     pub(super) fn roll(&mut self) -> Result<(), LogError> {
         let new_base = self.log_end_offset();
-        let active = self.active_mut()?;
-        active.seal();
-        active.sync_all()?;
+        self.active_mut()?.sync_all()?;
         let segment = Segment::create(&self.dir, new_base)?;
-        checkpoint::sync_dir(&self.dir)?;
+        if let Err(e) = checkpoint::sync_dir(&self.dir) {
+            if let Err(cleanup) = segment.delete_files() {
+                tracing::warn!(dir = %self.dir.display(), base_offset = new_base, error = %cleanup,
+                    "could not remove the segment of a failed roll; opening the log removes it");
+            }
+            return Err(e.into());
+        }
+        let sealed = self.active_mut()?;
+        sealed.seal();
+        if let Err(e) = sealed.persist_indexes() {
+            // Indexes are rebuilt from the log when it is opened.
+            tracing::warn!(dir = %self.dir.display(), error = %e, "could not write index");
+        }
         self.segments.insert(new_base, segment);
         self.unflushed_records = 0;
         tracing::debug!(dir = %self.dir.display(), base_offset = new_base, "rolled segment");

@@ -6,7 +6,8 @@
 //! base offset. The last segment, the
 //! only one that can hold unflushed data (a segment is fsynced when it is rolled), is also
 //! CRC-checked, batch by batch. A segment is truncated before its first bad batch, with a
-//! warning; later segments are kept, so a fully written valid batch is never dropped. Offset
+//! warning; later segments are kept, so a fully written valid batch is never dropped. Segment
+//! ranges are then checked against each other (`check_ranges`). Offset
 //! and time indexes are recomputed from the scan exactly as appends build them and the files
 //! are fixed when they differ. Stray files (indexes without a log, temporary files) are removed.
 
@@ -18,6 +19,7 @@ use super::batch::{BatchHeader, ATTRIBUTES_POS, HEADER_SIZE};
 use super::checkpoint;
 use super::config::LogConfig;
 use super::error::LogError;
+use super::faults::{self, Point};
 use super::producer_state::ProducerStates;
 use super::segment::{Segment, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 
@@ -32,6 +34,9 @@ pub(super) struct Loaded {
 
 /// Opens (creating it if needed) and recovers the partition folder `dir`.
 pub(super) fn load(dir: &Path, config: &LogConfig) -> Result<Loaded, LogError> {
+    if !dir.exists() {
+        faults::check(Point::DirCreate, dir)?;
+    }
     fs::create_dir_all(dir)?;
     let bases = list_segments(dir)?;
     let checkpoint = checkpoint::read(dir)?;
@@ -44,6 +49,7 @@ pub(super) fn load(dir: &Path, config: &LogConfig) -> Result<Loaded, LogError> {
         let seg = recover_segment(dir, base, is_last, config, &mut producers, &mut crc_buf)?;
         segments.insert(base, seg);
     }
+    check_ranges(dir, &mut segments)?;
     let first_base = match segments.keys().next() {
         Some(&b) => b,
         None => {
@@ -75,6 +81,54 @@ pub(super) fn load(dir: &Path, config: &LogConfig) -> Result<Loaded, LogError> {
         log_start_offset: log_start,
         producers,
     })
+}
+
+/// Every segment must start at or after the end of the one before it. An empty segment that
+/// does not is what a roll leaves when it failed and could not remove its new file: appends
+/// went on in the previous segment, past the new one's base offset, and reads of those offsets
+/// would be sent to the wrong segment. It is removed (or, if that fails, left out of the log). A
+/// segment holding batches inside another
+/// one's range would serve some offsets twice: the log is not opened, with an error naming
+/// both.
+fn check_ranges(dir: &Path, segments: &mut BTreeMap<i64, Segment>) -> Result<(), LogError> {
+    let mut previous: Option<(i64, i64)> = None;
+    let mut stale = Vec::new();
+    for (&base, seg) in segments.iter() {
+        if let Some((prev_base, prev_end)) = previous {
+            if base < prev_end {
+                if seg.is_empty() {
+                    stale.push(base);
+                    continue;
+                }
+                return Err(LogError::Io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "{}: segment {base} starts inside segment {prev_base}, which holds offsets up to {}",
+                        dir.display(),
+                        prev_end - 1
+                    ),
+                )));
+            }
+        }
+        previous = Some((base, seg.next_offset()));
+    }
+    for base in &stale {
+        if let Some(seg) = segments.remove(base) {
+            tracing::warn!(dir = %dir.display(), base_offset = base,
+                "removing an empty segment inside the previous segment's offsets (left by a failed roll)");
+            // Out of the map it serves nothing; a file that stays is found again next time.
+            if let Err(e) = seg.delete_files() {
+                tracing::warn!(dir = %dir.display(), base_offset = base, error = %e,
+                    "could not remove the empty segment; it is ignored");
+            }
+        }
+    }
+    if !stale.is_empty() {
+        if let Err(e) = checkpoint::sync_dir(dir) {
+            tracing::warn!(dir = %dir.display(), error = %e, "could not fsync the folder");
+        }
+    }
+    Ok(())
 }
 
 /// Base offsets of the `.log` files in `dir`, sorted; removes stray files.

@@ -1,5 +1,6 @@
 //! Removing old data: retention by time and size (whole non-active segments, oldest first, as
 //! Kafka does) and DeleteRecords (moves the log start offset, persisted in `log-start-offset`).
+//! The folder is fsynced after segments are removed, so a crash cannot bring them back.
 
 use super::checkpoint;
 use super::error::LogError;
@@ -40,6 +41,10 @@ impl PartitionLog {
             }
         }
         self.producers.expire(now_ms);
+        if deleted > 0 {
+            // Make the removals durable, or a crash could bring deleted segments back.
+            checkpoint::sync_dir(&self.dir)?;
+        }
         Ok(deleted)
     }
 
@@ -59,11 +64,18 @@ impl PartitionLog {
         }
         checkpoint::write(&self.dir, offset)?;
         self.log_start_offset = offset;
+        let mut deleted = false;
         while self.segments.len() > 1 {
             match self.segments.values().next() {
-                Some(first) if first.next_offset() <= offset => self.delete_oldest_segment()?,
+                Some(first) if first.next_offset() <= offset => {
+                    self.delete_oldest_segment()?;
+                    deleted = true;
+                }
                 _ => break,
             }
+        }
+        if deleted {
+            checkpoint::sync_dir(&self.dir)?;
         }
         Ok(self.log_start_offset)
     }

@@ -19,6 +19,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::batch::{BatchHeader, HEADER_SIZE};
 use super::error::LogError;
+use super::faults::{self, Point};
 use super::index::{self, OffsetEntry};
 use super::index_file::EntryFile;
 use super::time_index::{self, TimeEntry};
@@ -52,18 +53,37 @@ pub(super) struct Segment {
 }
 
 impl Segment {
-    /// Creates the three files of a new, empty segment (truncating stale ones).
+    /// Creates the three files of a new, empty segment (truncating stale ones). If any of them
+    /// cannot be created, those already created are removed again: a failed creation leaves no
+    /// `.log` file whose name would claim offsets that later appends give to another segment.
     pub(super) fn create(dir: &Path, base_offset: i64) -> io::Result<Segment> {
         let log_path = file_path(dir, base_offset, LOG_SUFFIX);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&log_path)?;
-        let index = EntryFile::create(file_path(dir, base_offset, INDEX_SUFFIX))?;
-        let time_index = EntryFile::create(file_path(dir, base_offset, TIME_INDEX_SUFFIX))?;
-        Ok(Self::new(base_offset, log_path, file, index, time_index))
+        let created = faults::check(Point::SegmentCreate, &log_path)
+            .and_then(|()| {
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&log_path)
+            })
+            .and_then(|file| {
+                let index = EntryFile::create(file_path(dir, base_offset, INDEX_SUFFIX))?;
+                let time_index = EntryFile::create(file_path(dir, base_offset, TIME_INDEX_SUFFIX))?;
+                Ok((file, index, time_index))
+            });
+        match created {
+            Ok((file, index, time_index)) => {
+                Ok(Self::new(base_offset, log_path, file, index, time_index))
+            }
+            Err(e) => {
+                if let Err(cleanup) = remove_segment_files(dir, base_offset) {
+                    tracing::warn!(segment = %log_path.display(), error = %cleanup,
+                        "could not remove a partly created segment; opening the log removes it");
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Opens an existing segment as empty; recovery then replays its batches through
@@ -186,7 +206,9 @@ impl Segment {
         index_interval: u64,
         now_ms: i64,
     ) -> io::Result<()> {
-        if let Err(e) = write_all_vectored(&self.file, bufs) {
+        let written = faults::check(Point::Write, &self.log_path)
+            .and_then(|()| write_all_vectored(&self.file, bufs));
+        if let Err(e) = written {
             // Best effort: leave no partial batch behind for the next append to follow.
             // (Only bytes past `size` go, which no reader was ever given.)
             let _ = self.file.set_len(self.size);
@@ -207,6 +229,7 @@ impl Segment {
     /// Writes pending index entries and fsyncs the log file.
     pub(super) fn flush(&mut self) -> io::Result<()> {
         self.persist_indexes()?;
+        faults::check(Point::Fsync, &self.log_path)?;
         self.file.sync_data()
     }
 
@@ -214,6 +237,7 @@ impl Segment {
     pub(super) fn sync_all(&mut self) -> io::Result<()> {
         self.index.sync()?;
         self.time_index.sync()?;
+        faults::check(Point::Fsync, &self.log_path)?;
         self.file.sync_all()
     }
 
@@ -321,14 +345,28 @@ impl Segment {
             ..
         } = self;
         drop(file);
+        faults::check(Point::Remove, &log_path)?;
         std::fs::remove_file(&log_path)?;
         for path in [index.path(), time_index.path()] {
-            match std::fs::remove_file(path) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-                _ => {}
-            }
+            remove_if_present(path)?;
         }
         Ok(())
+    }
+}
+
+/// Removes the files of segment `base_offset` that exist, the log first.
+fn remove_segment_files(dir: &Path, base_offset: i64) -> io::Result<()> {
+    for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+        remove_if_present(&file_path(dir, base_offset, suffix))?;
+    }
+    Ok(())
+}
+
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    faults::check(Point::Remove, path)?;
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 

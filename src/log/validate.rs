@@ -1,7 +1,10 @@
-//! What a producer may append: the checks made on every batch of a produce request before
-//! anything is written. Header fields and the CRC are checked for every batch, then the records:
-//! in place for uncompressed batches (lengths and count), after decompression for compressed
-//! ones (`compressed.rs`: every record's fields, count and offset deltas, with a size cap).
+//! What a producer may append: the checks made on the records of one produce partition
+//! before anything is written, as Apache Kafka makes them. A produce request carries exactly
+//! one record batch per partition (Kafka requires it from Produce v3 on; older versions cannot
+//! carry magic-2 batches). Its header fields and CRC are checked, then every record, in place
+//! for uncompressed batches, after decompression for compressed ones (`compressed.rs`, with a
+//! size cap), by the one walk in `records.rs`. The batch's maxTimestamp is what its records
+//! say, whatever the header claims.
 
 use std::ops::Range;
 
@@ -9,51 +12,57 @@ use super::batch::{BatchHeader, BatchIter, HEADER_SIZE};
 use super::compressed;
 use super::config::LogConfig;
 use super::error::LogError;
-use super::records::RecordDeltas;
+use super::records::{walk_records, InPlace};
 
 /// Highest compression codec id (zstd).
 const MAX_COMPRESSION: i16 = 4;
 
-/// Splits `records` into batches and validates each one. Returns every batch's header and
-/// byte range, or the first problem found.
+/// Validates the records of one produce partition: exactly one batch. Returns its header, with
+/// maxTimestamp recomputed from the records, and its byte range, or the first problem found.
 pub(super) fn validate_append(
     records: &[u8],
     config: &LogConfig,
 ) -> Result<Vec<(BatchHeader, Range<usize>)>, LogError> {
-    if records.is_empty() {
+    let mut batches = BatchIter::new(records);
+    let Some(first) = batches.next() else {
         return Err(LogError::InvalidRecord(
             "a produce partition must carry at least one record batch".into(),
         ));
-    }
-    let mut out = Vec::with_capacity(1);
-    for item in BatchIter::new(records) {
-        let (header, range) = item?;
-        if header.size() > config.max_message_bytes {
-            return Err(LogError::MessageTooLarge {
-                size: header.size(),
-                max: config.max_message_bytes,
-            });
+    };
+    let (mut header, range) = first?;
+    match batches.next() {
+        None => {}
+        Some(Ok(_)) => {
+            return Err(LogError::InvalidRecord(
+                "produce requests may carry exactly one record batch per partition".into(),
+            ))
         }
-        let bytes = records
-            .get(range.clone())
-            .ok_or_else(|| LogError::CorruptMessage("batch out of bounds".into()))?;
-        header.verify(bytes)?;
-        validate_header(&header)?;
-        let body = bytes.get(HEADER_SIZE..).unwrap_or_default();
-        if header.compression() == 0 {
-            RecordDeltas::new(body, header.record_count).validate_framing()?;
-        } else {
-            compressed::validate(&header, body, bytes.len())?;
-        }
-        out.push((header, range));
+        Some(Err(e)) => return Err(e),
     }
-    Ok(out)
+    if header.size() > config.max_message_bytes {
+        return Err(LogError::MessageTooLarge {
+            size: header.size(),
+            max: config.max_message_bytes,
+        });
+    }
+    let bytes = records
+        .get(range.clone())
+        .ok_or_else(|| LogError::CorruptMessage("batch out of bounds".into()))?;
+    header.verify(bytes)?;
+    validate_header(&header)?;
+    let body = bytes.get(HEADER_SIZE..).unwrap_or_default();
+    header.max_timestamp = if header.compression() == 0 {
+        walk_records(&mut InPlace::new(body), &header)?
+    } else {
+        compressed::validate(&header, body, bytes.len())?
+    };
+    Ok(vec![(header, range)])
 }
 
 fn validate_header(h: &BatchHeader) -> Result<(), LogError> {
     if h.record_count <= 0 {
-        return Err(LogError::CorruptMessage(format!(
-            "record count {} must be positive",
+        return Err(LogError::InvalidRecord(format!(
+            "invalid reported count for record batch: {}",
             h.record_count
         )));
     }
@@ -63,16 +72,10 @@ fn validate_header(h: &BatchHeader) -> Result<(), LogError> {
             "unknown compression codec {compression}"
         )));
     }
-    let delta = i64::from(h.last_offset_delta);
-    let count = i64::from(h.record_count);
-    let consistent = if compression == 0 {
-        delta + 1 == count
-    } else {
-        delta + 1 >= count
-    };
-    if !consistent {
-        return Err(LogError::CorruptMessage(format!(
-            "lastOffsetDelta {} does not match record count {}",
+    // Magic 2 batches hold one offset per record, compressed or not.
+    if i64::from(h.last_offset_delta) + 1 != i64::from(h.record_count) {
+        return Err(LogError::InvalidRecord(format!(
+            "inconsistent batch offset range [0, {}] and count of records {}",
             h.last_offset_delta, h.record_count
         )));
     }
@@ -98,10 +101,10 @@ fn validate_header(h: &BatchHeader) -> Result<(), LogError> {
             h.producer_epoch, h.base_sequence
         )));
     }
-    if h.base_timestamp < -1 || h.max_timestamp < -1 {
+    if h.base_timestamp < -1 {
         return Err(LogError::InvalidRecord(format!(
-            "invalid timestamps (base {}, max {})",
-            h.base_timestamp, h.max_timestamp
+            "invalid base timestamp {}",
+            h.base_timestamp
         )));
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! What the broker knows about itself and its topics: the cluster id, topics with their ids,
 //! configs and partitions, and producer id allocation. All of it persisted under the data folder.
 
+mod budget;
 mod cluster;
 pub mod config_ops;
 pub mod describe;
@@ -10,11 +11,12 @@ mod store;
 pub mod topic_config;
 mod topics;
 
+pub use budget::MAX_PARTITIONS_PER_REQUEST;
 pub use cluster::ClusterMeta;
 pub use partition::Partition;
 pub use producer_ids::ProducerIds;
 pub use store::write_atomically;
-pub use topics::{Topic, TopicSpec, Topics};
+pub use topics::{Topic, TopicSpec, Topics, EXCESSIVE_BATCH, EXCESSIVE_PARTITIONS};
 
 use crate::log::LogError;
 
@@ -38,6 +40,9 @@ pub enum MetadataError {
     InvalidConfig(String),
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// A limit of the broker (POLICY_VIOLATION).
+    #[error("{0}")]
+    PolicyViolation(String),
     #[error("topic deletion is disabled (delete.topic.enable=false)")]
     TopicDeletionDisabled,
     #[error(transparent)]

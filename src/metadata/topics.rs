@@ -1,19 +1,29 @@
 //! The topic registry: topics by name and by id, each with its partitions.
 //!
-//! Partition data lives in `<data>/<topic>-<partition>/`. Deleting a topic first renames its
-//! folders to `<topic>-<partition>.<id>-delete`, persists the registry, then removes them, so a
-//! crash in between never leaves old data under a name a new topic could reuse; leftovers are
-//! removed on the next start.
+//! Partition data lives in `<data>/<topic>-<partition>/`. Every change is decided by one
+//! atomic write of the registry (`store.rs`) and only then carried out on folders, so a
+//! failure or a crash at any step leaves either the old state or the new one:
+//!
+//! - deleting a topic writes the registry without it, its folders listed as doomed, then
+//!   removes them;
+//! - creating a topic or adding partitions first lists the new folders as doomed, creates
+//!   them, then writes the registry with the topic (or the count) and without the entry; a
+//!   failure on the way removes the new folders again.
+//!
+//! Opening removes doomed folders no registered topic owns, finishing whatever a crash
+//! interrupted. Folders renamed `...-delete` by earlier versions are removed too.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use uuid::Uuid;
 
+use super::budget::{self, MAX_PARTITIONS_PER_REQUEST};
 use super::partition::Partition;
-use super::store::{self, TopicRecord};
+use super::store::{self, Doomed, TopicRecord};
 use super::{topic_config, validate_topic_name, MetadataError};
+use crate::log::faults::{self, Point};
 use crate::log::{LogConfig, PartitionLog};
 
 pub struct Topic {
@@ -76,27 +86,55 @@ pub struct Topics {
     broker_log: LogConfig,
     by_name: RwLock<HashMap<String, Arc<Topic>>>,
     by_id: RwLock<HashMap<Uuid, Arc<Topic>>>,
-    // Serialises changes (create, delete) and the registry file they rewrite.
-    changes: Mutex<()>,
+    // Serialises changes (create, delete, configs, partitions) and the registry file they
+    // rewrite; holds the doomed folder ranges the file lists.
+    changes: Mutex<Vec<Doomed>>,
 }
 
 impl Topics {
-    /// Opens every topic in `dir`, recovering each partition's log. Blocking.
+    /// Opens every topic in `dir`, recovering each partition's log, after removing the folders
+    /// of changes a crash interrupted. Blocking.
     pub fn open(dir: &Path, broker_log: LogConfig) -> Result<Topics, MetadataError> {
         std::fs::create_dir_all(dir)?;
         remove_deleted_leftovers(dir);
+        let (records, doomed) = store::load(dir)?;
         let topics = Topics {
             dir: dir.to_path_buf(),
             broker_log,
             by_name: RwLock::new(HashMap::new()),
             by_id: RwLock::new(HashMap::new()),
-            changes: Mutex::new(()),
+            changes: Mutex::new(Vec::new()),
         };
-        for record in store::load(dir)? {
-            let topic = topics.open_topic(&record)?;
+        let owned = |topic: &str, p: i32| {
+            records
+                .iter()
+                .any(|r| r.name == topic && (0..r.partitions).contains(&p))
+        };
+        let mut left = Vec::new();
+        for d in &doomed {
+            if !topics.remove_folders(d, |p| owned(&d.topic, p)) {
+                left.push(d.clone());
+            }
+        }
+        let listed = if left == doomed {
+            left
+        } else if let Err(e) = store::save(dir, records.clone(), &left) {
+            // The folders are gone; the entries go at the next registry write.
+            tracing::warn!(error = %e, "could not update the topic registry after removing folders");
+            doomed
+        } else {
+            left
+        };
+        *topics.lock_changes() = listed;
+        for record in &records {
+            let topic = topics.open_topic(record)?;
             topics.insert(topic);
         }
         Ok(topics)
+    }
+
+    fn lock_changes(&self) -> MutexGuard<'_, Vec<Doomed>> {
+        self.changes.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn get(&self, name: &str) -> Option<Arc<Topic>> {
@@ -137,6 +175,11 @@ impl Topics {
                 spec.partitions
             )));
         }
+        if i64::from(spec.partitions) > MAX_PARTITIONS_PER_REQUEST {
+            return Err(MetadataError::PolicyViolation(
+                EXCESSIVE_PARTITIONS.to_string(),
+            ));
+        }
         topic_config::validate_all(&spec.configs)?;
         if self.get(&spec.name).is_some() {
             return Err(MetadataError::TopicExists(spec.name.clone()));
@@ -144,49 +187,97 @@ impl Topics {
         Ok(())
     }
 
-    /// Creates a topic and its partition folders, and persists it. Blocking.
+    /// Creates a topic and its partition folders, and persists it; on failure nothing of it
+    /// remains. Blocking.
     pub fn create(&self, spec: TopicSpec) -> Result<Arc<Topic>, MetadataError> {
-        let _guard = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut doomed = self.lock_changes();
         self.validate(&spec)?;
+        budget::check(&self.dir, i64::from(spec.partitions))?;
         let record = TopicRecord {
             name: spec.name,
             id: Uuid::new_v4(),
             partitions: spec.partitions,
             configs: spec.configs,
         };
-        // Folders under a name the registry does not know are leftovers of a crash: start clean.
-        for p in 0..record.partitions {
-            let dir = self.partition_dir(&record.name, p);
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir)?;
+        // Folders of an earlier topic of this name whose removal did not finish go first.
+        let earlier: Vec<Doomed> = doomed
+            .iter()
+            .filter(|d| d.topic == record.name)
+            .cloned()
+            .collect();
+        for d in &earlier {
+            if !self.remove_folders(d, |_| false) {
+                return Err(MetadataError::Io(std::io::Error::other(format!(
+                    "the folders of an earlier topic {:?} could not be removed",
+                    record.name
+                ))));
             }
         }
-        let topic = self.open_topic(&record)?;
+        doomed.retain(|d| d.topic != record.name);
+        let intent = Doomed {
+            topic: record.name.clone(),
+            from: 0,
+            to: record.partitions,
+        };
+        doomed.push(intent.clone());
+        if let Err(e) = store::save(&self.dir, self.records(), &doomed) {
+            doomed.pop();
+            return Err(e);
+        }
+        let opened = (|| {
+            // A folder the registry never owned is a leftover of a crash: start clean.
+            for p in 0..record.partitions {
+                let dir = self.partition_dir(&record.name, p);
+                if dir.exists() {
+                    faults::check(Point::Remove, &dir)?;
+                    std::fs::remove_dir_all(&dir)?;
+                }
+            }
+            self.open_topic(&record)
+        })();
+        let topic = match opened {
+            Ok(topic) => topic,
+            Err(e) => {
+                self.abandon(&mut doomed, &intent);
+                return Err(e);
+            }
+        };
         let mut records = self.records();
         records.push(record);
-        store::save(&self.dir, records)?;
+        doomed.retain(|d| *d != intent);
+        if let Err(e) = store::save(&self.dir, records, &doomed) {
+            drop(topic);
+            doomed.push(intent.clone());
+            self.abandon(&mut doomed, &intent);
+            return Err(e);
+        }
         self.insert(topic.clone());
         tracing::info!(topic = %topic.name, partitions = topic.partition_count(), "created topic");
         Ok(topic)
     }
 
-    /// Deletes a topic and its data. Blocking.
+    /// Deletes a topic and its data. The deletion is decided, and answered, by the registry
+    /// write; folders that cannot be removed now are removed when the broker next opens.
+    /// Blocking.
     pub fn delete(&self, name: &str) -> Result<Uuid, MetadataError> {
-        let _guard = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut doomed = self.lock_changes();
         let topic = self
             .get(name)
             .ok_or_else(|| MetadataError::UnknownTopic(name.to_string()))?;
-        let mut doomed = Vec::new();
-        for partition in topic.partitions() {
-            let dir = self.partition_dir(name, partition.index);
-            let target = self.dir.join(format!(
-                "{name}-{}.{}-delete",
-                partition.index,
-                topic.id.simple()
-            ));
-            partition.log().flush()?;
-            std::fs::rename(&dir, &target)?;
-            doomed.push(target);
+        let entry = Doomed {
+            topic: name.to_string(),
+            from: 0,
+            to: topic.partition_count(),
+        };
+        doomed.push(entry.clone());
+        let records: Vec<TopicRecord> = self
+            .records()
+            .into_iter()
+            .filter(|r| r.name != name)
+            .collect();
+        if let Err(e) = store::save(&self.dir, records, &doomed) {
+            doomed.pop();
+            return Err(e);
         }
         self.by_name
             .write()
@@ -196,10 +287,22 @@ impl Topics {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&topic.id);
-        store::save(&self.dir, self.records())?;
-        for dir in doomed {
-            if let Err(e) = std::fs::remove_dir_all(&dir) {
-                tracing::warn!("could not remove {}: {e}", dir.display());
+        let mut removed = true;
+        for partition in topic.partitions() {
+            // Under the log's lock, so no append is half way through the folder.
+            let log = partition.log();
+            let dir = self.partition_dir(name, partition.index);
+            if let Err(e) = faults::check(Point::Remove, &dir).and_then(|()| remove_dir(&dir)) {
+                tracing::warn!(dir = %dir.display(), error = %e,
+                    "could not remove a deleted partition; it is removed at the next start");
+                removed = false;
+            }
+            drop(log);
+        }
+        if removed {
+            doomed.retain(|d| *d != entry);
+            if let Err(e) = store::save(&self.dir, self.records(), &doomed) {
+                tracing::warn!(error = %e, "could not update the topic registry after a deletion");
             }
         }
         tracing::info!(topic = %name, "deleted topic");
@@ -218,7 +321,7 @@ impl Topics {
     where
         F: FnOnce(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, MetadataError>,
     {
-        let _guard = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+        let doomed = self.lock_changes();
         let topic = self
             .get(name)
             .ok_or_else(|| MetadataError::UnknownTopic(name.to_string()))?;
@@ -231,7 +334,7 @@ impl Topics {
             &mut *topic.configs.write().unwrap_or_else(|p| p.into_inner()),
             configs.clone(),
         );
-        if let Err(e) = store::save(&self.dir, self.records()) {
+        if let Err(e) = store::save(&self.dir, self.records(), &doomed) {
             *topic.configs.write().unwrap_or_else(|p| p.into_inner()) = previous;
             return Err(e);
         }
@@ -244,14 +347,15 @@ impl Topics {
     }
 
     /// Grows a topic to `count` partitions (Kafka never shrinks one). With `validate_only`
-    /// only checks. New partitions are usable as soon as this returns. Blocking.
+    /// only checks. New partitions are usable as soon as this returns; on failure none of
+    /// them remains. Blocking.
     pub fn add_partitions(
         &self,
         name: &str,
         count: i32,
         validate_only: bool,
     ) -> Result<(), MetadataError> {
-        let _guard = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut doomed = self.lock_changes();
         let topic = self
             .get(name)
             .ok_or_else(|| MetadataError::UnknownTopic(name.to_string()))?;
@@ -266,25 +370,55 @@ impl Topics {
                 "topic {name:?} has {current} partitions; the requested count {count} is {how} that, and partitions can only be added"
             )));
         }
+        let added = i64::from(count) - i64::from(current);
+        if added > MAX_PARTITIONS_PER_REQUEST {
+            return Err(MetadataError::PolicyViolation(EXCESSIVE_BATCH.to_string()));
+        }
+        budget::check(&self.dir, added)?;
         if validate_only {
             return Ok(());
         }
-        let config = self.log_config(&topic.configs());
-        let mut added = Vec::new();
-        for p in current..count {
-            let dir = self.partition_dir(name, p);
-            // A folder the registry does not know is a leftover of a crash: start clean.
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir)?;
-            }
-            let log = PartitionLog::open(dir, config.clone())?;
-            added.push(Arc::new(Partition::new(p, log)));
+        let intent = Doomed {
+            topic: name.to_string(),
+            from: current,
+            to: count,
+        };
+        doomed.push(intent.clone());
+        if let Err(e) = store::save(&self.dir, self.records(), &doomed) {
+            doomed.pop();
+            return Err(e);
         }
+        let config = self.log_config(&topic.configs());
+        let opened = (current..count)
+            .map(|p| {
+                let dir = self.partition_dir(name, p);
+                // A folder the registry never owned is a leftover of a crash: start clean.
+                if dir.exists() {
+                    faults::check(Point::Remove, &dir)?;
+                    std::fs::remove_dir_all(&dir)?;
+                }
+                let log = PartitionLog::open(dir, config.clone())?;
+                Ok(Arc::new(Partition::new(p, log)))
+            })
+            .collect::<Result<Vec<_>, MetadataError>>();
+        let added = match opened {
+            Ok(added) => added,
+            Err(e) => {
+                self.abandon(&mut doomed, &intent);
+                return Err(e);
+            }
+        };
         let mut records = self.records();
         if let Some(record) = records.iter_mut().find(|r| r.name == name) {
             record.partitions = count;
         }
-        store::save(&self.dir, records)?;
+        doomed.retain(|d| *d != intent);
+        if let Err(e) = store::save(&self.dir, records, &doomed) {
+            drop(added);
+            doomed.push(intent.clone());
+            self.abandon(&mut doomed, &intent);
+            return Err(e);
+        }
         topic
             .partitions
             .write()
@@ -292,6 +426,35 @@ impl Topics {
             .extend(added);
         tracing::info!(topic = %name, from = current, to = count, "added partitions");
         Ok(())
+    }
+
+    /// Undoes a creation or addition that failed after `intent` was written: removes its
+    /// folders and the entry. What cannot be removed now stays listed for the next start.
+    fn abandon(&self, doomed: &mut Vec<Doomed>, intent: &Doomed) {
+        let topic = self.get(&intent.topic);
+        let owned = |p: i32| topic.as_ref().is_some_and(|t| p < t.partition_count());
+        if self.remove_folders(intent, owned) {
+            doomed.retain(|d| d != intent);
+            if let Err(e) = store::save(&self.dir, self.records(), doomed) {
+                tracing::warn!(error = %e, "could not update the topic registry");
+            }
+        }
+    }
+
+    /// Removes the folders of `doomed` that `owned` does not claim; true if none is left.
+    fn remove_folders(&self, doomed: &Doomed, owned: impl Fn(i32) -> bool) -> bool {
+        let mut all = true;
+        for p in doomed.from..doomed.to {
+            if owned(p) {
+                continue;
+            }
+            let dir = self.partition_dir(&doomed.topic, p);
+            if let Err(e) = faults::check(Point::Remove, &dir).and_then(|()| remove_dir(&dir)) {
+                tracing::warn!(dir = %dir.display(), error = %e, "could not remove a partition folder");
+                all = false;
+            }
+        }
+        all
     }
 
     /// Flushes every partition (clean shutdown). Blocking.
@@ -365,6 +528,20 @@ impl Topics {
     }
 }
 
+/// Kafka's message for a CreateTopics request asking for more than
+/// [`MAX_PARTITIONS_PER_REQUEST`] partitions in all.
+pub const EXCESSIVE_PARTITIONS: &str = "Excessively large number of partitions per request.";
+/// Kafka's message for a request that would change more than its controller takes at once.
+pub const EXCESSIVE_BATCH: &str = "Unable to perform excessively large batch operation.";
+
+/// Removes a folder and everything in it; a folder already gone is fine.
+fn remove_dir(dir: &Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 fn remove_deleted_leftovers(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -382,6 +559,7 @@ fn remove_deleted_leftovers(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::faults::{self, Point, Rule};
 
     fn spec(name: &str, partitions: i32) -> TopicSpec {
         TopicSpec {
@@ -479,6 +657,154 @@ mod tests {
         let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
         let t = topics.get("c").unwrap();
         assert_eq!(t.partition(0).unwrap().log().config().segment_bytes, 2048);
+    }
+
+    /// One record appended to every partition of `topic`.
+    fn fill(topic: &Topic) {
+        use kafka_protocol::records::{
+            Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+        };
+        let record = Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: 0,
+            sequence: -1,
+            timestamp: 1_700_000_000_000,
+            key: None,
+            value: Some(bytes::Bytes::from_static(b"acknowledged")),
+            headers: Default::default(),
+        };
+        let mut buf = bytes::BytesMut::new();
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        };
+        RecordBatchEncoder::encode(&mut buf, [&record], &options).unwrap();
+        for partition in topic.partitions() {
+            let mut log = partition.log();
+            log.append(buf.clone().freeze(), 0).unwrap();
+            partition.refresh(&log);
+        }
+    }
+
+    /// Names in `dir` that belong to partition folders of `topic`.
+    fn folders_of(dir: &Path, topic: &str) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| {
+                n.strip_prefix(topic)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    const POINTS: [Point; 8] = [
+        Point::Rename,
+        Point::Write,
+        Point::Fsync,
+        Point::DirSync,
+        Point::Remove,
+        Point::DirCreate,
+        Point::SegmentCreate,
+        Point::IndexCreate,
+    ];
+
+    #[test]
+    fn a_deletion_failing_at_any_step_never_loses_data_of_a_topic_that_stays() {
+        for point in POINTS {
+            for skip in 0..3 {
+                let dir = tempfile::tempdir().unwrap();
+                let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+                fill(&topics.create(spec("t", 3)).unwrap());
+                let result = {
+                    let _fail = faults::arm(Rule::once(point, dir.path()).skip(skip));
+                    topics.delete("t")
+                };
+                assert_eq!(
+                    result.is_ok(),
+                    topics.get("t").is_none(),
+                    "{point:?}/{skip}: the answer must tell what happened"
+                );
+                drop(topics);
+                let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+                match topics.get("t") {
+                    Some(t) => {
+                        assert!(result.is_err(), "{point:?}/{skip}: deleted topic came back");
+                        for p in t.partitions() {
+                            assert_eq!(p.high_watermark(), 1, "{point:?}/{skip}: data lost");
+                        }
+                    }
+                    None => {
+                        assert!(result.is_ok(), "{point:?}/{skip}: {result:?}");
+                        assert_eq!(folders_of(dir.path(), "t"), Vec::<String>::new());
+                        let again = topics.create(spec("t", 3)).unwrap();
+                        assert_eq!(again.partition(0).unwrap().high_watermark(), 0);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_topic_whose_name_makes_long_folder_names_is_deleted_for_good() {
+        let dir = tempfile::tempdir().unwrap();
+        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        let name = "n".repeat(249);
+        fill(&topics.create(spec(&name, 12)).unwrap());
+        topics.delete(&name).unwrap();
+        drop(topics);
+        let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+        assert!(topics.get(&name).is_none());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "only topics.json"
+        );
+    }
+
+    #[test]
+    fn a_creation_or_addition_failing_at_any_step_leaves_no_partition_folder() {
+        for point in POINTS {
+            for skip in [0, 1, 4, 7] {
+                let dir = tempfile::tempdir().unwrap();
+                let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+                let created = {
+                    let _fail = faults::arm(Rule::once(point, dir.path()).skip(skip));
+                    topics.create(spec("c", 4))
+                };
+                let expected = if created.is_ok() { 4 } else { 0 };
+                assert_eq!(
+                    folders_of(dir.path(), "c").len(),
+                    expected,
+                    "{point:?}/{skip}"
+                );
+                if created.is_err() {
+                    assert!(topics.get("c").is_none());
+                    topics.create(spec("c", 4)).unwrap();
+                }
+                let grown = {
+                    let _fail = faults::arm(Rule::once(point, dir.path()).skip(skip));
+                    topics.add_partitions("c", 8, false)
+                };
+                let count = topics.get("c").unwrap().partition_count();
+                assert_eq!(count, if grown.is_ok() { 8 } else { 4 }, "{point:?}/{skip}");
+                assert_eq!(folders_of(dir.path(), "c").len(), count as usize);
+                drop(topics);
+                let topics = Topics::open(dir.path(), LogConfig::default()).unwrap();
+                let t = topics.get("c").unwrap();
+                assert_eq!(t.partition_count(), count);
+                assert_eq!(folders_of(dir.path(), "c").len(), count as usize);
+            }
+        }
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The Kafka wire codec: request frames in, response frames out.
 //!
 //! This is the only module that encodes or decodes with `kafka_protocol`; handlers see typed
-//! request and response messages only.
+//! request and response messages only. `strings.rs` applies Kafka's 32,767-byte string limit
+//! to what the codec decoded.
 
-mod outbox;
+mod response_buffer;
+mod strings;
 pub mod versions;
 
 use std::collections::VecDeque;
@@ -15,8 +17,8 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable};
 
-use outbox::Gather;
-pub use outbox::{Outbox, SHARE_MIN};
+use response_buffer::Gather;
+pub use response_buffer::{ResponseBuffer, SHARE_MIN};
 
 /// A decoded request.
 #[derive(Debug)]
@@ -27,9 +29,9 @@ pub struct Request {
     pub body: RequestKind,
 }
 
-/// What a frame turned out to be.
+/// What a request frame decoded to.
 #[derive(Debug)]
-pub enum Frame {
+pub enum Decoded {
     Request(Box<Request>),
     /// ApiVersions at a version we do not know: answer UNSUPPORTED_VERSION in a v0 body so the
     /// client can retry at a version we both know.
@@ -57,7 +59,7 @@ pub enum ProtocolError {
 }
 
 /// Decodes one request frame (the bytes after the length prefix).
-pub fn decode(mut frame: Bytes) -> Result<Frame, ProtocolError> {
+pub fn decode(mut frame: Bytes) -> Result<Decoded, ProtocolError> {
     if frame.len() < 8 {
         return Err(ProtocolError::Truncated(frame.len()));
     }
@@ -67,7 +69,7 @@ pub fn decode(mut frame: Bytes) -> Result<Frame, ProtocolError> {
     let api_key = ApiKey::try_from(raw_key).map_err(|_| ProtocolError::UnknownApiKey(raw_key))?;
     if !versions::is_supported(api_key, version) {
         if api_key == ApiKey::ApiVersions && version > 0 {
-            return Ok(Frame::ApiVersionsTooNew { correlation_id });
+            return Ok(Decoded::ApiVersionsTooNew { correlation_id });
         }
         return Err(ProtocolError::UnsupportedVersion {
             api: api_key,
@@ -84,7 +86,8 @@ pub fn decode(mut frame: Bytes) -> Result<Frame, ProtocolError> {
         .map_err(|e| malformed(format!("header: {e}")))?;
     let body =
         RequestKind::decode(api_key, &mut frame, version).map_err(|e| malformed(e.to_string()))?;
-    Ok(Frame::Request(Box::new(Request {
+    strings::check(&body).map_err(malformed)?;
+    Ok(Decoded::Request(Box::new(Request {
         header,
         api_key,
         version,
@@ -93,9 +96,9 @@ pub fn decode(mut frame: Bytes) -> Result<Frame, ProtocolError> {
 }
 
 /// Appends a whole response frame (length prefix, header, body) to `out`. Large fetched
-/// record sets are not copied: see [`Outbox`].
+/// record sets are not copied: see [`ResponseBuffer`].
 pub fn encode_response(
-    out: &mut Outbox,
+    out: &mut ResponseBuffer,
     api_key: ApiKey,
     version: i16,
     correlation_id: i32,
@@ -147,7 +150,7 @@ pub fn encode_response(
 /// The UNSUPPORTED_VERSION answer to an ApiVersions request newer than we know: v0 body,
 /// header v0, with our supported ranges.
 pub fn encode_api_versions_too_new(
-    out: &mut Outbox,
+    out: &mut ResponseBuffer,
     correlation_id: i32,
 ) -> Result<(), ProtocolError> {
     let body = ApiVersionsResponse::default()
@@ -213,7 +216,7 @@ mod tests {
     fn decodes_a_supported_request() {
         let f = frame(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default());
         match decode(f).unwrap() {
-            Frame::Request(r) => {
+            Decoded::Request(r) => {
                 assert_eq!(r.api_key, ApiKey::ApiVersions);
                 assert_eq!(r.header.correlation_id, 7);
             }
@@ -230,7 +233,7 @@ mod tests {
         raw.put_slice(b"garbage");
         assert!(matches!(
             decode(raw.freeze()).unwrap(),
-            Frame::ApiVersionsTooNew { correlation_id: 5 }
+            Decoded::ApiVersionsTooNew { correlation_id: 5 }
         ));
     }
 
@@ -275,7 +278,7 @@ mod tests {
             body.encode(&mut plain, version).unwrap();
             patch_length(&mut plain, 0).unwrap();
 
-            let mut out = Outbox::default();
+            let mut out = ResponseBuffer::default();
             out.tail().extend_from_slice(b"earlier");
             encode_response(&mut out, ApiKey::Fetch, version, 9, &body).unwrap();
             let gathered: Vec<u8> = out.io_slices(64).iter().flat_map(|s| s.to_vec()).collect();

@@ -19,7 +19,7 @@ use super::sasl::{Admit, Gate, Outcome};
 use crate::broker::Broker;
 use crate::handler::{self, Requester};
 use crate::metrics::Metrics;
-use crate::protocol::{self, Frame, Outbox};
+use crate::protocol::{self, Decoded, ResponseBuffer};
 use crate::security::Principal;
 
 /// Flush responses once this much is pending even if more requests are buffered.
@@ -48,7 +48,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     };
     let mut frames = FrameReader::new(stream, max_frame);
     let idle = Duration::from_millis(config.connections_max_idle_ms);
-    let mut out = Outbox::with_capacity(INITIAL_CAPACITY);
+    let mut out = ResponseBuffer::with_capacity(INITIAL_CAPACITY);
     let mut requester = Requester {
         principal,
         listener: listener.name.clone(),
@@ -82,14 +82,14 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(gate.raw_token(frame, &mut out).await)
         } else {
             match protocol::decode(frame) {
-                Ok(Frame::Request(request)) => match gate.admit(&request) {
+                Ok(Decoded::Request(request)) => match gate.admit(&request) {
                     Admit::Handler => handler::respond(&broker, &requester, *request, &mut out)
                         .await
                         .map(|()| Outcome::Continue),
                     Admit::Gate => gate.handle(*request, &mut out).await,
                     Admit::Refuse(reason) => Ok(Outcome::Close(reason)),
                 },
-                Ok(Frame::ApiVersionsTooNew { correlation_id }) => {
+                Ok(Decoded::ApiVersionsTooNew { correlation_id }) => {
                     protocol::encode_api_versions_too_new(&mut out, correlation_id)
                         .map(|()| Outcome::Continue)
                 }
@@ -116,7 +116,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             }
             Ok(Outcome::Close(reason)) => {
                 tracing::info!(%peer, listener = %listener.name, "closing connection: {reason}");
-                out = Outbox::default();
+                out = ResponseBuffer::default();
                 break;
             }
             Err(e) => {
@@ -152,7 +152,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
 /// Writes everything pending, in as few vectored writes as the socket takes.
 async fn write_out<W: AsyncWrite + Unpin>(
     write: &mut W,
-    out: &mut Outbox,
+    out: &mut ResponseBuffer,
     metrics: &Metrics,
 ) -> io::Result<()> {
     while !out.is_empty() {

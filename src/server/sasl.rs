@@ -26,7 +26,7 @@ use kafka_protocol::protocol::StrBytes;
 use tokio::time::Instant;
 
 use crate::config::{ListenerSecurity, Secret};
-use crate::protocol::{self, Outbox, ProtocolError, Request};
+use crate::protocol::{self, ProtocolError, Request, ResponseBuffer};
 use crate::security::oauthbearer::Validator;
 use crate::security::scram::{ScramServer, Step};
 use crate::security::{plain, Credentials, Mechanism, Principal, Scram};
@@ -168,7 +168,7 @@ impl Gate {
     pub async fn handle(
         &mut self,
         request: Request,
-        out: &mut Outbox,
+        out: &mut ResponseBuffer,
     ) -> Result<Outcome, ProtocolError> {
         let (api, version, correlation_id) = (
             request.api_key,
@@ -188,7 +188,7 @@ impl Gate {
 
     /// Handles a raw token (after SaslHandshake v0); the answer, if any, goes into `out`
     /// framed by its length.
-    pub async fn raw_token(&mut self, token: Bytes, out: &mut Outbox) -> Outcome {
+    pub async fn raw_token(&mut self, token: Bytes, out: &mut ResponseBuffer) -> Outcome {
         match self.step(&token).await {
             Ok((challenge, done)) => {
                 let tail = out.tail();

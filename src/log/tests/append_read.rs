@@ -213,13 +213,12 @@ fn delete_removes_the_folder() {
 }
 
 #[test]
-fn multi_batch_append_gets_contiguous_offsets() {
+fn an_append_of_several_batches_is_refused_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = open(dir.path(), small_config());
     log.append(plain(2, 1), 0).unwrap();
     let mut records = BytesMut::new();
     records.extend_from_slice(&plain(3, 1));
-    records.extend_from_slice(&plain(1, 1));
     records.extend_from_slice(
         &Spec {
             compression: Compression::Gzip,
@@ -227,9 +226,12 @@ fn multi_batch_append_gets_contiguous_offsets() {
         }
         .encode(),
     );
-    let out = log.append(records.freeze(), 0).unwrap();
-    assert_eq!((out.base_offset, out.last_offset), (2, 9));
-    assert_eq!(all_offsets(&log), (0..10).collect::<Vec<_>>());
+    let err = log.append(records.freeze(), 0).unwrap_err();
+    assert!(
+        err.to_string().contains("exactly one record batch"),
+        "{err}"
+    );
+    assert_eq!(all_offsets(&log), vec![0, 1]);
 }
 
 #[test]

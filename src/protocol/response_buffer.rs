@@ -1,5 +1,5 @@
-//! [`Outbox`]: encoded response frames waiting to be written, where large record sets stay
-//! the buffers they were read into instead of being copied into the output.
+//! [`ResponseBuffer`]: encoded response frames waiting to be written, where large record sets
+//! stay the buffers they were read into instead of being copied into the output.
 //!
 //! A fetch response is mostly record bytes read from segment files. Encoding it into one
 //! buffer would copy every record byte once more; instead the encoder's output is gathered as
@@ -20,14 +20,14 @@ pub const SHARE_MIN: usize = 16 * 1024;
 
 /// Pending output: `chunks` (oldest first), then `tail`, where new bytes are encoded.
 #[derive(Default)]
-pub struct Outbox {
+pub struct ResponseBuffer {
     chunks: VecDeque<Bytes>,
     tail: BytesMut,
 }
 
-impl Outbox {
-    pub fn with_capacity(capacity: usize) -> Outbox {
-        Outbox {
+impl ResponseBuffer {
+    pub fn with_capacity(capacity: usize) -> ResponseBuffer {
+        ResponseBuffer {
             chunks: VecDeque::new(),
             tail: BytesMut::with_capacity(capacity),
         }
@@ -205,7 +205,7 @@ mod tests {
         assert_eq!(g.chunks.len(), 2);
         assert_eq!(g.chunks[1].as_ptr(), big.as_ptr());
 
-        let mut out = Outbox::default();
+        let mut out = ResponseBuffer::default();
         out.tail().extend_from_slice(b"x");
         for c in g.chunks {
             out.put_shared(c);

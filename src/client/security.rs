@@ -1,5 +1,5 @@
-//! How the command-line tools reach a secured listener: `--command-config FILE`, a Kafka
-//! client properties file (`security.protocol`, `sasl.mechanism`, `sasl.jaas.config`,
+//! How the client reaches a secured listener, configured as Kafka's tools take it
+//! (`--command-config FILE`): a Kafka client properties file (`security.protocol`, `sasl.mechanism`, `sasl.jaas.config`,
 //! `ssl.truststore.*`, `ssl.keystore.*`, `ssl.endpoint.identification.algorithm`), as Kafka's
 //! own tools take it. TLS is rustls; SASL is PLAIN or SCRAM-SHA-256/512.
 
@@ -18,7 +18,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::error::CliError;
 use crate::config::SecurityProtocol;
 use crate::security::{jaas, Mechanism};
 
@@ -56,11 +55,10 @@ const KNOWN: &[&str] = &[
 
 impl ClientSecurity {
     /// Reads a Kafka client properties file.
-    pub fn from_file(path: &Path) -> Result<ClientSecurity, CliError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| CliError::Usage(format!("--command-config {}: {e}", path.display())))?;
+    pub fn from_file(path: &Path) -> Result<ClientSecurity, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         Self::from_properties(&parse_properties(&text))
-            .map_err(|e| CliError::Usage(format!("--command-config {}: {e}", path.display())))
+            .map_err(|e| format!("{}: {e}", path.display()))
     }
 
     pub fn from_properties(props: &[(String, String)]) -> Result<ClientSecurity, String> {
