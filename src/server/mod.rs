@@ -145,7 +145,6 @@ async fn open(
         }
         Err(reason) => tracing::info!(%peer, %listener, "closing connection: {reason}"),
     }
-    drop(permit);
 }
 
 /// Open connections per client address, capped at `max.connections.per.ip`.
