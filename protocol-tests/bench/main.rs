@@ -12,8 +12,10 @@
 //! fixed low rate (100 B, linger.ms=0, acks=1), and cold starts.
 //!
 //! `--quick` runs a reduced set once each (under two minutes); without it every workload runs
-//! three times and the median is reported. `--only throughput|reference|latency|start|<text>`
-//! runs one part (`<text>`: the workloads whose name contains it).
+//! three times and the median is reported. `--only throughput|reference|latency|start|groups|
+//! security|<text>` runs one part (`<text>`: the workloads whose name contains it); `groups` is
+//! the consumer-group figures (groups.rs); `security` (see `security.rs`) compares TLS and
+//! SASL_SSL with plaintext on one broker.
 //!
 //! Environment: `WEIR_BENCH_BIN=<path>` runs another `weir` build (before/after comparisons);
 //! `WEIR_BENCH_PERF=<folder>` attaches `perf record` to each broker and leaves its profile
@@ -21,7 +23,9 @@
 //! `WEIR_BENCH_COMPRESSION=<codec>` sets the producers' `compression.type` (default none).
 
 mod clients;
+mod groups;
 mod process;
+mod security;
 
 use std::time::{Duration, Instant};
 
@@ -169,7 +173,7 @@ fn run(w: &Workload) -> Run {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
@@ -229,7 +233,7 @@ fn main() {
     match only.as_deref() {
         None | Some("throughput") => {}
         Some("reference") => list.truncate(1),
-        Some("latency" | "start") => list.clear(),
+        Some("latency" | "start" | "groups" | "security") => list.clear(),
         // Anything else picks the workloads whose name contains it.
         Some(filter) => list.retain(|w| w.name().contains(filter)),
     }
@@ -293,6 +297,17 @@ fn main() {
             .collect(),
     );
 
+    let group_rows = if part("groups") {
+        groups::run(repeats)
+    } else {
+        Vec::new()
+    };
+    let security_rows = if part("security") {
+        security::run(quick)
+    } else {
+        Vec::new()
+    };
+
     let model = cpu_model();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!();
@@ -336,5 +351,21 @@ fn main() {
             "| group of 4 ready (subscribe to every member fetching; rebalance delay {GROUP_DELAY_MS} ms) | {:.0} ms | | | | | | |",
             ready.as_secs_f64() * 1e3
         );
+    }
+    if !group_rows.is_empty() {
+        println!();
+        println!("| consumer groups (raw-protocol members) | consumer protocol (KIP-848) | classic protocol, Kafka defaults | classic / consumer |");
+        println!("| --- | ---: | ---: | ---: |");
+        for row in &group_rows {
+            println!("{row}");
+        }
+    }
+    if !security_rows.is_empty() {
+        println!();
+        println!("| security (same broker, same run) | PLAINTEXT | SSL | SASL_SSL SCRAM-SHA-512 |");
+        println!("| --- | ---: | ---: | ---: |");
+        for row in &security_rows {
+            println!("{row}");
+        }
     }
 }
