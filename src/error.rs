@@ -88,6 +88,8 @@ fn log_code(e: &LogError) -> ResponseError {
         LogError::OutOfOrderSequence(_) => K::OutOfOrderSequenceNumber,
         LogError::InvalidProducerEpoch(_) => K::InvalidProducerEpoch,
         LogError::InvalidOffset(_) => K::OffsetOutOfRange,
+        LogError::InvalidTxnState(_) => K::InvalidTxnState,
+        LogError::CoordinatorFenced(_) => K::TransactionCoordinatorFenced,
     }
 }
 
