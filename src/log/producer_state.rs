@@ -120,8 +120,8 @@ impl ProducerStates {
             }
             let entry = self.producers.get(&h.producer_id);
             let earlier = pending.iter().rev().find(|p| p.0 == h.producer_id);
-            let in_txn = earlier.is_some_and(|p| p.3)
-                || entry.is_some_and(|e| e.txn_first_offset.is_some());
+            let in_txn =
+                earlier.is_some_and(|p| p.3) || entry.is_some_and(|e| e.txn_first_offset.is_some());
             self.check_transaction(h, entry, in_txn)?;
             let known = match earlier {
                 Some(&(_, epoch, last_seq, _)) => Some((epoch, Some(last_seq), None)),
