@@ -16,14 +16,16 @@ use crate::coordinator::{GroupConfig, GroupCoordinator};
 use crate::error::Error;
 use crate::metadata::{ClusterMeta, ProducerIds, Topics};
 use crate::metrics::Metrics;
+use crate::txn::{TopicPartitions, TxnConfig, TxnCoordinator};
 
 /// Everything a request handler may use.
 pub struct Broker {
     config: Config,
-    pub topics: Topics,
+    pub topics: Arc<Topics>,
     pub cluster: ClusterMeta,
-    pub producer_ids: ProducerIds,
+    pub producer_ids: Arc<ProducerIds>,
     pub groups: GroupCoordinator,
+    pub txns: TxnCoordinator,
     metrics: Metrics,
     clock: Clock,
     advertised_host: String,
@@ -240,6 +242,7 @@ async fn stop(
     for task in tasks {
         let _ = task.await;
     }
+    broker.txns.shutdown().await;
     let _ = tokio::task::spawn_blocking(move || broker.topics.flush_all()).await;
     if let Some(admin) = admin {
         admin.stop().await;
@@ -325,7 +328,7 @@ async fn open(
         let cluster = ClusterMeta::load_or_create(&data_dir, node_id)?;
         let producer_ids = ProducerIds::open(&data_dir)?;
         let topics = Topics::open(&data_dir, log_config, topics_clock)?;
-        Ok::<_, Error>((topics, cluster, producer_ids))
+        Ok::<_, Error>((Arc::new(topics), cluster, Arc::new(producer_ids)))
     })
     .await??;
 
@@ -335,6 +338,22 @@ async fn open(
         clock.clone(),
     )
     .await?;
+    let txns = TxnCoordinator::start(
+        &config.data_dir.join(TRANSACTIONS_DIR),
+        txn_config(&config),
+        clock.clone(),
+        Arc::new(TopicPartitions(topics.clone())),
+        producer_ids.clone(),
+        Arc::new(groups.clone()),
+    )
+    .await;
+    let txns = match txns {
+        Ok(txns) => txns,
+        Err(e) => {
+            groups.shutdown().await;
+            return Err(e.into());
+        }
+    };
     let bound = match TcpListener::bind(&config.listen).await {
         Ok(listener) => listener.local_addr().map(|addr| (listener, addr)),
         Err(e) => Err(e),
@@ -342,7 +361,8 @@ async fn open(
     let (listener, addr) = match bound {
         Ok(bound) => bound,
         Err(e) => {
-            // The group tasks were started: stop them rather than leak them.
+            // The coordinators' tasks were started: stop them rather than leak them.
+            txns.shutdown().await;
             groups.shutdown().await;
             return Err(e.into());
         }
@@ -354,6 +374,7 @@ async fn open(
         cluster,
         producer_ids,
         groups,
+        txns,
         metrics,
         clock,
         advertised_host,
@@ -364,6 +385,17 @@ async fn open(
 
 /// Consumer group state lives here, beside the topic folders (which always end in `-<n>`).
 const GROUPS_DIR: &str = "__groups";
+/// The transaction log lives here, likewise.
+const TRANSACTIONS_DIR: &str = "__transactions";
+
+/// The transaction log is flushed like the partition logs: fsynced per change only when every
+/// message is (`log.flush.interval.messages=1`).
+fn txn_config(config: &Config) -> TxnConfig {
+    TxnConfig {
+        fsync: config.log.flush_interval_messages == 1,
+        ..config.txn.clone()
+    }
+}
 
 fn group_config(config: &Config) -> GroupConfig {
     GroupConfig {

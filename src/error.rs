@@ -74,6 +74,7 @@ pub fn kafka_code(err: &Error) -> i16 {
             GroupError::InvalidRequest(_) => K::InvalidRequest,
             GroupError::NotConsumerGroup(_) => K::GroupIdNotFound,
             GroupError::InvalidCommitOffsetSize => K::InvalidCommitOffsetSize,
+            GroupError::UnstableOffsetCommit => K::UnstableOffsetCommit,
             // Kafka answers a failed append of group records with COORDINATOR_NOT_AVAILABLE.
             GroupError::CoordinatorNotAvailable | GroupError::Storage(_) => {
                 K::CoordinatorNotAvailable

@@ -24,6 +24,7 @@ mod config;
 mod coordinator;
 mod ending;
 mod error;
+mod links;
 mod machine;
 mod metadata;
 mod recovery;
@@ -41,5 +42,6 @@ pub use api::{
 pub use config::TxnConfig;
 pub use coordinator::{TxnCoordinator, COORDINATOR_EPOCH};
 pub use error::TxnError;
+pub use links::TopicPartitions;
 pub use metadata::{TxnMetadata, TxnPartition};
 pub use state::TxnState;

@@ -254,11 +254,13 @@ impl Store {
     }
 
     /// The size of the log file.
+    #[cfg(test)]
     pub fn len(&self) -> u64 {
         self.len
     }
 
     /// Whether the log holds no live record.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.live.is_empty()
     }

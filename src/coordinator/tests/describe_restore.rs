@@ -47,6 +47,7 @@ fn restored_group_is_stable_with_members_and_fresh_session_timers() {
         LoadedGroup {
             metadata: Some(metadata),
             offsets,
+            pending: Vec::new(),
             consumer: None,
         },
         later,
