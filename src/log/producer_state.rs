@@ -122,6 +122,13 @@ impl ProducerStates {
             let earlier = pending.iter().rev().find(|p| p.0 == h.producer_id);
             let in_txn =
                 earlier.is_some_and(|p| p.3) || entry.is_some_and(|e| e.txn_first_offset.is_some());
+            if let Some(e) = entry.filter(|e| h.producer_epoch < e.epoch) {
+                // A fenced producer hears so first, whatever else is wrong with its batch.
+                return Err(LogError::InvalidProducerEpoch(format!(
+                    "producer {} epoch {} is older than the current epoch {}",
+                    h.producer_id, h.producer_epoch, e.epoch
+                )));
+            }
             self.check_transaction(h, entry, in_txn)?;
             let known = match earlier {
                 Some(&(_, epoch, last_seq, _)) => Some((epoch, Some(last_seq), None)),

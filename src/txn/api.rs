@@ -55,7 +55,7 @@ pub struct TxnListing {
 }
 
 /// What ListTransactions filters on (empty lists and -1 filter nothing).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ListFilter {
     pub states: Vec<TxnState>,
     pub producer_ids: Vec<i64>,
@@ -63,6 +63,17 @@ pub struct ListFilter {
     pub min_duration_ms: i64,
     /// Only transactional ids this regular expression matches whole.
     pub pattern: Option<regex::Regex>,
+}
+
+impl Default for ListFilter {
+    fn default() -> Self {
+        ListFilter {
+            states: Vec::new(),
+            producer_ids: Vec::new(),
+            min_duration_ms: -1,
+            pattern: None,
+        }
+    }
 }
 
 /// Transactions ended since the coordinator started.

@@ -211,7 +211,7 @@ mod tests {
         assert!(Dead.can_enter_from(CompleteCommit));
         assert!(!Dead.can_enter_from(Ongoing));
         for s in ALL {
-            assert_eq!(s.is_open() && s.is_idle(), false, "{s}");
+            assert!(!(s.is_open() && s.is_idle()), "{s}");
         }
     }
 }

@@ -96,6 +96,7 @@ fn restored_empty_group_and_over_capacity_group() {
         LoadedGroup {
             metadata: Some(metadata),
             offsets: vec![],
+            pending: vec![],
             consumer: None,
         },
         T0,
