@@ -26,3 +26,4 @@ mod metrics;
 mod rdkafka_basic;
 mod reliability;
 mod settings;
+mod txn;
