@@ -25,5 +25,6 @@ mod kcat;
 mod metrics;
 mod rdkafka_basic;
 mod reliability;
+mod security;
 mod settings;
 mod txn;

@@ -2,7 +2,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 
-use super::str_bytes;
+use super::{str_bytes, Requester};
 use crate::broker::Broker;
 
 const GROUP: i8 = 0;
@@ -12,10 +12,11 @@ const TRANSACTION: i8 = 1;
 /// are INVALID_REQUEST, as is an empty transactional id. v4+ batches keys.
 pub fn handle(
     broker: &Broker,
+    requester: &Requester,
     version: i16,
     request: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
-    let (host, port) = broker.advertised();
+    let (host, port) = broker.advertised(&requester.listener);
     let node = BrokerId(broker.node_id());
     let error = |key: &str| match request.key_type {
         GROUP => None,
