@@ -10,6 +10,7 @@ mod cli;
 mod clients;
 mod crash;
 mod java;
+mod offsets;
 mod rdkafka_txn;
 
 use std::net::SocketAddr;
