@@ -27,3 +27,4 @@ mod rdkafka_basic;
 mod reliability;
 mod security;
 mod settings;
+mod txn;

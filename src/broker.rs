@@ -20,14 +20,16 @@ use crate::metrics::Metrics;
 use crate::security::{tls, Credentials};
 use crate::server::listener::{Bound, ListenerContext};
 use crate::server::sasl::SaslSettings;
+use crate::txn::{TopicPartitions, TxnConfig, TxnCoordinator};
 
 /// Everything a request handler may use.
 pub struct Broker {
     config: Config,
-    pub topics: Topics,
+    pub topics: Arc<Topics>,
     pub cluster: ClusterMeta,
-    pub producer_ids: ProducerIds,
+    pub producer_ids: Arc<ProducerIds>,
     pub groups: GroupCoordinator,
+    pub txns: TxnCoordinator,
     /// SCRAM credentials (and PLAIN passwords checked against them).
     pub credentials: Arc<Credentials>,
     metrics: Metrics,
@@ -265,6 +267,7 @@ async fn stop(
     for task in tasks {
         let _ = task.await;
     }
+    broker.txns.shutdown().await;
     let _ = tokio::task::spawn_blocking(move || broker.topics.flush_all()).await;
     if let Some(admin) = admin {
         admin.stop().await;
@@ -359,7 +362,13 @@ async fn open(
             let producer_ids = ProducerIds::open(&data_dir)?;
             let credentials = Credentials::open(&data_dir)?;
             let topics = Topics::open(&data_dir, log_config, topics_clock)?;
-            Ok::<_, Error>((topics, cluster, producer_ids, Arc::new(credentials), tls))
+            Ok::<_, Error>((
+                Arc::new(topics),
+                cluster,
+                Arc::new(producer_ids),
+                Arc::new(credentials),
+                tls,
+            ))
         })
         .await??;
 
@@ -369,10 +378,27 @@ async fn open(
         clock.clone(),
     )
     .await?;
+    let txns = TxnCoordinator::start(
+        &config.data_dir.join(TRANSACTIONS_DIR),
+        txn_config(&config),
+        clock.clone(),
+        Arc::new(TopicPartitions(topics.clone())),
+        producer_ids.clone(),
+        Arc::new(groups.clone()),
+    )
+    .await;
+    let txns = match txns {
+        Ok(txns) => txns,
+        Err(e) => {
+            groups.shutdown().await;
+            return Err(e.into());
+        }
+    };
     let bound = match bind(&config, tls, &credentials).await {
         Ok(bound) => bound,
         Err(e) => {
-            // The group tasks were started: stop them rather than leak them.
+            // The coordinators' tasks were started: stop them rather than leak them.
+            txns.shutdown().await;
             groups.shutdown().await;
             return Err(e);
         }
@@ -390,6 +416,7 @@ async fn open(
         cluster,
         producer_ids,
         groups,
+        txns,
         credentials,
         metrics,
         clock,
@@ -453,6 +480,17 @@ async fn bind(
 
 /// Consumer group state lives here, beside the topic folders (which always end in `-<n>`).
 const GROUPS_DIR: &str = "__groups";
+/// The transaction log lives here, likewise.
+const TRANSACTIONS_DIR: &str = "__transactions";
+
+/// The transaction log is flushed like the partition logs: fsynced per change only when every
+/// message is (`log.flush.interval.messages=1`).
+fn txn_config(config: &Config) -> TxnConfig {
+    TxnConfig {
+        fsync: config.log.flush_interval_messages == 1,
+        ..config.txn.clone()
+    }
+}
 
 fn group_config(config: &Config) -> GroupConfig {
     GroupConfig {

@@ -11,6 +11,7 @@
 //!                    its own operations; the long-poll fetch
 //!     ─► log/        per-partition segment files, indexes, recovery, retention, idempotence
 //!     ─► coordinator/ consumer groups and committed offsets
+//!     ─► txn/        the transaction coordinator (a sibling of the group coordinator)
 //! ```
 //!
 //! Beside the request path: `clock` is the one time source (every timestamp and Kafka timer
@@ -96,6 +97,7 @@ pub mod partition;
 pub mod protocol;
 pub mod security;
 pub mod server;
+pub mod txn;
 
 pub use broker::{Broker, BrokerBuilder, BrokerHandle};
 pub use config::Config;

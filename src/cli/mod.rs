@@ -1,4 +1,4 @@
-//! The command-line tools in the `weir` binary: `weir topic|group|produce|consume|cluster`.
+//! The command-line tools in the `weir` binary: `weir topic|group|txn|produce|consume|cluster`.
 //!
 //! They speak the Kafka protocol (through [`crate::client`]) to any Kafka-compatible broker,
 //! weir or Apache Kafka. Human tables by default, `--output json` for scripts; the broker comes
@@ -16,6 +16,7 @@ mod produce;
 mod records;
 mod seek;
 mod topic;
+mod txn;
 mod user;
 
 use std::process::ExitCode;
@@ -84,6 +85,9 @@ pub enum Command {
     Topic(topic::TopicArgs),
     /// List, describe and delete consumer groups; move their committed offsets (seek).
     Group(group::GroupArgs),
+    /// List and describe transactions, the producers of a partition; find and abort hanging
+    /// transactions (like kafka-transactions.sh).
+    Txn(txn::TxnArgs),
     /// Send lines from stdin to a topic, one record per line.
     Produce(produce::ProduceArgs),
     /// Print the records of a topic.
@@ -110,6 +114,7 @@ pub fn run(command: Command) -> ExitCode {
         match command {
             Command::Topic(args) => topic::run(args).await,
             Command::Group(args) => group::run(args).await,
+            Command::Txn(args) => txn::run(args).await,
             Command::Produce(args) => produce::run(args).await,
             Command::Consume(args) => consume::run(args).await,
             Command::Cluster(args) => cluster::run(args).await,

@@ -91,6 +91,8 @@ pub struct Config {
     pub offsets_topic_segment_bytes: u64,
     pub offsets_retention_ms: i64,
     pub offsets_retention_check_interval_ms: i64,
+    /// The transaction coordinator's settings (`transaction.*`).
+    pub txn: crate::txn::TxnConfig,
     /// Consumer groups (KIP-848): whether the protocol is served, the broker-set heartbeat
     /// interval and session timeout, the most members, the server-side assignors.
     pub group_consumer: ConsumerGroupSettings,
@@ -422,6 +424,7 @@ impl Config {
             offsets_topic_segment_bytes: 0,
             offsets_retention_ms: 0,
             offsets_retention_check_interval_ms: 0,
+            txn: crate::txn::TxnConfig::default(),
             group_consumer: ConsumerGroupSettings::default(),
             admin_listen: None,
             admin_max_connections: 0,

@@ -11,6 +11,7 @@ use super::actor::{Command, GroupActor};
 use super::api::{
     CommitRequest, FetchedOffset, GroupDescription, GroupListing, HeartbeatRequest, JoinRequest,
     JoinResponse, LeaveMember, LeaveResult, PartitionResult, SyncRequest, SyncResponse,
+    TxnCommitRequest,
 };
 use super::config::GroupConfig;
 use super::consumer::api::{
@@ -260,6 +261,49 @@ impl GroupCoordinator {
                 &GroupError::CoordinatorNotAvailable,
             ),
         }
+    }
+
+    /// TxnOffsetCommit: one result per partition, in order; accepted offsets are durable and
+    /// pending for the producer's transaction when this returns.
+    pub async fn commit_txn_offsets(&self, req: TxnCommitRequest) -> Vec<PartitionResult> {
+        let parts: Vec<(String, i32)> = req
+            .partitions
+            .iter()
+            .map(|p| (p.topic.clone(), p.partition))
+            .collect();
+        let group_id = req.group_id.clone();
+        if group_id.is_empty() {
+            return ops::all_failed(
+                parts.iter().map(|(t, p)| (t, *p)),
+                &GroupError::InvalidGroupId,
+            );
+        }
+        match self.call(&group_id, req).await {
+            Some(results) => results,
+            None => ops::all_failed(
+                parts.iter().map(|(t, p)| (t, *p)),
+                &GroupError::CoordinatorNotAvailable,
+            ),
+        }
+    }
+
+    /// The transaction of `producer_id` ended: its offsets pending on `group_id` are applied
+    /// (commit) or dropped (abort), durably when this returns.
+    pub async fn complete_txn(
+        &self,
+        group_id: &str,
+        producer_id: i64,
+        commit: bool,
+    ) -> Result<(), GroupError> {
+        self.call(
+            group_id,
+            ops::CompleteTxn {
+                producer_id,
+                commit,
+            },
+        )
+        .await
+        .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
     }
 
     /// OffsetFetch for one group: the given partitions, or all committed ones when `topics`
