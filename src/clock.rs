@@ -97,6 +97,15 @@ impl Clock {
         }
     }
 
+    /// The [`ManualClock`] that drives this clock, if it is a manual one (the control plane
+    /// advances it).
+    pub fn manual(&self) -> Option<ManualClock> {
+        match &self.source {
+            Source::System => None,
+            Source::Manual(now) => Some(ManualClock { now: now.clone() }),
+        }
+    }
+
     /// Resolves once `duration` has passed on this clock.
     pub fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + 'static {
         let ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);

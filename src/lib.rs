@@ -86,6 +86,7 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod coordinator;
 pub mod error;
 pub mod handler;

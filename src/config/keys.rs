@@ -63,6 +63,7 @@ pub enum Section {
     Log,
     Groups,
     Admin,
+    Control,
 }
 
 impl Section {
@@ -74,6 +75,9 @@ impl Section {
             Section::Log => "Log",
             Section::Groups => "Consumer groups",
             Section::Admin => "Admin HTTP listener (metrics, health checks)",
+            Section::Control => {
+                "Test control plane (fault injection, virtual clock, capture, reset)"
+            }
         }
     }
 }
@@ -350,7 +354,26 @@ pub const KEYS: &[BrokerKey] = &[
         doc: "The most admin HTTP connections open at once; further ones are closed on accept.",
         ..in_section(Section::Admin)
     },
+    BrokerKey {
+        name: "control.enable",
+        default: "false",
+        kind: Kind::Bool(|c, v| c.control_enable = v),
+        doc: "Serve the test-control plane: fault rules, broker down/up, the manual clock, request capture and reset, on the admin HTTP listener (and to embedding programs). For brokers used as a test double only: never enable it on a broker that serves real traffic. `weir serve --control` sets it.",
+        ..in_section(Section::Control)
+    },
+    BrokerKey {
+        name: "control.clock",
+        default: "system",
+        kind: Kind::Choice(&["system", "manual"], |c, v| c.control_manual_clock = v == "manual"),
+        doc: "The broker clock: `system`, or `manual`, a clock that stands still until the control plane advances it (every Kafka timer and timestamp follows it). `manual` needs control.enable. `weir serve --clock manual` sets it.",
+        ..in_section(Section::Control)
+    },
 ];
+
+/// The position of the setting named `name` in [`KEYS`] (0 if there is none).
+pub(super) fn index_of(name: &str) -> usize {
+    KEYS.iter().position(|k| k.name == name).unwrap_or(0)
+}
 
 /// The setting named `name` (or one of its aliases).
 pub fn lookup(name: &str) -> Option<&'static BrokerKey> {

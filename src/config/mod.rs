@@ -73,6 +73,10 @@ pub struct Config {
     pub admin_listen: Option<String>,
     /// `admin.max.connections`.
     pub admin_max_connections: usize,
+    /// `control.enable`: the test-control plane is served.
+    pub control_enable: bool,
+    /// `control.clock=manual`: the broker clock stands still until the control plane moves it.
+    pub control_manual_clock: bool,
     /// Every key of the table as the layers gave it, for DescribeConfigs on the broker.
     pub settings: Vec<Setting>,
 }
@@ -141,6 +145,16 @@ impl Config {
                 value: value.trim().to_string(),
             });
         }
+        if config.control_manual_clock && !config.control_enable {
+            let (value, origin) = layers.get(keys::index_of("control.clock"));
+            return Err(ConfigError::Invalid {
+                key: "control.clock".to_string(),
+                value: value.to_string(),
+                origin,
+                reason: "a manual clock is moved by the control plane: set control.enable=true too"
+                    .into(),
+            });
+        }
         Ok(config)
     }
 
@@ -172,6 +186,8 @@ impl Config {
             offsets_retention_check_interval_ms: 0,
             admin_listen: None,
             admin_max_connections: 0,
+            control_enable: false,
+            control_manual_clock: false,
             settings: Vec::with_capacity(KEYS.len()),
         }
     }

@@ -51,6 +51,22 @@ pub async fn respond(
     request: Request,
     out: &mut ResponseBuffer,
 ) -> Result<(), ProtocolError> {
+    let (api_key, version) = (request.api_key, request.version);
+    let correlation_id = request.header.correlation_id;
+    match handle(broker, peer, request).await? {
+        Some(response) => {
+            protocol::encode_response(out, api_key, version, correlation_id, &response)
+        }
+        None => Ok(()),
+    }
+}
+
+/// Handles one request: its response, or `None` when there is none to send (acks=0 produce).
+pub async fn handle(
+    broker: &Arc<Broker>,
+    peer: SocketAddr,
+    request: Request,
+) -> Result<Option<ResponseKind>, ProtocolError> {
     let Request {
         header,
         api_key,
@@ -64,7 +80,7 @@ pub async fn respond(
         }
         RequestKind::Produce(r) => match produce::handle(broker, version, r).await {
             Some(response) => ResponseKind::Produce(response),
-            None => return Ok(()),
+            None => return Ok(None),
         },
         RequestKind::Fetch(r) => ResponseKind::Fetch(fetch::handle(broker, version, r).await),
         RequestKind::ListOffsets(r) => {
@@ -144,7 +160,7 @@ pub async fn respond(
             });
         }
     };
-    protocol::encode_response(out, api_key, version, header.correlation_id, &response)
+    Ok(Some(response))
 }
 
 fn topic_name(name: &str) -> TopicName {

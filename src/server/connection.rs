@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use super::frame::FrameReader;
 use crate::broker::Broker;
 use crate::clock::monotonic;
-use crate::handler;
+use crate::control::gate::{Gate, Pass};
 use crate::metrics::Metrics;
 use crate::protocol::{self, Decoded, ResponseBuffer};
 
@@ -27,6 +27,8 @@ const KEEP_CAPACITY: usize = 1024 * 1024;
 const INITIAL_CAPACITY: usize = 1024;
 /// Slices per vectored write (well under IOV_MAX).
 const MAX_SLICES: usize = 64;
+/// The name of the one listener, as Kafka names a plaintext listener.
+const LISTENER: &str = "PLAINTEXT";
 
 pub async fn run(
     stream: TcpStream,
@@ -41,6 +43,9 @@ pub async fn run(
     let mut frames = FrameReader::new(read, config.socket_request_max_bytes);
     let idle = Duration::from_millis(config.connections_max_idle_ms);
     let mut out = ResponseBuffer::with_capacity(INITIAL_CAPACITY);
+    // The test-control plane's hook: fault rules and capture see each request here.
+    let mut gate = Gate::new(&broker, peer, LISTENER);
+    let mut swallowed = false;
     loop {
         let next = tokio::select! {
             next = monotonic::timeout(idle, frames.next()) => next,
@@ -58,19 +63,37 @@ pub async fn run(
                 break;
             }
         };
+        if swallowed {
+            // A swallowed request is never answered, and as Kafka answers a connection's
+            // requests in order, nothing after it is either: the client's timeout ends this.
+            continue;
+        }
         let api = protocol::peek_api_key(&frame);
         metrics.bytes_in(frame.len());
         let timer = metrics.request(api);
+        let mut close = false;
         let result = match protocol::decode(frame) {
-            Ok(Decoded::Request(request)) => {
-                handler::respond(&broker, peer, *request, &mut out).await
-            }
+            Ok(Decoded::Request(request)) => match gate.pass(&broker, *request, &mut out).await {
+                Pass::Answered(result) => result,
+                Pass::Close => {
+                    close = true;
+                    Ok(())
+                }
+                Pass::Swallow => {
+                    swallowed = true;
+                    Ok(())
+                }
+            },
             Ok(Decoded::ApiVersionsTooNew { correlation_id }) => {
                 protocol::encode_api_versions_too_new(&mut out, correlation_id)
             }
             Err(e) => Err(e),
         };
         timer.finish();
+        if close {
+            tracing::info!(%peer, api_key = ?api, "closing connection (fault rule)");
+            break;
+        }
         if let Err(e) = result {
             tracing::warn!(%peer, api_key = ?api, "closing connection: {e}");
             break;

@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 
 use crate::broker::Broker;
 use crate::clock::monotonic;
+use crate::control::Control;
 
 /// How long shutdown waits for in-flight requests before dropping connections.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,11 +33,28 @@ pub async fn serve(
     ));
     let per_ip = PerIp::new(broker.config().max_connections_per_ip);
     let mut connections = JoinSet::new();
+    let mut listener = listener;
+    let control = broker.control().cloned();
     loop {
+        let down_requested = async {
+            match &control {
+                Some(control) => control.outage().down_requested().await,
+                None => std::future::pending().await,
+            }
+        };
         let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+            accepted = listener.accept() => Some(accepted),
             _ = shutdown.wait_for(|stop| *stop) => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            () = down_requested => None,
+        };
+        let Some(accepted) = accepted else {
+            let Some(control) = &control else { continue };
+            match take_down(listener, &mut connections, control, &mut shutdown).await {
+                Some(again) => listener = again,
+                None => return,
+            }
+            continue;
         };
         let (stream, peer) = match accepted {
             Ok(pair) => pair,
@@ -75,6 +93,22 @@ pub async fn serve(
         tracing::warn!("connections still busy after {DRAIN_TIMEOUT:?}, closing them");
         connections.shutdown().await;
     }
+}
+
+/// "Broker down" (test-control plane): closes the listener, so connecting is refused, drops
+/// every connection with whatever it had in flight, then waits to be brought up again and
+/// returns the new listener on the same address (`None` if the broker stops meanwhile).
+async fn take_down(
+    listener: TcpListener,
+    connections: &mut JoinSet<()>,
+    control: &Control,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<TcpListener> {
+    let addr = listener.local_addr().ok()?;
+    drop(listener);
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
+    control.outage().wait_up(addr, shutdown).await
 }
 
 /// Open connections per client address, capped at `max.connections.per.ip`.
