@@ -197,11 +197,12 @@ fn serve(args: ServeArgs) -> ExitCode {
 /// a rename, so a harness never reads half of it).
 fn announce(handle: &weir::BrokerHandle, ready_file: Option<&Path>) -> Result<(), weir::Error> {
     let line = weir::control::ready_line(handle);
-    println!("{line}");
     if let Some(path) = ready_file {
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, format!("{line}\n"))?;
         std::fs::rename(&tmp, path)?;
     }
+    // After the file: whoever reads this line finds the file written too.
+    println!("{line}");
     Ok(())
 }

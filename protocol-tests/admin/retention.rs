@@ -104,8 +104,13 @@ async fn retention_set_by_incremental_alter_configs_deletes_old_segments_and_con
     assert_eq!(partition.segment_count(), 1);
     // Records from now on are kept long enough for the consumers below to read them.
     let b = bootstrap.clone();
-    blocking(move || python("confluent_admin.py", &["alter", &b, TOPIC, "retention.ms=3600000"]))
-        .await;
+    blocking(move || {
+        python(
+            "confluent_admin.py",
+            &["alter", &b, TOPIC, "retention.ms=3600000"],
+        )
+    })
+    .await;
     assert_eq!(produce(&bootstrap, TOPIC, 0, 1).await, vec![20]);
 
     let fetch = FetchRequest::default()

@@ -25,11 +25,19 @@ async fn capture_shows_what_an_application_sent_and_committed() {
     create_topic(&bootstrap, TOPIC, 1, WAIT).await;
     control.capture_start(Some(1000)).unwrap();
 
-    let producer = producer(&bootstrap, &[("client.id", "orders-app"), ("linger.ms", "50")]);
+    let producer = producer(
+        &bootstrap,
+        &[("client.id", "orders-app"), ("linger.ms", "50")],
+    );
     let values: Vec<String> = (0..3).map(|i| format!("secret-{i}")).collect();
     let sends: Vec<_> = values
         .iter()
-        .map(|v| producer.send(FutureRecord::<(), _>::to(TOPIC).payload(v), Duration::from_secs(10)))
+        .map(|v| {
+            producer.send(
+                FutureRecord::<(), _>::to(TOPIC).payload(v),
+                Duration::from_secs(10),
+            )
+        })
         .collect();
     for send in sends {
         send.await.expect("delivered");
@@ -69,7 +77,10 @@ async fn capture_shows_what_an_application_sent_and_committed() {
     assert_eq!(commit.outcome, Outcome::Answered);
     assert_eq!(commit.error, None);
     let p = &commit.summary.partitions[0];
-    assert_eq!((p.topic.as_str(), p.partition, p.offset), (TOPIC, 0, Some(42)));
+    assert_eq!(
+        (p.topic.as_str(), p.partition, p.offset),
+        (TOPIC, 0, Some(42))
+    );
     assert_eq!(p.metadata.as_deref(), Some("checkpoint-7"));
     assert_eq!(p.error, None);
 
@@ -88,7 +99,10 @@ async fn capture_shows_what_an_application_sent_and_committed() {
         .sum();
     assert_eq!(records, 3);
     let json = serde_json::to_string(&control.captured(&Query::default()).unwrap()).unwrap();
-    assert!(!json.contains("secret-"), "record values are never captured");
+    assert!(
+        !json.contains("secret-"),
+        "record values are never captured"
+    );
 
     let state = control.capture_state();
     assert!(state.enabled && state.held > 0 && state.capacity == 1000);
@@ -122,7 +136,10 @@ async fn reset_deletes_topics_groups_and_offsets_and_creates_seeded_topics_again
     let producer = producer(&bootstrap, &[]);
     for topic in [SEEDED, EXTRA] {
         producer
-            .send(FutureRecord::<(), _>::to(topic).payload("before"), Duration::from_secs(10))
+            .send(
+                FutureRecord::<(), _>::to(topic).payload("before"),
+                Duration::from_secs(10),
+            )
             .await
             .expect("delivered");
     }
@@ -139,10 +156,29 @@ async fn reset_deletes_topics_groups_and_offsets_and_creates_seeded_topics_again
         .create()
         .expect("member");
     member.subscribe(&[SEEDED]).unwrap();
-    let m = tokio::time::timeout(WAIT, member.recv()).await.expect("a record").unwrap();
-    assert_eq!(m.payload(), Some(&b"before"[..]));
-    member.commit_message(&m, CommitMode::Sync).expect("commit");
-    drop(m);
+    // The member is polled all along (librdkafka rejoins only while polled); each record
+    // is committed, then handed over.
+    let member = std::sync::Arc::new(member);
+    let (tx, mut records) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let polling = {
+        let member = member.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok(m) = member.recv().await else { continue };
+                if member.commit_message(&m, CommitMode::Sync).is_err() {
+                    continue;
+                }
+                let value = String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned();
+                if tx.send(value).is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    let first = tokio::time::timeout(WAIT, records.recv())
+        .await
+        .expect("a record");
+    assert_eq!(first.as_deref(), Some("before"));
     control
         .add_fault(Rule::on(ApiKey::DeleteTopics).close())
         .unwrap();
@@ -150,7 +186,12 @@ async fn reset_deletes_topics_groups_and_offsets_and_creates_seeded_topics_again
 
     let report = control.reset().await.expect("reset");
     assert_eq!(
-        (report.faults, report.groups, report.topics_deleted, report.topics_seeded),
+        (
+            report.faults,
+            report.groups,
+            report.topics_deleted,
+            report.topics_seeded
+        ),
         (1, 1, 2, 1),
         "{report:?}"
     );
@@ -168,7 +209,10 @@ async fn reset_deletes_topics_groups_and_offsets_and_creates_seeded_topics_again
     let offsets = tokio::task::spawn_blocking(move || committed(&b, GROUP, SEEDED, 2, WAIT))
         .await
         .unwrap();
-    assert!(offsets.values().all(|(o, _)| *o == -1), "offsets forgotten: {offsets:?}");
+    assert!(
+        offsets.values().all(|(o, _)| *o == -1),
+        "offsets forgotten: {offsets:?}"
+    );
 
     // The live member finds its group gone and rejoins...
     let c = control.clone();
@@ -190,33 +234,32 @@ async fn reset_deletes_topics_groups_and_offsets_and_creates_seeded_topics_again
     for i in 0..2 {
         producer
             .send(
-                FutureRecord::<(), _>::to(SEEDED).partition(i).payload("after"),
+                FutureRecord::<(), _>::to(SEEDED)
+                    .partition(i)
+                    .payload("after"),
                 Duration::from_secs(10),
             )
             .await
             .expect("delivered after the reset");
     }
-    let mut after = 0;
-    while after < 2 {
-        let m = tokio::time::timeout(WAIT, member.recv())
+    for _ in 0..2 {
+        let value = tokio::time::timeout(WAIT, records.recv())
             .await
-            .expect("records after the reset")
-            .expect("consume");
-        if m.payload() == Some(&b"after"[..]) {
-            after += 1;
-            member.commit_message(&m, CommitMode::Sync).expect("commit after the reset");
-        }
+            .expect("records after the reset");
+        assert_eq!(value.as_deref(), Some("after"));
     }
     let b = bootstrap.clone();
     wait_until_async("the member's new commits", WAIT, || {
         let b = b.clone();
         async move {
-            let offsets = tokio::task::spawn_blocking(move || committed(&b, GROUP, SEEDED, 2, WAIT))
-                .await
-                .ok()?;
+            let offsets =
+                tokio::task::spawn_blocking(move || committed(&b, GROUP, SEEDED, 2, WAIT))
+                    .await
+                    .ok()?;
             offsets.values().all(|(o, _)| *o == 1).then_some(())
         }
     })
     .await;
+    polling.abort();
     broker.shutdown().await;
 }

@@ -17,7 +17,9 @@ use crate::support::wait::{wait_for, wait_until_async};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-async fn manual_broker(seeds: Vec<TopicSpec>) -> (weir::BrokerHandle, weir::control::ControlHandle) {
+async fn manual_broker(
+    seeds: Vec<TopicSpec>,
+) -> (weir::BrokerHandle, weir::control::ControlHandle) {
     let broker = weir::Broker::builder()
         .listen("127.0.0.1:0")
         .ephemeral()
@@ -57,12 +59,21 @@ async fn a_killed_members_45_s_session_expires_when_the_clock_passes_it_and_its_
     // the dead member's deadline.
     let before = control.advance(Duration::from_secs(44)).unwrap().now_ms;
     let c = control.clone();
-    wait_for("the live member to heartbeat on the advanced clock", WAIT, move || {
-        let beats = c
-            .captured(&Query { api: Some("Heartbeat".into()), ..Query::default() })
-            .unwrap();
-        beats.iter().any(|h| h.time_ms >= before && h.error.is_none())
-    })
+    wait_for(
+        "the live member to heartbeat on the advanced clock",
+        WAIT,
+        move || {
+            let beats = c
+                .captured(&Query {
+                    api: Some("Heartbeat".into()),
+                    ..Query::default()
+                })
+                .unwrap();
+            beats
+                .iter()
+                .any(|h| h.time_ms >= before && h.error.is_none())
+        },
+    )
     .await;
     let started = Instant::now();
     control.advance(Duration::from_secs(2)).unwrap();
@@ -110,7 +121,9 @@ async fn a_topic_with_a_day_of_retention_is_emptied_by_advancing_the_clock() {
             .expect("delivered");
     }
     let b = bootstrap.clone();
-    let w = tokio::task::spawn_blocking(move || watermarks(&b, TOPIC)).await.unwrap();
+    let w = tokio::task::spawn_blocking(move || watermarks(&b, TOPIC))
+        .await
+        .unwrap();
     assert_eq!(w, (0, 10));
 
     // A day, plus one retention check interval (log.retention.check.interval.ms, 5 min).
@@ -121,14 +134,19 @@ async fn a_topic_with_a_day_of_retention_is_emptied_by_advancing_the_clock() {
     wait_until_async("retention to empty the topic", WAIT, || {
         let b = b.clone();
         async move {
-            let w = tokio::task::spawn_blocking(move || watermarks(&b, TOPIC)).await.ok()?;
+            let w = tokio::task::spawn_blocking(move || watermarks(&b, TOPIC))
+                .await
+                .ok()?;
             (w == (10, 10)).then_some(())
         }
     })
     .await;
     // The topic goes on from where it was.
     let delivery = producer
-        .send(FutureRecord::<(), _>::to(TOPIC).payload("after"), Duration::from_secs(10))
+        .send(
+            FutureRecord::<(), _>::to(TOPIC).payload("after"),
+            Duration::from_secs(10),
+        )
         .await
         .expect("delivered");
     assert_eq!((delivery.partition, delivery.offset), (0, 10));

@@ -58,7 +58,9 @@ pub fn read_all(
         if let Some(m) = consumer.poll(Duration::from_millis(100)) {
             let m = m.expect("consume");
             let value = String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned();
-            seen.entry(value).or_default().push((m.partition(), m.offset()));
+            seen.entry(value)
+                .or_default()
+                .push((m.partition(), m.offset()));
             total += 1;
         }
     }

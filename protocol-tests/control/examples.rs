@@ -43,6 +43,9 @@ fn the_readme_shows_the_examples_as_they_are_run() {
         "java/WeirTestDoubleExample.java",
     ] {
         let text = std::fs::read_to_string(tests_dir().join(file)).unwrap();
-        assert!(readme.contains(&text), "README.md does not show protocol-tests/{file} as it is");
+        assert!(
+            readme.contains(&text),
+            "README.md does not show protocol-tests/{file} as it is"
+        );
     }
 }

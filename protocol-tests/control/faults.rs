@@ -34,7 +34,12 @@ async fn produce_all(bootstrap: &str, topic: &str, values: &[String]) -> Vec<(i3
     let producer = producer(bootstrap, &[("retry.backoff.ms", "50")]);
     let sends: Vec<_> = values
         .iter()
-        .map(|v| producer.send(FutureRecord::<(), _>::to(topic).payload(v), Duration::from_secs(20)))
+        .map(|v| {
+            producer.send(
+                FutureRecord::<(), _>::to(topic).payload(v),
+                Duration::from_secs(20),
+            )
+        })
         .collect();
     let mut delivered = Vec::new();
     for send in sends {
@@ -68,19 +73,31 @@ async fn not_leader_on_produce_makes_rdkafka_refresh_metadata_and_retry_without_
     produce_all(&bootstrap, TOPIC, &sent).await;
 
     let listed = control.faults();
-    assert_eq!((listed[0].id, listed[0].fired, listed[0].remaining), (rule, 3, Some(0)));
+    assert_eq!(
+        (listed[0].id, listed[0].fired, listed[0].remaining),
+        (rule, 3, Some(0))
+    );
     let produces = control.captured(&query("Produce")).unwrap();
-    let injected: Vec<_> = produces.iter().filter(|c| c.outcome == Outcome::Injected).collect();
+    let injected: Vec<_> = produces
+        .iter()
+        .filter(|c| c.outcome == Outcome::Injected)
+        .collect();
     assert_eq!(injected.len(), 3, "{produces:#?}");
     assert!(injected.iter().all(|c| c.fault == Some(rule)
-        && c.summary.partitions.iter().all(|p| p.error.as_deref() == Some("NOT_LEADER_OR_FOLLOWER"))));
+        && c.summary
+            .partitions
+            .iter()
+            .all(|p| p.error.as_deref() == Some("NOT_LEADER_OR_FOLLOWER"))));
     let first_error = injected[0].seq;
     let refreshed = control
         .captured(&query("Metadata"))
         .unwrap()
         .iter()
         .any(|m| m.seq > first_error);
-    assert!(refreshed, "rdkafka asked for metadata again after NOT_LEADER_OR_FOLLOWER");
+    assert!(
+        refreshed,
+        "rdkafka asked for metadata again after NOT_LEADER_OR_FOLLOWER"
+    );
 
     let b = bootstrap.clone();
     let seen = blocking(move || read_all(&b, TOPIC, 2, 30, WAIT)).await;
@@ -127,7 +144,11 @@ async fn not_leader_on_produce_makes_the_java_producer_refresh_metadata_and_retr
     let seen = blocking(move || read_all(&b, TOPIC, 2, 30, WAIT)).await;
     assert_each_once(&seen, &sent);
     for ack in &acks {
-        assert_eq!(seen[&ack.value], vec![(ack.partition, ack.offset)], "acked where stored");
+        assert_eq!(
+            seen[&ack.value],
+            vec![(ack.partition, ack.offset)],
+            "acked where stored"
+        );
     }
     broker.shutdown().await;
 }
@@ -178,10 +199,17 @@ async fn a_swallowed_fetch_makes_the_consumer_time_out_and_recover() {
         .add_fault(Rule::on(ApiKey::Fetch).topic(TOPIC).swallow().times(1))
         .unwrap();
 
-    let consumer = group_consumer(&bootstrap, "swallow-group", &[("socket.timeout.ms", "1500")]);
+    let consumer = group_consumer(
+        &bootstrap,
+        "swallow-group",
+        &[("socket.timeout.ms", "1500")],
+    );
     consumer.subscribe(&[TOPIC]).expect("subscribe");
     let got = receive(&consumer, 10, WAIT).await;
-    assert_eq!(got, sent, "every record, in order, after the swallowed fetch");
+    assert_eq!(
+        got, sent,
+        "every record, in order, after the swallowed fetch"
+    );
     assert_eq!(control.faults()[0].fired, 1);
     let fetches = control.captured(&query("Fetch")).unwrap();
     let swallowed = fetches
@@ -189,7 +217,8 @@ async fn a_swallowed_fetch_makes_the_consumer_time_out_and_recover() {
         .find(|c| c.outcome == Outcome::Swallowed)
         .expect("a swallowed fetch");
     assert!(
-        fetches.iter().any(|c| c.seq > swallowed.seq && c.outcome == Outcome::Answered
+        fetches.iter().any(|c| c.seq > swallowed.seq
+            && c.outcome == Outcome::Answered
             && c.peer != swallowed.peer),
         "the consumer fetched again on a new connection: {fetches:#?}"
     );
@@ -206,7 +235,12 @@ async fn a_connection_closed_on_join_group_makes_the_member_rejoin() {
     let sent = values("join", 6);
     produce_all(&bootstrap, TOPIC, &sent).await;
     control
-        .add_fault(Rule::on(ApiKey::JoinGroup).group_id("closed-join-group").close().times(1))
+        .add_fault(
+            Rule::on(ApiKey::JoinGroup)
+                .group_id("closed-join-group")
+                .close()
+                .times(1),
+        )
         .unwrap();
 
     let consumer = group_consumer(&bootstrap, "closed-join-group", &[]);
@@ -274,23 +308,40 @@ async fn latency_on_produce_shows_in_the_delivery_time() {
     let producer = producer(&bootstrap, &[("linger.ms", "0")]);
     // Connected and warmed up first, so the timing below is one produce round trip.
     producer
-        .send(FutureRecord::<(), _>::to(TOPIC).payload("warm"), Duration::from_secs(10))
+        .send(
+            FutureRecord::<(), _>::to(TOPIC).payload("warm"),
+            Duration::from_secs(10),
+        )
         .await
         .expect("delivered");
     control.capture_start(None).unwrap();
     control
-        .add_fault(Rule::on(ApiKey::Produce).topic(TOPIC).latency(LATENCY).times(1))
+        .add_fault(
+            Rule::on(ApiKey::Produce)
+                .topic(TOPIC)
+                .latency(LATENCY)
+                .times(1),
+        )
         .unwrap();
 
     let started = Instant::now();
     producer
-        .send(FutureRecord::<(), _>::to(TOPIC).payload("slow"), Duration::from_secs(10))
+        .send(
+            FutureRecord::<(), _>::to(TOPIC).payload("slow"),
+            Duration::from_secs(10),
+        )
         .await
         .expect("delivered");
     let took = started.elapsed();
-    assert!(took >= LATENCY, "delivered after {took:?}, under the {LATENCY:?} latency");
+    assert!(
+        took >= LATENCY,
+        "delivered after {took:?}, under the {LATENCY:?} latency"
+    );
     let produce = &control.captured(&query("Produce")).unwrap()[0];
-    assert!(produce.duration_us >= LATENCY.as_micros() as u64, "{produce:?}");
+    assert!(
+        produce.duration_us >= LATENCY.as_micros() as u64,
+        "{produce:?}"
+    );
     assert_eq!(produce.outcome, Outcome::Answered);
     broker.shutdown().await;
 }
@@ -300,18 +351,29 @@ async fn a_throttled_client_is_told_its_throttle_time_and_muted_for_it() {
     const THROTTLE: Duration = Duration::from_millis(300);
     let (broker, control) = control_broker(&[]).await;
     control
-        .add_fault(Rule::any().client_id("slowpoke").throttle(THROTTLE).times(1))
+        .add_fault(
+            Rule::any()
+                .client_id("slowpoke")
+                .throttle(THROTTLE)
+                .times(1),
+        )
         .unwrap();
     let mut other = RawClient::open(broker.addr(), "other").await;
     let answer = other.call(9, &MetadataRequest::default()).await;
-    assert_eq!(answer.throttle_time_ms, 0, "another client id is not throttled");
+    assert_eq!(
+        answer.throttle_time_ms, 0,
+        "another client id is not throttled"
+    );
 
     let mut raw = RawClient::open(broker.addr(), "slowpoke").await;
     let answer = raw.call(9, &MetadataRequest::default()).await;
     assert_eq!(answer.throttle_time_ms, THROTTLE.as_millis() as i32);
     let started = Instant::now();
     let answer = raw.call(9, &MetadataRequest::default()).await;
-    assert!(started.elapsed() >= THROTTLE - Duration::from_millis(20), "muted");
+    assert!(
+        started.elapsed() >= THROTTLE - Duration::from_millis(20),
+        "muted"
+    );
     assert_eq!(answer.throttle_time_ms, 0, "the rule fired once");
     broker.shutdown().await;
 }

@@ -104,7 +104,10 @@ async fn broker_down_then_up_producers_and_a_consumer_group_resume_with_nothing_
         deliveries.push(delivery);
     }
     let s = stats.clone();
-    wait_for("the consumer to see its broker go", WAIT, move || s.no_broker_up()).await;
+    wait_for("the consumer to see its broker go", WAIT, move || {
+        s.no_broker_up()
+    })
+    .await;
 
     control.broker_up().await.expect("up");
     for delivery in deliveries {

@@ -60,7 +60,13 @@ impl Drop for Served {
 
 fn serve(args: &[&str], ready_file: &Path) -> Served {
     let mut child = weir()
-        .args(["serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
         .arg("--ready-file")
         .arg(ready_file)
         .args(args)
@@ -101,11 +107,17 @@ async fn weir_serve_for_harnesses_ready_file_seeded_topics_and_weir_ctl() {
     let topics = topics.to_str().unwrap().to_string();
     let rf = ready_file.clone();
     let mut served = blocking(move || {
-        serve(&["--ephemeral", "--clock", "manual", "--topics", &topics], &rf)
+        serve(
+            &["--ephemeral", "--clock", "manual", "--topics", &topics],
+            &rf,
+        )
     })
     .await;
     let written = std::fs::read_to_string(&ready_file).expect("ready file");
-    assert_eq!(written, served.ready_line, "the ready file holds the ready line");
+    assert_eq!(
+        written, served.ready_line,
+        "the ready file holds the ready line"
+    );
     assert_eq!(served.ready["ready"], true);
     assert_eq!(served.ready["control"], true);
     let kafka = addr(&served.ready, "kafka");
@@ -116,7 +128,10 @@ async fn weir_serve_for_harnesses_ready_file_seeded_topics_and_weir_ctl() {
     // The seeded topic is there with its partitions.
     let mut raw = RawClient::open(kafka, "harness").await;
     let metadata = raw
-        .call(9, &kafka_protocol::messages::MetadataRequest::default().with_topics(None))
+        .call(
+            9,
+            &kafka_protocol::messages::MetadataRequest::default().with_topics(None),
+        )
         .await;
     assert_eq!(metadata.topics.len(), 1);
     assert_eq!(metadata.topics[0].name.as_ref().unwrap().as_str(), "orders");
@@ -131,44 +146,91 @@ async fn weir_serve_for_harnesses_ready_file_seeded_topics_and_weir_ctl() {
 
         let added = ctl(
             &a,
-            &["fault", "add", "--api", "Produce", "--topic", "orders", "--error",
-              "NOT_LEADER_OR_FOLLOWER", "--times", "2"],
+            &[
+                "fault",
+                "add",
+                "--api",
+                "Produce",
+                "--topic",
+                "orders",
+                "--error",
+                "NOT_LEADER_OR_FOLLOWER",
+                "--times",
+                "2",
+            ],
         );
         let id = added["id"].as_u64().unwrap();
         let listed = ctl(&a, &["fault", "list"]);
         assert_eq!(listed[0]["id"], id);
         assert_eq!(listed[0]["error"], "NOT_LEADER_OR_FOLLOWER");
         assert_eq!(listed[0]["remaining"], 2);
-        let refused = ctl_output(&a, &["fault", "add", "--api", "Heartbeat", "--error", "6", "--scope", "partitions"]);
-        assert_eq!(refused.status.code(), Some(2), "a rule that cannot work is a usage error");
+        let refused = ctl_output(
+            &a,
+            &[
+                "fault",
+                "add",
+                "--api",
+                "Heartbeat",
+                "--error",
+                "6",
+                "--scope",
+                "partitions",
+            ],
+        );
+        assert_eq!(
+            refused.status.code(),
+            Some(2),
+            "a rule that cannot work is a usage error"
+        );
         ctl(&a, &["throttle", "--client-id", "slow", "--time", "250ms"]);
         assert_eq!(ctl(&a, &["fault", "list"]).as_array().unwrap().len(), 2);
         ctl(&a, &["fault", "remove", &id.to_string()]);
         assert_eq!(ctl(&a, &["fault", "clear"])["cleared"], 1);
 
         let before = ctl(&a, &["clock"])["now_ms"].as_i64().unwrap();
-        let after = ctl(&a, &["clock", "advance", "1d"])["now_ms"].as_i64().unwrap();
+        let after = ctl(&a, &["clock", "advance", "1d"])["now_ms"]
+            .as_i64()
+            .unwrap();
         assert_eq!(after - before, 86_400_000);
-        let spread = ctl(&a, &["clock", "advance", "10s", "--over", "100ms"])["now_ms"].as_i64().unwrap();
+        let spread = ctl(&a, &["clock", "advance", "10s", "--over", "100ms"])["now_ms"]
+            .as_i64()
+            .unwrap();
         assert_eq!(spread - after, 10_000);
         assert_eq!(ctl(&a, &["clock", "set", "1000"])["now_ms"], 1000);
 
-        assert_eq!(ctl(&a, &["capture", "start", "--capacity", "50"])["capacity"], 50);
+        assert_eq!(
+            ctl(&a, &["capture", "start", "--capacity", "50"])["capacity"],
+            50
+        );
     })
     .await;
 
     let mut raw = RawClient::open(kafka, "harness").await;
-    raw.call(9, &kafka_protocol::messages::MetadataRequest::default()).await;
+    raw.call(9, &kafka_protocol::messages::MetadataRequest::default())
+        .await;
     let a = admin.clone();
     blocking(move || {
-        let shown = ctl(&a, &["capture", "show", "--api", "Metadata", "--client-id", "harness"]);
+        let shown = ctl(
+            &a,
+            &[
+                "capture",
+                "show",
+                "--api",
+                "Metadata",
+                "--client-id",
+                "harness",
+            ],
+        );
         let requests = shown["requests"].as_array().unwrap();
         assert!(!requests.is_empty(), "{shown}");
         assert_eq!(requests[0]["api"], "Metadata");
         assert_eq!(ctl(&a, &["broker", "down"])["broker"], "down");
     })
     .await;
-    assert!(TcpStream::connect(kafka).await.is_err(), "down: connections refused");
+    assert!(
+        TcpStream::connect(kafka).await.is_err(),
+        "down: connections refused"
+    );
     let a = admin.clone();
     let report = blocking(move || {
         assert_eq!(ctl(&a, &["broker", "up"])["broker"], "up");
@@ -177,7 +239,10 @@ async fn weir_serve_for_harnesses_ready_file_seeded_topics_and_weir_ctl() {
     .await;
     assert_eq!(report["topics_deleted"], 1);
     assert_eq!(report["topics_seeded"], 1);
-    assert!(TcpStream::connect(kafka).await.is_ok(), "up again on the same address");
+    assert!(
+        TcpStream::connect(kafka).await.is_ok(),
+        "up again on the same address"
+    );
 
     // A clean stop removes the ephemeral data and the ready file.
     let pid = served.child.id() as libc::pid_t;
@@ -233,10 +298,22 @@ async fn the_http_api_answers_json_and_refuses_what_it_cannot_do() {
     let admin = broker.admin_addr().unwrap();
     let json = |body: &str| -> Value { serde_json::from_str(body).expect("JSON") };
 
-    let (status, body) = http_send(admin, "POST", "/faults", r#"{"api":"Fetch","swallow":true,"times":1}"#).await;
+    let (status, body) = http_send(
+        admin,
+        "POST",
+        "/faults",
+        r#"{"api":"Fetch","swallow":true,"times":1}"#,
+    )
+    .await;
     assert_eq!(status, "HTTP/1.1 201 Created", "{body}");
     let id = json(&body)["id"].as_u64().unwrap();
-    let (status, body) = http_send(admin, "POST", "/faults?position=0", r#"{"client_id":"x","latency_ms":5}"#).await;
+    let (status, body) = http_send(
+        admin,
+        "POST",
+        "/faults?position=0",
+        r#"{"client_id":"x","latency_ms":5}"#,
+    )
+    .await;
     assert_eq!(status, "HTTP/1.1 201 Created", "{body}");
     let (_, body) = http_request(admin, "GET", "/faults").await;
     let listed = json(&body);
@@ -245,21 +322,36 @@ async fn the_http_api_answers_json_and_refuses_what_it_cannot_do() {
 
     for (rule, why) in [
         (r#"{"api":"Produce"}"#, "set one of"),
-        (r#"{"api":"Produce","close":true,"swallow":true}"#, "only one action"),
+        (
+            r#"{"api":"Produce","close":true,"swallow":true}"#,
+            "only one action",
+        ),
         (r#"{"api":"NoSuchApi","close":true}"#, "not an API"),
-        (r#"{"api":"Produce","error":"NO_SUCH_ERROR"}"#, "not a Kafka error"),
+        (
+            r#"{"api":"Produce","error":"NO_SUCH_ERROR"}"#,
+            "not a Kafka error",
+        ),
         (r#"{"api":"Produce","clsoe":true}"#, "unknown field"),
-        (r#"{"api":"Heartbeat","error":6,"scope":"partitions"}"#, "no per-partition"),
+        (
+            r#"{"api":"Heartbeat","error":6,"scope":"partitions"}"#,
+            "no per-partition",
+        ),
         (r#"not json"#, "bad JSON"),
     ] {
         let (status, body) = http_send(admin, "POST", "/faults", rule).await;
         assert_eq!(status, "HTTP/1.1 400 Bad Request", "{rule}: {body}");
-        assert!(json(&body)["error"].as_str().unwrap().contains(why), "{rule}: {body}");
+        assert!(
+            json(&body)["error"].as_str().unwrap().contains(why),
+            "{rule}: {body}"
+        );
     }
     let (status, _) = http_request(admin, "DELETE", "/faults/999").await;
     assert_eq!(status, "HTTP/1.1 404 Not Found");
     let (status, body) = http_send(admin, "POST", "/clock/advance", r#"{"ms":1000}"#).await;
-    assert_eq!(status, "HTTP/1.1 409 Conflict", "the system clock is not moved: {body}");
+    assert_eq!(
+        status, "HTTP/1.1 409 Conflict",
+        "the system clock is not moved: {body}"
+    );
     let (status, body) = http_request(admin, "GET", "/clock").await;
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert_eq!(json(&body)["manual"], false);
@@ -288,7 +380,12 @@ async fn the_http_api_answers_json_and_refuses_what_it_cannot_do() {
         .unwrap();
     assert!(plain.control().is_none());
     let admin = plain.admin_addr().unwrap();
-    for (method, path) in [("GET", "/control"), ("GET", "/faults"), ("POST", "/reset"), ("POST", "/broker/down")] {
+    for (method, path) in [
+        ("GET", "/control"),
+        ("GET", "/faults"),
+        ("POST", "/reset"),
+        ("POST", "/broker/down"),
+    ] {
         let (status, _) = http_request(admin, method, path).await;
         assert_eq!(status, "HTTP/1.1 404 Not Found", "{method} {path}");
     }

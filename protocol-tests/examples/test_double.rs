@@ -31,7 +31,10 @@ async fn the_producer_retries_through_not_leader() {
         .create()
         .unwrap();
     let record = FutureRecord::<(), _>::to("payments").payload("p-1");
-    producer.send(record, Duration::from_secs(30)).await.unwrap();
+    producer
+        .send(record, Duration::from_secs(30))
+        .await
+        .unwrap();
     assert_eq!(control.faults()[0].fired, 2);
     broker.shutdown().await;
 }
@@ -52,7 +55,10 @@ async fn a_day_of_retention_passes_in_a_call() {
         .create()
         .unwrap();
     let record = FutureRecord::<(), _>::to("events").payload("e-1");
-    producer.send(record, Duration::from_secs(30)).await.unwrap();
+    producer
+        .send(record, Duration::from_secs(30))
+        .await
+        .unwrap();
 
     // A day and one retention check (5 min) later, the record is gone.
     control.advance(Duration::from_secs(86_400 + 300)).unwrap();

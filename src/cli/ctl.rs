@@ -18,7 +18,13 @@ use crate::control::Rule;
 #[derive(clap::Args, Debug)]
 pub struct CtlArgs {
     /// The broker's admin listener (HOST:PORT), where `weir serve --control` serves the API.
-    #[arg(long, short = 'a', env = "WEIR_ADMIN", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        short = 'a',
+        env = "WEIR_ADMIN",
+        hide_env_values = true,
+        global = true
+    )]
     admin: Option<String>,
     /// `table` prints the answer as indented JSON, `json` as one line.
     #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
@@ -207,7 +213,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" | "min" => n.checked_mul(60_000),
         "h" => n.checked_mul(3_600_000),
         "d" => n.checked_mul(86_400_000),
-        other => return Err(format!("unknown unit {other:?} in {text:?} (ms, s, m, h, d)")),
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?} (ms, s, m, h, d)"
+            ))
+        }
     };
     ms.map(Duration::from_millis)
         .ok_or_else(|| format!("{text:?} is too long"))
@@ -254,8 +264,8 @@ fn rule(add: FaultAdd) -> Result<Rule, CliError> {
     if let Some(scope) = add.scope {
         names.insert("scope".into(), Value::String(scope));
     }
-    let named: Rule = serde_json::from_value(Value::Object(names))
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let named: Rule =
+        serde_json::from_value(Value::Object(names)).map_err(|e| CliError::Usage(e.to_string()))?;
     rule.api = named.api;
     rule.error = named.error;
     rule.scope = named.scope;
@@ -265,7 +275,9 @@ fn rule(add: FaultAdd) -> Result<Rule, CliError> {
 
 pub async fn run(args: CtlArgs) -> Result<(), CliError> {
     let admin = args.admin.clone().ok_or_else(|| {
-        CliError::Usage("name the broker's admin listener: --admin HOST:PORT (or WEIR_ADMIN)".into())
+        CliError::Usage(
+            "name the broker's admin listener: --admin HOST:PORT (or WEIR_ADMIN)".into(),
+        )
     })?;
     let timeout = Duration::try_from_secs_f64(args.timeout)
         .ok()
@@ -381,15 +393,22 @@ struct Http {
 
 impl Http {
     /// One HTTP/1.1 request on its own connection; the JSON answer, or the error it names.
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, CliError> {
-        let fail = |what: String| CliError::Control(format!("{} {path} ({}): {what}", method, self.admin));
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, CliError> {
+        let fail =
+            |what: String| CliError::Control(format!("{} {path} ({}): {what}", method, self.admin));
         let exchange = async {
             let stream = tokio::net::TcpStream::connect(&self.admin)
                 .await
                 .map_err(|e| fail(format!("cannot connect: {e}")))?;
-            let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .map_err(|e| fail(e.to_string()))?;
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
             tokio::spawn(connection);
             let body = body.map(|b| b.to_string()).unwrap_or_default();
             let request = Request::builder()

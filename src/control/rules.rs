@@ -582,7 +582,11 @@ mod tests {
             )
             .unwrap();
         let s = subject(ApiKey::OffsetCommit);
-        fn with(topic: &'static str, p: &'static [i32], group: &'static str) -> impl FnMut() -> Facts {
+        fn with(
+            topic: &'static str,
+            p: &'static [i32],
+            group: &'static str,
+        ) -> impl FnMut() -> Facts {
             move || Facts {
                 group_ids: vec![group.to_string()],
                 ..facts(topic, p)

@@ -76,7 +76,11 @@ fn retention_by_time_uses_each_segments_largest_timestamp() {
     assert_eq!(log.enforce_retention(3_000).unwrap(), 0);
     assert!(log.enforce_retention(1_000_000).unwrap() > 0);
     assert_eq!(log.segment_count(), 1);
-    assert_eq!(log.log_start_offset(), log.log_end_offset(), "all expired: empty");
+    assert_eq!(
+        log.log_start_offset(),
+        log.log_end_offset(),
+        "all expired: empty"
+    );
 }
 
 #[test]
@@ -93,7 +97,11 @@ fn an_expired_active_segment_is_rolled_and_deleted_and_the_log_goes_on() {
     assert_eq!(log.enforce_retention(1_103).unwrap(), 1);
     assert_eq!((log.log_start_offset(), log.log_end_offset()), (3, 3));
     assert_eq!(log.segment_count(), 1);
-    assert_eq!(log.enforce_retention(1_000_000).unwrap(), 0, "an empty active segment stays");
+    assert_eq!(
+        log.enforce_retention(1_000_000).unwrap(),
+        0,
+        "an empty active segment stays"
+    );
     assert_eq!(log.append(plain(1, 2_000), 0).unwrap().base_offset, 3);
     drop(log);
     let log = open(dir.path(), config);
