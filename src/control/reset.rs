@@ -56,13 +56,10 @@ pub async fn reset(broker: &Arc<Broker>, control: &Control) -> Result<ResetRepor
     let b = broker.clone();
     let seeds = control.seeds.clone();
     let (deleted, seeded) = tokio::task::spawn_blocking(move || {
-        let mut deleted = 0;
-        for topic in b.topics.list() {
-            b.topics
-                .delete(&topic.name)
-                .map_err(|e| format!("deleting topic {:?}: {e}", topic.name))?;
-            deleted += 1;
-        }
+        let deleted = b
+            .topics
+            .delete_all()
+            .map_err(|e| format!("deleting the topics: {e}"))?;
         let seeded = super::seed::create(&b.topics, &seeds)?;
         Ok::<_, String>((deleted, seeded))
     })
