@@ -19,6 +19,11 @@ pub enum Error {
     Config(#[from] crate::config::ConfigError),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    /// A listener's TLS or SASL settings cannot be used (names the setting, never a secret).
+    #[error("config: {0}")]
+    Security(String),
+    #[error(transparent)]
+    Credentials(#[from] crate::security::credentials::CredentialError),
     #[error("task failed: {0}")]
     Task(String),
 }
@@ -63,13 +68,21 @@ pub fn kafka_code(err: &Error) -> i16 {
             GroupError::InvalidGroupId => K::InvalidGroupId,
             GroupError::GroupSubscribedToTopic => K::GroupSubscribedToTopic,
             GroupError::OffsetMetadataTooLarge => K::OffsetMetadataTooLarge,
+            GroupError::FencedMemberEpoch => K::FencedMemberEpoch,
+            GroupError::StaleMemberEpoch => K::StaleMemberEpoch,
+            GroupError::UnreleasedInstanceId => K::UnreleasedInstanceId,
+            GroupError::UnsupportedAssignor(_) => K::UnsupportedAssignor,
+            GroupError::InvalidRegularExpression(_) => K::InvalidRegularExpression,
+            GroupError::InvalidRequest(_) => K::InvalidRequest,
+            GroupError::NotConsumerGroup(_) => K::GroupIdNotFound,
             GroupError::InvalidCommitOffsetSize => K::InvalidCommitOffsetSize,
             // Kafka answers a failed append of group records with COORDINATOR_NOT_AVAILABLE.
             GroupError::CoordinatorNotAvailable | GroupError::Storage(_) => {
                 K::CoordinatorNotAvailable
             }
         },
-        Error::Config(_) => K::InvalidConfig,
+        Error::Config(_) | Error::Security(_) => K::InvalidConfig,
+        Error::Credentials(_) => K::KafkaStorageError,
         Error::Io(_) => K::KafkaStorageError,
         Error::Task(_) => K::UnknownServerError,
     };

@@ -12,10 +12,12 @@
 //! fixed low rate (100 B, linger.ms=0, acks=1), and cold starts.
 //!
 //! `--quick` runs a reduced set once each (under two minutes); without it every workload runs
-//! three times and the median is reported. `--only throughput|reference|latency|start|
-//! testdouble|<text>` runs one part (`<text>`: the workloads whose name contains it).
-//! `testdouble` (`testdouble.rs`): ephemeral starts to the first ApiVersions answer (binary and
-//! in-process), reset time, and the idle control plane's cost on produce throughput.
+//! three times and the median is reported. `--only throughput|reference|latency|start|groups|
+//! security|testdouble|<text>` runs one part (`<text>`: the workloads whose name contains it);
+//! `groups` is the consumer-group figures (groups.rs); `security` (see `security.rs`) compares
+//! TLS and SASL_SSL with plaintext on one broker; `testdouble` (`testdouble.rs`): ephemeral
+//! starts to the first ApiVersions answer (binary and in-process), reset time, and the idle
+//! control plane's cost on produce throughput.
 //!
 //! Environment: `WEIR_BENCH_BIN=<path>` runs another `weir` build (before/after comparisons);
 //! `WEIR_BENCH_PERF=<folder>` attaches `perf record` to each broker and leaves its profile
@@ -23,7 +25,9 @@
 //! `WEIR_BENCH_COMPRESSION=<codec>` sets the producers' `compression.type` (default none).
 
 mod clients;
+mod groups;
 mod process;
+mod security;
 mod testdouble;
 
 use std::time::{Duration, Instant};
@@ -172,7 +176,7 @@ fn run(w: &Workload) -> Run {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
@@ -232,7 +236,7 @@ fn main() {
     match only.as_deref() {
         None | Some("throughput") => {}
         Some("reference") => list.truncate(1),
-        Some("latency" | "start" | "testdouble") => list.clear(),
+        Some("latency" | "start" | "groups" | "security" | "testdouble") => list.clear(),
         // Anything else picks the workloads whose name contains it.
         Some(filter) => list.retain(|w| w.name().contains(filter)),
     }
@@ -296,52 +300,21 @@ fn main() {
             .collect(),
     );
 
-    let mut double_rows = Vec::new();
-    if part("testdouble") {
-        eprintln!("running test-double figures");
-        let n = if quick { 5 } else { 11 };
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        let binary = median((0..n).map(|_| ms(testdouble::binary_start())).collect());
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let in_process = median(
-            (0..n)
-                .map(|_| ms(testdouble::in_process_start(&runtime)))
-                .collect(),
-        );
-        let resets = testdouble::resets(&runtime, 10, n);
-        let reset = median(resets.iter().map(|d| ms(*d)).collect());
-        drop(runtime);
-        // The same workload with and without the control plane, interleaved so drift in the
-        // machine's load hits both alike.
-        let spec = workloads(true)[0].produce;
-        let pairs = if quick { 3 } else { 7 };
-        let (mut off, mut on) = (Vec::new(), Vec::new());
-        for _ in 0..pairs {
-            off.push(testdouble::produce_secs(&[], spec));
-            on.push(testdouble::produce_secs(
-                &testdouble::control_settings(),
-                spec,
-            ));
-        }
-        let payload = mb((spec.records * spec.record_size as u64) as f64);
-        let (off_mbs, on_mbs) = (payload / median(off), payload / median(on));
-        double_rows.push(format!(
-            "| `weir serve --ephemeral --control --ready-file` spawn to first ApiVersions answer (median of {n}) | {binary:.1} ms |"
-        ));
-        double_rows.push(format!(
-            "| in-process `Broker::builder().ephemeral().control().start()` to first ApiVersions answer (median of {n}) | {in_process:.1} ms |"
-        ));
-        double_rows.push(format!(
-            "| reset: 10 topics x 4 partitions with records, 3 groups with offsets (median of {n}) | {reset:.1} ms |"
-        ));
-        double_rows.push(format!(
-            "| produce 200000 x 1 KiB, 1p, acks=1: control plane off / on and idle (median of {pairs} each, interleaved) | {off_mbs:.0} / {on_mbs:.0} MB/s, ratio {:.3} |",
-            on_mbs / off_mbs
-        ));
-    }
+    let group_rows = if part("groups") {
+        groups::run(repeats)
+    } else {
+        Vec::new()
+    };
+    let security_rows = if part("security") {
+        security::run(quick)
+    } else {
+        Vec::new()
+    };
+    let double_rows = if part("testdouble") {
+        testdouble::run(quick, workloads(true)[0].produce)
+    } else {
+        Vec::new()
+    };
 
     let model = cpu_model();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -386,6 +359,22 @@ fn main() {
             "| group of 4 ready (subscribe to every member fetching; rebalance delay {GROUP_DELAY_MS} ms) | {:.0} ms | | | | | | |",
             ready.as_secs_f64() * 1e3
         );
+    }
+    if !group_rows.is_empty() {
+        println!();
+        println!("| consumer groups (raw-protocol members) | consumer protocol (KIP-848) | classic protocol, Kafka defaults | classic / consumer |");
+        println!("| --- | ---: | ---: | ---: |");
+        for row in &group_rows {
+            println!("{row}");
+        }
+    }
+    if !security_rows.is_empty() {
+        println!();
+        println!("| security (same broker, same run) | PLAINTEXT | SSL | SASL_SSL SCRAM-SHA-512 |");
+        println!("| --- | ---: | ---: | ---: |");
+        for row in &security_rows {
+            println!("{row}");
+        }
     }
     if !double_rows.is_empty() {
         println!();

@@ -15,6 +15,48 @@ use crate::process::{api_versions_v0, BrokerProcess};
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The test-double rows of the figures table; `spec` is the reference produce workload.
+pub fn run(quick: bool, spec: ProduceSpec) -> Vec<String> {
+    eprintln!("running test-double figures");
+    let n = if quick { 5 } else { 11 };
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let binary = median((0..n).map(|_| ms(binary_start())).collect());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let in_process = median((0..n).map(|_| ms(in_process_start(&runtime))).collect());
+    let reset = median(resets(&runtime, 10, n).into_iter().map(ms).collect());
+    drop(runtime);
+    // The same workload with and without the control plane, interleaved so drift in the
+    // machine's load hits both alike.
+    let pairs = if quick { 3 } else { 7 };
+    let (mut off, mut on) = (Vec::new(), Vec::new());
+    for _ in 0..pairs {
+        off.push(produce_secs(&[], spec));
+        on.push(produce_secs(&control_settings(), spec));
+    }
+    let payload = (spec.records * spec.record_size as u64) as f64 / 1e6;
+    let (off_mbs, on_mbs) = (payload / median(off), payload / median(on));
+    vec![
+        format!("| `weir serve --ephemeral --control --ready-file` spawn to first ApiVersions answer (median of {n}) | {binary:.1} ms |"),
+        format!("| in-process `Broker::builder().ephemeral().control().start()` to first ApiVersions answer (median of {n}) | {in_process:.1} ms |"),
+        format!("| reset: 10 topics x 4 partitions with records, 3 groups with offsets (median of {n}) | {reset:.1} ms |"),
+        format!(
+            "| produce {} x {} B, 1p, acks={}: control plane off / on and idle (median of {pairs} each, interleaved) | {off_mbs:.0} / {on_mbs:.0} MB/s, ratio {:.3} |",
+            spec.records,
+            spec.record_size,
+            spec.acks,
+            on_mbs / off_mbs
+        ),
+    ]
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 /// Spawn of `weir serve --ephemeral --control ... --ready-file F` to the first ApiVersions
 /// answer, reading the Kafka address from the ready file as a harness does.
 pub fn binary_start() -> Duration {

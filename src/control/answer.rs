@@ -6,8 +6,8 @@
 //!
 //! | scope | where |
 //! |---|---|
-//! | `partitions` | every partition of the request (Produce, Fetch, ListOffsets, OffsetCommit, OffsetFetch, OffsetDelete, DeleteRecords, OffsetForLeaderEpoch), or every topic (Metadata, CreateTopics, DeleteTopics, CreatePartitions), group (DescribeGroups, DeleteGroups) or resource (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs) |
-//! | `top_level` | the response's own error field (Fetch v7+, OffsetFetch v2+, OffsetDelete, FindCoordinator (each key at v4+), JoinGroup, SyncGroup, Heartbeat, LeaveGroup, InitProducerId, ListGroups, DescribeCluster, DescribeLogDirs v3+, ApiVersions) |
+//! | `partitions` | every partition of the request (Produce, Fetch, ListOffsets, OffsetCommit, OffsetFetch, OffsetDelete, DeleteRecords, OffsetForLeaderEpoch), or every topic (Metadata, CreateTopics, DeleteTopics, CreatePartitions), group (DescribeGroups, DeleteGroups, ConsumerGroupDescribe) or resource (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs) |
+//! | `top_level` | the response's own error field (Fetch v7+, OffsetFetch v2+, OffsetDelete, FindCoordinator (each key at v4+), JoinGroup, SyncGroup, Heartbeat, LeaveGroup, ConsumerGroupHeartbeat, InitProducerId, ListGroups, DescribeCluster, DescribeLogDirs v3+, ApiVersions) |
 //! | `auto` | `partitions` where the API has them, else `top_level` |
 //!
 //! A version without the chosen field gets the code in the other place. Metadata is the one
@@ -39,7 +39,8 @@ fn places(api: ApiKey) -> Option<(bool, bool)> {
         | A::AlterConfigs
         | A::IncrementalAlterConfigs
         | A::DeleteRecords
-        | A::OffsetForLeaderEpoch => (false, true),
+        | A::OffsetForLeaderEpoch
+        | A::ConsumerGroupDescribe => (false, true),
         A::Fetch | A::OffsetFetch | A::OffsetDelete => (true, true),
         A::FindCoordinator
         | A::JoinGroup
@@ -50,7 +51,8 @@ fn places(api: ApiKey) -> Option<(bool, bool)> {
         | A::ListGroups
         | A::DescribeCluster
         | A::DescribeLogDirs
-        | A::ApiVersions => (true, false),
+        | A::ApiVersions
+        | A::ConsumerGroupHeartbeat => (true, false),
         _ => return None,
     })
 }
@@ -243,6 +245,24 @@ pub fn error_response(request: &Request, code: i16, scope: Scope) -> Option<Resp
         RequestKind::LeaveGroup(_) => {
             ResponseKind::LeaveGroup(LeaveGroupResponse::default().with_error_code(code))
         }
+        RequestKind::ConsumerGroupHeartbeat(r) => ResponseKind::ConsumerGroupHeartbeat(
+            ConsumerGroupHeartbeatResponse::default()
+                .with_error_code(code)
+                .with_member_id(Some(r.member_id.clone()))
+                .with_member_epoch(r.member_epoch),
+        ),
+        RequestKind::ConsumerGroupDescribe(r) => ResponseKind::ConsumerGroupDescribe(
+            ConsumerGroupDescribeResponse::default().with_groups(
+                r.group_ids
+                    .iter()
+                    .map(|g| {
+                        consumer_group_describe_response::DescribedGroup::default()
+                            .with_group_id(g.clone())
+                            .with_error_code(code)
+                    })
+                    .collect(),
+            ),
+        ),
         RequestKind::InitProducerId(_) => ResponseKind::InitProducerId(
             InitProducerIdResponse::default()
                 .with_error_code(code)
@@ -567,6 +587,8 @@ pub fn set_throttle(response: &mut ResponseKind, ms: i32) {
         ResponseKind::SyncGroup(r) => &mut r.throttle_time_ms,
         ResponseKind::Heartbeat(r) => &mut r.throttle_time_ms,
         ResponseKind::LeaveGroup(r) => &mut r.throttle_time_ms,
+        ResponseKind::ConsumerGroupHeartbeat(r) => &mut r.throttle_time_ms,
+        ResponseKind::ConsumerGroupDescribe(r) => &mut r.throttle_time_ms,
         ResponseKind::InitProducerId(r) => &mut r.throttle_time_ms,
         ResponseKind::ListGroups(r) => &mut r.throttle_time_ms,
         ResponseKind::DescribeCluster(r) => &mut r.throttle_time_ms,
@@ -669,6 +691,13 @@ pub fn errors(response: &ResponseKind) -> (i16, Vec<(String, i32, i16)>) {
         ResponseKind::SyncGroup(r) => r.error_code,
         ResponseKind::Heartbeat(r) => r.error_code,
         ResponseKind::LeaveGroup(r) => r.error_code,
+        ResponseKind::ConsumerGroupHeartbeat(r) => r.error_code,
+        ResponseKind::ConsumerGroupDescribe(r) => r
+            .groups
+            .iter()
+            .map(|g| g.error_code)
+            .find(|c| *c != 0)
+            .unwrap_or(0),
         ResponseKind::InitProducerId(r) => r.error_code,
         ResponseKind::ListGroups(r) => r.error_code,
         ResponseKind::DescribeCluster(r) => r.error_code,
@@ -849,6 +878,10 @@ mod tests {
             A::IncrementalAlterConfigs => RequestKind::IncrementalAlterConfigs(Default::default()),
             A::DeleteRecords => RequestKind::DeleteRecords(Default::default()),
             A::OffsetForLeaderEpoch => RequestKind::OffsetForLeaderEpoch(Default::default()),
+            A::ConsumerGroupHeartbeat => RequestKind::ConsumerGroupHeartbeat(Default::default()),
+            A::ConsumerGroupDescribe => RequestKind::ConsumerGroupDescribe(
+                ConsumerGroupDescribeRequest::default().with_group_ids(vec![GroupId(s("g"))]),
+            ),
             other => panic!("no request for {other:?}"),
         }
     }

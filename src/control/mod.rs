@@ -17,12 +17,12 @@
 //! - **Reset** (`reset.rs`): topics, groups and offsets back to the state at start (seeded
 //!   topics included), without a restart.
 //!
-//! The one place the request path consults any of this is [`gate::Gate`], between decode and
-//! handler in `server/connection.rs`; no handler knows about faults.
+//! The one place the request path consults any of this is [`hook::Hook`], between decode (and
+//! the SASL gate) and handler in `server/connection.rs`; no handler knows about faults.
 
 pub mod answer;
 pub mod capture;
-pub mod gate;
+pub mod hook;
 pub mod names;
 pub mod outage;
 pub mod reset;

@@ -1,12 +1,13 @@
-//! "Broker down": the Kafka listener closes, so connecting is refused as it is to a stopped
+//! "Broker down": every Kafka listener closes, so connecting is refused as it is to a stopped
 //! broker, and every open connection is dropped with whatever it had in flight; "up" binds the
-//! same address again. The broker's state (logs, groups, offsets) stays, as it does across a
+//! same addresses again. The broker's state (logs, groups, offsets) stays, as it does across a
 //! quick restart: group sessions keep running on the broker clock while it is down.
 //!
-//! The control plane asks (`want`); the accept loop in `server/` does it and reports what it
-//! reached (`state`).
+//! The control plane asks (`want`); each listener's accept loop in `server/` does it and
+//! reports (`counts`): the broker is down when every loop is, up when none is.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,8 @@ use crate::clock::monotonic;
 
 /// How long taking the broker down or up may take before the request fails.
 const SWITCH_TIMEOUT: Duration = Duration::from_secs(10);
+/// How soon a listener that could not bind its address again tries again.
+const REBIND_EVERY: Duration = Duration::from_millis(100);
 
 /// Whether the broker accepts Kafka connections.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,52 +28,69 @@ const SWITCH_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum Availability {
     Up,
     Down,
-    /// It was asked to come up but could not bind its address again (it stays down).
+    /// It was asked to come up but a listener could not bind its address again (it keeps
+    /// trying).
     Failed(String),
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Counts {
+    /// Accept loops whose listener is closed.
+    down: usize,
+    /// Why a listener could not come back, while it cannot.
+    failed: Option<String>,
+}
+
+#[derive(Default)]
 pub struct Outage {
     /// True while the control plane wants the broker down.
     want: watch::Sender<bool>,
-    state: watch::Sender<Availability>,
-}
-
-impl Default for Outage {
-    fn default() -> Self {
-        Outage {
-            want: watch::Sender::new(false),
-            state: watch::Sender::new(Availability::Up),
-        }
-    }
+    /// Accept loops (one per listener).
+    loops: AtomicUsize,
+    counts: watch::Sender<Counts>,
 }
 
 impl Outage {
-    pub fn state(&self) -> Availability {
-        self.state.borrow().clone()
+    /// An accept loop that takes part (each listener's, once).
+    pub fn register(&self) {
+        self.loops.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Asks for the broker down (`true`) or up, and waits until the accept loop did it.
-    pub async fn go(&self, down: bool) -> Result<(), ControlError> {
-        let mut state = self.state.subscribe();
-        let reached = |s: &Availability| match s {
-            // A failed "up" left the listener closed: that is down.
-            Availability::Down | Availability::Failed(_) => down,
-            Availability::Up => !down,
-        };
-        if reached(&state.borrow_and_update()) {
-            return Ok(());
+    fn availability(&self, counts: &Counts) -> Availability {
+        if let Some(why) = &counts.failed {
+            Availability::Failed(why.clone())
+        } else if counts.down == 0 {
+            Availability::Up
+        } else {
+            Availability::Down
         }
+    }
+
+    pub fn state(&self) -> Availability {
+        self.availability(&self.counts.borrow())
+    }
+
+    /// Asks for the broker down (`true`) or up, and waits until every listener did it.
+    pub async fn go(&self, down: bool) -> Result<(), ControlError> {
+        let loops = self.loops.load(Ordering::Relaxed);
+        let mut counts = self.counts.subscribe();
         self.want.send_replace(down);
         let waited = monotonic::timeout(SWITCH_TIMEOUT, async {
             loop {
-                if state.changed().await.is_err() {
-                    return Err(ControlError::Outage("the broker is stopping".into()));
+                {
+                    let now = counts.borrow_and_update();
+                    if down && now.down >= loops {
+                        return Ok(());
+                    }
+                    if !down && now.down == 0 {
+                        return Ok(());
+                    }
+                    if let (false, Some(why)) = (down, &now.failed) {
+                        return Err(ControlError::Outage(why.clone()));
+                    }
                 }
-                let now = state.borrow_and_update().clone();
-                match now {
-                    Availability::Failed(e) if !down => return Err(ControlError::Outage(e)),
-                    now if reached(&now) => return Ok(()),
-                    _ => {}
+                if counts.changed().await.is_err() {
+                    return Err(ControlError::Outage("the broker is stopping".into()));
                 }
             }
         })
@@ -83,21 +103,21 @@ impl Outage {
         })
     }
 
-    /// Resolves when the control plane asks for the broker down (for the accept loop).
+    /// Resolves when the control plane asks for the broker down (for the accept loops).
     pub async fn down_requested(&self) {
         let mut want = self.want.subscribe();
         let _ = want.wait_for(|down| *down).await;
     }
 
-    /// For the accept loop, once it has closed its listener and dropped its connections:
-    /// reports the broker down, waits to be asked up again (or for `shutdown`: `None`), then
-    /// binds `addr` again. A failed bind is reported and the broker stays down.
+    /// For an accept loop, once it has closed its listener and dropped its connections:
+    /// counts itself down, waits to be asked up again (or for `shutdown`: `None`), then binds
+    /// `addr` again. While it cannot, it says why and tries again.
     pub async fn wait_up(
         &self,
         addr: SocketAddr,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Option<TcpListener> {
-        self.state.send_replace(Availability::Down);
+        self.counts.send_modify(|c| c.down += 1);
         tracing::warn!(%addr, "broker down (control plane): listener closed, connections dropped");
         let mut want = self.want.subscribe();
         loop {
@@ -108,14 +128,20 @@ impl Outage {
             match TcpListener::bind(addr).await {
                 Ok(listener) => {
                     tracing::warn!(%addr, "broker up again (control plane)");
-                    self.state.send_replace(Availability::Up);
+                    self.counts.send_modify(|c| {
+                        c.down -= 1;
+                        c.failed = None;
+                    });
                     return Some(listener);
                 }
                 Err(e) => {
                     let why = format!("cannot listen on {addr} again: {e}");
                     tracing::error!("{why}");
-                    self.want.send_replace(true);
-                    self.state.send_replace(Availability::Failed(why));
+                    self.counts.send_modify(|c| c.failed = Some(why));
+                    tokio::select! {
+                        () = monotonic::sleep(REBIND_EVERY) => {}
+                        _ = shutdown.wait_for(|stop| *stop) => return None,
+                    }
                 }
             }
         }

@@ -37,11 +37,12 @@ pub struct Summary {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partitions: Vec<PartitionSummary>,
     /// Groups named (one for most group APIs; several for DescribeGroups, DeleteGroups,
-    /// OffsetFetch v8+ and FindCoordinator v4+).
+    /// ConsumerGroupDescribe, OffsetFetch v8+ and FindCoordinator v4+).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub group_ids: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_id: Option<String>,
+    /// The generation (classic groups) or member epoch (ConsumerGroupHeartbeat).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation_id: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -210,6 +211,17 @@ pub fn summarize(body: &RequestKind, topics: &Topics) -> Summary {
             s.group_ids.push(r.group_id.to_string());
             let member = r.members.first().map_or(&r.member_id, |m| &m.member_id);
             s.member_id = Some(member.to_string());
+        }
+        RequestKind::ConsumerGroupHeartbeat(r) => {
+            s.group_ids.push(r.group_id.to_string());
+            s.member_id = Some(r.member_id.to_string());
+            s.generation_id = Some(r.member_epoch);
+            for t in r.subscribed_topic_names.iter().flatten() {
+                s.partitions.push(part(t.to_string(), -1));
+            }
+        }
+        RequestKind::ConsumerGroupDescribe(r) => {
+            s.group_ids = r.group_ids.iter().map(|g| g.to_string()).collect();
         }
         RequestKind::InitProducerId(r) => {
             s.transactional_id = r.transactional_id.as_ref().map(|t| t.to_string());

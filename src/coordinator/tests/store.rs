@@ -86,7 +86,7 @@ fn every_record_kind_round_trips() {
     ] {
         let frame = encode_frame(&r).unwrap();
         let (back, len) = read_frame(&frame).unwrap().unwrap();
-        assert_eq!(back, r);
+        assert_eq!(back, vec![(r, frame.clone())]);
         assert_eq!(len, frame.len());
     }
 }
@@ -309,4 +309,26 @@ fn a_frame_with_a_valid_crc_that_does_not_decode_stops_the_open() {
     let err = Store::open(dir.path(), 0).expect_err("an undecodable frame must stop the open");
     assert!(err.to_string().contains("does not decode"), "{err}");
     assert_eq!(fs::read(&path).unwrap(), data, "the log was changed");
+}
+
+#[test]
+fn clearing_the_log_forgets_every_group_durably_and_appends_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 0).unwrap();
+    store
+        .append(&[
+            group("g", 1),
+            offset("g", "t", 0, 5),
+            offset("h", "t", 1, 9),
+        ])
+        .unwrap();
+    store.clear().unwrap();
+    assert!(store.is_empty());
+    assert_eq!(store.len(), MAGIC.len() as u64);
+    assert!(!dir.path().join(TMP_NAME).exists());
+    store.append(&[offset("h", "t", 1, 10)]).unwrap();
+    drop(store);
+    let (_, groups) = Store::open(dir.path(), 0).unwrap();
+    assert_eq!(groups.keys().collect::<Vec<_>>(), vec!["h"]);
+    assert_eq!(loaded_offset(&groups, "h", "t", 1), Some(10));
 }

@@ -1,8 +1,8 @@
 //! The control plane's one hook in the request path: each connection passes every decoded
-//! request through its [`Gate`] on the way to the handler. Without a control plane, or while
-//! it has no rule and capture is off, the gate hands the request straight to the handler.
+//! request it admits through its [`Hook`] on the way to the handler. Without a control plane,
+//! or while it has no rule and capture is off, the hook hands the request straight to the
+//! handler.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use kafka_protocol::messages::{ApiKey, ResponseKind};
@@ -15,10 +15,10 @@ use super::summary::{summarize, Summary};
 use super::Control;
 use crate::broker::Broker;
 use crate::clock::monotonic::{self, Deadline, Stopwatch};
-use crate::handler;
+use crate::handler::{self, Requester};
 use crate::protocol::{self, ProtocolError, Request, ResponseBuffer};
 
-/// What the connection does after a request passed the gate.
+/// What the connection does after a request passed the hook.
 pub enum Pass {
     /// The request was handled (or answered by a fault): go on with the next one.
     Answered(Result<(), ProtocolError>),
@@ -28,46 +28,44 @@ pub enum Pass {
     Swallow,
 }
 
-/// One connection's gate.
-pub struct Gate {
+/// One connection's hook.
+pub struct Hook {
     control: Option<Arc<Control>>,
-    peer: SocketAddr,
-    listener: String,
     /// A throttled connection reads nothing until then (KIP-219).
     muted: Option<Deadline>,
 }
 
-impl Gate {
-    /// The gate of a connection from `peer` on the listener named `listener`.
-    pub fn new(broker: &Broker, peer: SocketAddr, listener: &str) -> Gate {
-        Gate {
+impl Hook {
+    pub fn new(broker: &Broker) -> Hook {
+        Hook {
             control: broker.control().cloned(),
-            peer,
-            listener: listener.to_string(),
             muted: None,
         }
     }
 
+    /// Hands `request` from `requester` to the handler, or does what a fault rule says.
     pub async fn pass(
         &mut self,
         broker: &Arc<Broker>,
+        requester: &Requester,
         request: Request,
         out: &mut ResponseBuffer,
     ) -> Pass {
         let control = match &self.control {
             Some(c) if c.is_armed() || self.muted.is_some() => c.clone(),
-            _ => return Pass::Answered(handler::respond(broker, self.peer, request, out).await),
+            _ => return Pass::Answered(handler::respond(broker, requester, request, out).await),
         };
         if let Some(until) = self.muted.take() {
             until.reached().await;
         }
-        self.screen(&control, broker, request, out).await
+        self.screen(&control, broker, requester, request, out).await
     }
 
     async fn screen(
         &mut self,
         control: &Control,
         broker: &Arc<Broker>,
+        requester: &Requester,
         request: Request,
         out: &mut ResponseBuffer,
     ) -> Pass {
@@ -87,7 +85,7 @@ impl Gate {
                 api,
                 version,
                 client_id: &client_id,
-                listener: &self.listener,
+                listener: &requester.listener,
             };
             let body = &request.body;
             let summary = &mut summary;
@@ -102,16 +100,22 @@ impl Gate {
             summary = Some(summarize(&request.body, &broker.topics));
         }
         if let Some(f) = &fired {
-            tracing::debug!(rule = f.rule, api = ?api, peer = %self.peer, action = ?f.action, "fault rule fired");
+            tracing::debug!(rule = f.rule, api = ?api, peer = %requester.peer, action = ?f.action, "fault rule fired");
         }
         let (outcome, answered) = match fired.as_ref().map(|f| f.action) {
-            None => (Outcome::Answered, self.handle(broker, request).await),
+            None => (
+                Outcome::Answered,
+                self.handle(broker, requester, request).await,
+            ),
             Some(Action::Latency(delay)) => {
                 monotonic::sleep(delay).await;
-                (Outcome::Answered, self.handle(broker, request).await)
+                (
+                    Outcome::Answered,
+                    self.handle(broker, requester, request).await,
+                )
             }
             Some(Action::Throttle(time)) => {
-                let mut answered = self.handle(broker, request).await;
+                let mut answered = self.handle(broker, requester, request).await;
                 if let Ok(Some(response)) = &mut answered {
                     let ms = i32::try_from(time.as_millis()).unwrap_or(i32::MAX);
                     answer::set_throttle(response, ms);
@@ -124,12 +128,13 @@ impl Gate {
             Some(Action::Error { code, scope }) => {
                 let answered = match fired.as_ref() {
                     Some(f) if api == ApiKey::Metadata => {
-                        self.metadata_error(broker, request, code, f).await
+                        self.metadata_error(broker, requester, request, code, f)
+                            .await
                     }
                     _ => match answer::error_response(&request, code, scope) {
                         Some(response) => Ok(Some(response)),
                         // Rules only fire for APIs with an error table; handled as usual if not.
-                        None => self.handle(broker, request).await,
+                        None => self.handle(broker, requester, request).await,
                     },
                 };
                 (Outcome::Injected, answered)
@@ -152,8 +157,8 @@ impl Gate {
                 seq: 0,
                 time_ms: received_ms,
                 client_id,
-                peer: self.peer.to_string(),
-                listener: self.listener.clone(),
+                peer: requester.peer.to_string(),
+                listener: requester.listener.to_string(),
                 api: format!("{api:?}"),
                 api_key: api as i16,
                 version,
@@ -175,9 +180,10 @@ impl Gate {
     async fn handle(
         &self,
         broker: &Arc<Broker>,
+        requester: &Requester,
         request: Request,
     ) -> Result<Option<ResponseKind>, ProtocolError> {
-        handler::handle(broker, self.peer, request).await
+        handler::handle(broker, requester, request).await
     }
 
     /// Metadata is answered for real (clients still learn the brokers), with the error set on
@@ -185,11 +191,12 @@ impl Gate {
     async fn metadata_error(
         &self,
         broker: &Arc<Broker>,
+        requester: &Requester,
         request: Request,
         code: i16,
         fired: &Fired,
     ) -> Result<Option<ResponseKind>, ProtocolError> {
-        let mut answered = self.handle(broker, request).await;
+        let mut answered = self.handle(broker, requester, request).await;
         if let Ok(Some(ResponseKind::Metadata(response))) = &mut answered {
             answer::metadata_errors(response, code, fired.topic.as_deref(), fired.partition);
         }
