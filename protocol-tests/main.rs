@@ -16,6 +16,7 @@ mod admin_http;
 mod bad_input;
 mod cli;
 mod compat;
+mod control;
 mod embedding;
 mod frozen_clock;
 mod groups;

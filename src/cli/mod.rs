@@ -1,4 +1,5 @@
-//! The command-line tools in the `weir` binary: `weir topic|group|txn|produce|consume|cluster`.
+//! The command-line tools in the `weir` binary: `weir topic|group|txn|produce|consume|cluster`,
+//! and `weir ctl`, the client of a test broker's control plane.
 //!
 //! They speak the Kafka protocol (through [`crate::client`]) to any Kafka-compatible broker,
 //! weir or Apache Kafka. Human tables by default, `--output json` for scripts; the broker comes
@@ -8,6 +9,7 @@
 
 mod cluster;
 mod consume;
+pub mod ctl;
 pub mod error;
 mod group;
 mod offsets;
@@ -96,6 +98,8 @@ pub enum Command {
     Cluster(cluster::ClusterArgs),
     /// SCRAM users: list, describe, add (or change the password), remove.
     User(user::UserArgs),
+    /// Steer a broker started with --control: faults, broker down/up, clock, capture, reset.
+    Ctl(ctl::CtlArgs),
 }
 
 /// Runs a client command on a single-threaded runtime; prints errors as `error: ...`.
@@ -119,6 +123,7 @@ pub fn run(command: Command) -> ExitCode {
             Command::Consume(args) => consume::run(args).await,
             Command::Cluster(args) => cluster::run(args).await,
             Command::User(args) => user::run(args).await,
+            Command::Ctl(args) => ctl::run(args).await,
         }
     });
     match result {

@@ -86,6 +86,7 @@ pub enum Section {
     Transactions,
     Security,
     Admin,
+    Control,
 }
 
 impl Section {
@@ -101,6 +102,9 @@ impl Section {
                 "Security: TLS and SASL (per listener: listener.name.<name>.<key>)"
             }
             Section::Admin => "Admin HTTP listener (metrics, health checks)",
+            Section::Control => {
+                "Test control plane (fault injection, virtual clock, capture, reset)"
+            }
         }
     }
 }
@@ -611,6 +615,20 @@ pub const KEYS: &[BrokerKey] = &[
         kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.admin_max_connections = v as usize },
         doc: "The most admin HTTP connections open at once; further ones are closed on accept.",
         ..in_section(Section::Admin)
+    },
+    BrokerKey {
+        name: "control.enable",
+        default: "false",
+        kind: Kind::Bool(|c, v| c.control_enable = v),
+        doc: "Serve the test-control plane: fault rules, broker down/up, the manual clock, request capture and reset, on the admin HTTP listener (and to embedding programs). For brokers used as a test double only: never enable it on a broker that serves real traffic. `weir serve --control` sets it.",
+        ..in_section(Section::Control)
+    },
+    BrokerKey {
+        name: "control.clock",
+        default: "system",
+        kind: Kind::Choice(&["system", "manual"], |c, v| c.control_manual_clock = v == "manual"),
+        doc: "The broker clock: `system`, or `manual`, a clock that stands still until the control plane advances it (every Kafka timer and timestamp follows it). `manual` needs control.enable. `weir serve --clock manual` sets it.",
+        ..in_section(Section::Control)
     },
 ];
 

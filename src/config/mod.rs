@@ -101,6 +101,10 @@ pub struct Config {
     pub admin_listen: Option<String>,
     /// `admin.max.connections`.
     pub admin_max_connections: usize,
+    /// `control.enable`: the test-control plane is served.
+    pub control_enable: bool,
+    /// `control.clock=manual`: the broker clock stands still until the control plane moves it.
+    pub control_manual_clock: bool,
     /// Every key of the table as the layers gave it, for DescribeConfigs on the broker.
     pub settings: Vec<Setting>,
     /// The `listener.name.<name>.<key>` settings given, for DescribeConfigs on the broker.
@@ -428,6 +432,8 @@ impl Config {
             group_consumer: ConsumerGroupSettings::default(),
             admin_listen: None,
             admin_max_connections: 0,
+            control_enable: false,
+            control_manual_clock: false,
             settings: Vec::with_capacity(KEYS.len()),
             listener_settings: Vec::new(),
         }

@@ -311,6 +311,22 @@ impl Store {
         Ok(())
     }
 
+    /// Drops every group and committed offset: the log is rewritten holding nothing, the way
+    /// a compaction rewrites it (so a crash leaves either the old log or the empty one).
+    pub fn clear(&mut self) -> io::Result<()> {
+        let live = std::mem::take(&mut self.live);
+        let live_bytes = std::mem::replace(&mut self.live_bytes, 0);
+        if let Err(e) = self.compact() {
+            // Before the rename the old log is still the log; after it, the empty one is.
+            if self.len != MAGIC.len() as u64 {
+                self.live = live;
+                self.live_bytes = live_bytes;
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
     fn sync_pending_dir(&mut self) -> io::Result<()> {
         if self.dir_sync_pending {
             sync_dir(&self.dir)?;

@@ -76,6 +76,22 @@ pub async fn respond(
     request: Request,
     out: &mut ResponseBuffer,
 ) -> Result<(), ProtocolError> {
+    let (api_key, version) = (request.api_key, request.version);
+    let correlation_id = request.header.correlation_id;
+    match handle(broker, requester, request).await? {
+        Some(response) => {
+            protocol::encode_response(out, api_key, version, correlation_id, &response)
+        }
+        None => Ok(()),
+    }
+}
+
+/// Handles one request: its response, or `None` when there is none to send (acks=0 produce).
+pub async fn handle(
+    broker: &Arc<Broker>,
+    requester: &Requester,
+    request: Request,
+) -> Result<Option<ResponseKind>, ProtocolError> {
     let Request {
         header,
         api_key,
@@ -91,7 +107,7 @@ pub async fn respond(
         }
         RequestKind::Produce(r) => match produce::handle(broker, version, r).await {
             Some(response) => ResponseKind::Produce(response),
-            None => return Ok(()),
+            None => return Ok(None),
         },
         RequestKind::Fetch(r) => ResponseKind::Fetch(fetch::handle(broker, version, r).await),
         RequestKind::ListOffsets(r) => {
@@ -207,7 +223,7 @@ pub async fn respond(
             });
         }
     };
-    protocol::encode_response(out, api_key, version, header.correlation_id, &response)
+    Ok(Some(response))
 }
 
 fn topic_name(name: &str) -> TopicName {

@@ -371,3 +371,25 @@ fn pending_transactional_offsets_replay_until_their_transaction_ends() {
         .collect();
     assert_eq!(left, vec![(2, 1, 20)]);
 }
+
+#[test]
+fn clearing_the_log_forgets_every_group_durably_and_appends_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 0).unwrap();
+    store
+        .append(&[
+            group("g", 1),
+            offset("g", "t", 0, 5),
+            offset("h", "t", 1, 9),
+        ])
+        .unwrap();
+    store.clear().unwrap();
+    assert!(store.is_empty());
+    assert_eq!(store.len(), MAGIC.len() as u64);
+    assert!(!dir.path().join(TMP_NAME).exists());
+    store.append(&[offset("h", "t", 1, 10)]).unwrap();
+    drop(store);
+    let (_, groups) = Store::open(dir.path(), 0).unwrap();
+    assert_eq!(groups.keys().collect::<Vec<_>>(), vec!["h"]);
+    assert_eq!(loaded_offset(&groups, "h", "t", 1), Some(10));
+}
