@@ -111,5 +111,9 @@ async fn offsets_of_an_open_transaction_are_unstable_until_it_commits_even_acros
     assert_eq!(fetched(&mut c, true).await, (UNSTABLE_OFFSET_COMMIT, -1));
     assert_eq!(fetched(&mut c, false).await, (0, 5));
     end(&mut c, "tx", second, false).await;
-    assert_eq!(fetched(&mut c, true).await, (0, 5), "an aborted offset never shows");
+    assert_eq!(
+        fetched(&mut c, true).await,
+        (0, 5),
+        "an aborted offset never shows"
+    );
 }

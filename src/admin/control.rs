@@ -70,24 +70,29 @@ fn refused(e: ControlError) -> Response {
     refuse(code, e.to_string())
 }
 
-/// The broker's control plane, or the answer when there is none.
-fn control(state: &AdminState) -> Result<ControlHandle, Response> {
+/// The broker's control plane, or the answer when there is none (boxed: a response is large
+/// next to the handle).
+fn control(state: &AdminState) -> Result<ControlHandle, Box<Response>> {
     let Some(broker) = state.broker() else {
-        return Err(refuse(
+        return Err(Box::new(refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "the broker is starting",
-        ));
+        )));
     };
-    ControlHandle::of(broker).ok_or_else(super::routes::not_found_response)
+    ControlHandle::of(broker).ok_or_else(|| Box::new(super::routes::not_found_response()))
 }
 
 /// Parses a JSON body; an empty body is the type's default.
-fn body<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, Response> {
+fn body<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, Box<Response>> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(bytes)
-        .map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| {
+        Box::new(refuse(
+            StatusCode::BAD_REQUEST,
+            format!("bad JSON body: {e}"),
+        ))
+    })
 }
 
 fn answer<T: Serialize>(result: Result<T, ControlError>) -> Response {
@@ -101,7 +106,7 @@ macro_rules! control_or_return {
     ($state:expr) => {
         match control(&$state) {
             Ok(control) => control,
-            Err(response) => return response,
+            Err(response) => return *response,
         }
     };
 }
@@ -131,7 +136,7 @@ async fn add_fault(State(state): Shared, Query(at): Query<Position>, bytes: Byte
     }
     let rule: Rule = match body(&bytes) {
         Ok(rule) => rule,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     match c.insert_fault(at.position, rule) {
         Ok(id) => (StatusCode::CREATED, Json(json!({ "id": id }))).into_response(),
@@ -175,7 +180,7 @@ async fn advance(State(state): Shared, bytes: Bytes) -> Response {
     let c = control_or_return!(state);
     let a: Advance = match body(&bytes) {
         Ok(a) => a,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let Some(ms) = a.ms else {
         return refuse(
@@ -200,7 +205,7 @@ async fn set_clock(State(state): Shared, bytes: Bytes) -> Response {
     let c = control_or_return!(state);
     let set: SetClock = match body(&bytes) {
         Ok(s) => s,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     match set.ms {
         Some(ms) => answer(c.set_clock(ms)),
@@ -221,7 +226,7 @@ async fn start_capture(State(state): Shared, bytes: Bytes) -> Response {
     let c = control_or_return!(state);
     let start: StartCapture = match body(&bytes) {
         Ok(s) => s,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     answer(c.capture_start(start.capacity))
 }

@@ -15,10 +15,7 @@ impl PartitionLog {
         let mut deleted = 0;
         let retention_ms = self.config.retention_ms;
         if retention_ms >= 0 {
-            loop {
-                let Some(first) = self.segments.values().next() else {
-                    break;
-                };
+            while let Some(first) = self.segments.values().next() {
                 let active = self.segments.len() == 1;
                 if active && first.is_empty() {
                     break;
