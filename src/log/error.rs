@@ -57,3 +57,14 @@ pub enum LogError {
     #[error("invalid offset: {0}")]
     InvalidOffset(String),
 }
+
+impl LogError {
+    /// Whether the storage failed (KAFKA_STORAGE_ERROR) rather than the request: the same
+    /// operation may succeed later (after a restart, for an offline partition).
+    pub fn is_storage(&self) -> bool {
+        matches!(
+            self,
+            LogError::Io(_) | LogError::SyncFailed { .. } | LogError::Offline(_)
+        )
+    }
+}

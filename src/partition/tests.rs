@@ -12,7 +12,7 @@ use kafka_protocol::records::{
 use super::fetch::{self, Limits, Wanted};
 use super::{DeleteBefore, Isolation, OffsetQuery, Partition};
 use crate::clock::{monotonic, Clock, ManualClock};
-use crate::log::{LogConfig, LogError, PartitionLog, TimestampLookup};
+use crate::log::{LogConfig, LogError, Marker, Outcome, PartitionLog, TimestampLookup};
 
 /// One batch of one record with `value_len` bytes of value, stamped `timestamp`.
 fn batch(value_len: usize, timestamp: i64) -> Bytes {
@@ -232,6 +232,11 @@ async fn a_failed_fsync_takes_the_partition_offline_and_answers_waiting_fetches(
         vec![wanted(&p, 1)],
         limits(1, 1 << 20, Duration::from_secs(30)),
     ));
+    let committed = Limits {
+        isolation: Isolation::ReadCommitted,
+        ..limits(1, 1 << 20, Duration::from_secs(30))
+    };
+    let waiting_committed = tokio::spawn(fetch::fetch(vec![wanted(&p, 1)], committed));
     let fault = faults::arm(Rule::once(Point::Fsync, dir.path()));
     let flusher = p.clone();
     let flushed = tokio::task::spawn_blocking(move || flusher.flush())
@@ -250,6 +255,23 @@ async fn a_failed_fsync_takes_the_partition_offline_and_answers_waiting_fetches(
         "woken, not timed out"
     );
     assert!(matches!(fetched[0].records, Err(LogError::Offline(_))));
+    let fetched = waiting_committed.await.unwrap().unwrap();
+    assert!(matches!(fetched[0].records, Err(LogError::Offline(_))));
+    let marker = Marker {
+        producer_id: 1,
+        producer_epoch: 0,
+        outcome: Outcome::Commit,
+        coordinator_epoch: 0,
+    };
+    let refused = p.append_marker(&marker);
+    assert!(
+        refused.as_ref().is_err_and(LogError::is_storage),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        p.offset_for(OffsetQuery::Latest, Isolation::ReadCommitted),
+        Err(LogError::Offline(_))
+    ));
     assert!(matches!(p.append(batch(10, 2)), Err(LogError::Offline(_))));
     assert!(matches!(p.flush(), Err(LogError::Offline(_))));
     assert!(matches!(
