@@ -147,6 +147,12 @@ async fn broker_down_then_up_producers_and_a_consumer_group_resume_with_nothing_
         }
     })
     .await;
+    // The consumer closes (leaving its group) while the broker is still there to answer: a
+    // consumer closing against a broker that is gone waits on its coordinator.
     reader.abort();
+    let _ = reader.await;
+    tokio::task::spawn_blocking(move || drop(consumer))
+        .await
+        .expect("consumer closed");
     broker.shutdown().await;
 }
