@@ -17,7 +17,8 @@ use crate::coordinator::{GroupConfig, GroupCoordinator};
 use crate::error::Error;
 use crate::metadata::{ClusterMeta, ProducerIds, Topics};
 use crate::metrics::Metrics;
-use crate::security::{tls, Credentials};
+use crate::security::authorizer::{Authorizer, Rules};
+use crate::security::{tls, AclStore, Credentials};
 use crate::server::listener::{Bound, ListenerContext};
 use crate::server::sasl::SaslSettings;
 
@@ -30,6 +31,10 @@ pub struct Broker {
     pub groups: GroupCoordinator,
     /// SCRAM credentials (and PLAIN passwords checked against them).
     pub credentials: Arc<Credentials>,
+    /// The ACLs, kept whether or not the authorizer is on.
+    pub acls: AclStore,
+    /// The authorizer's settings; `None` when `authorizer.class.name` is empty.
+    authorization: Option<Arc<Rules>>,
     metrics: Metrics,
     clock: Clock,
     /// Per listener name, the host and port its clients are told to connect to.
@@ -66,6 +71,14 @@ impl Broker {
     /// The broker clock every timestamp and Kafka timer reads (see [`crate::clock`]).
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The authorizer as it is now (the current ACLs), or `None` when authorization is off.
+    pub fn authorizer(&self) -> Option<Authorizer> {
+        self.authorization.as_ref().map(|rules| Authorizer {
+            rules: rules.clone(),
+            acls: self.acls.snapshot(),
+        })
     }
 }
 
@@ -339,7 +352,8 @@ pub async fn start(config: Config, clock: Clock) -> Result<BrokerHandle, Error> 
     })
 }
 
-/// Opens the logs, the credential store and the group coordinator, and binds the listeners.
+/// Opens the logs, the credential and ACL stores and the group coordinator, and binds the
+/// listeners.
 async fn open(
     config: Config,
     metrics: Metrics,
@@ -350,7 +364,7 @@ async fn open(
     let node_id = config.node_id;
     let tls_config = config.clone();
     let topics_clock = clock.clone();
-    let (topics, cluster, producer_ids, credentials, tls) =
+    let (topics, cluster, producer_ids, credentials, acls, tls) =
         tokio::task::spawn_blocking(move || {
             // Certificates first: a listener that cannot serve fails before any data is touched.
             let tls = tls_configs(&tls_config)?;
@@ -358,8 +372,16 @@ async fn open(
             let cluster = ClusterMeta::load_or_create(&data_dir, node_id)?;
             let producer_ids = ProducerIds::open(&data_dir)?;
             let credentials = Credentials::open(&data_dir)?;
+            let acls = AclStore::open(&data_dir)?;
             let topics = Topics::open(&data_dir, log_config, topics_clock)?;
-            Ok::<_, Error>((topics, cluster, producer_ids, Arc::new(credentials), tls))
+            Ok::<_, Error>((
+                topics,
+                cluster,
+                producer_ids,
+                Arc::new(credentials),
+                acls,
+                tls,
+            ))
         })
         .await??;
 
@@ -384,6 +406,10 @@ async fn open(
             (b.context.name.to_string(), host, port)
         })
         .collect();
+    let authorization = config
+        .authorization
+        .enabled
+        .then(|| Arc::new(config.authorization.rules.clone()));
     let broker = Arc::new(Broker {
         config,
         topics,
@@ -391,6 +417,8 @@ async fn open(
         producer_ids,
         groups,
         credentials,
+        acls,
+        authorization,
         metrics,
         clock,
         advertised,

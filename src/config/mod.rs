@@ -99,6 +99,8 @@ pub struct Config {
     pub admin_listen: Option<String>,
     /// `admin.max.connections`.
     pub admin_max_connections: usize,
+    /// `authorizer.class.name`, `super.users`, `allow.everyone.if.no.acl.found`.
+    pub authorization: AuthorizationSettings,
     /// Every key of the table as the layers gave it, for DescribeConfigs on the broker.
     pub settings: Vec<Setting>,
     /// The `listener.name.<name>.<key>` settings given, for DescribeConfigs on the broker.
@@ -120,6 +122,14 @@ pub struct ConsumerGroupSettings {
     pub max_size: i32,
     /// The first is the default.
     pub assignors: Vec<Assignor>,
+}
+
+/// The authorizer's settings. Off (Kafka's default: an empty `authorizer.class.name`), every
+/// principal may do everything and the ACL APIs answer SECURITY_DISABLED.
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizationSettings {
+    pub enabled: bool,
+    pub rules: crate::security::authorizer::Rules,
 }
 
 /// One broker setting as DescribeConfigs shows it.
@@ -425,6 +435,7 @@ impl Config {
             group_consumer: ConsumerGroupSettings::default(),
             admin_listen: None,
             admin_max_connections: 0,
+            authorization: AuthorizationSettings::default(),
             settings: Vec::with_capacity(KEYS.len()),
             listener_settings: Vec::new(),
         }

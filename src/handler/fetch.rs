@@ -6,14 +6,22 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, FetchResponse};
 
+use super::access::Access;
 use super::LEADER_EPOCH;
 use crate::broker::Broker;
 use crate::error::code_of;
 use crate::partition::fetch::{self, Limits, Wanted};
+use crate::security::acl::Operation;
 
 /// Fetch sessions (KIP-227) are answered sessionless: session id 0 tells the client to keep
-/// sending full fetch requests, which Kafka clients handle.
-pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -> FetchResponse {
+/// sending full fetch requests, which Kafka clients handle. Each topic needs READ, checked
+/// before its existence (an unknown topic id stays UNKNOWN_TOPIC_ID).
+pub async fn handle(
+    broker: &Arc<Broker>,
+    access: &Access<'_>,
+    version: i16,
+    request: FetchRequest,
+) -> FetchResponse {
     if request.session_id != 0 || request.session_epoch > 0 {
         return FetchResponse::default()
             .with_error_code(ResponseError::FetchSessionIdNotFound.code());
@@ -34,12 +42,17 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -
         } else {
             broker.topics.get(t.topic.as_str())
         };
+        let denied = match &topic {
+            Some(topic) => !access.topic(Operation::Read, &topic.name),
+            None => !by_id && !access.topic(Operation::Read, t.topic.as_str()),
+        };
         let partitions = t
             .partitions
             .iter()
             .map(|p| {
                 let out = empty(p.partition, read_committed);
                 let error = match topic.as_ref().and_then(|t| t.partition(p.partition)) {
+                    _ if denied => ResponseError::TopicAuthorizationFailed,
                     None => missing,
                     Some(_) if p.current_leader_epoch > LEADER_EPOCH => {
                         ResponseError::UnknownLeaderEpoch

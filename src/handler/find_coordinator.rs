@@ -2,27 +2,41 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 
+use super::access::Access;
 use super::{str_bytes, Requester};
 use crate::broker::Broker;
+use crate::security::acl::Operation;
 
 const GROUP: i8 = 0;
+const TRANSACTION: i8 = 1;
 
 /// weir coordinates every group. Transaction coordinators (key type 1) are not served yet, so
-/// such keys get COORDINATOR_NOT_AVAILABLE. v4+ batches keys.
+/// such keys get COORDINATOR_NOT_AVAILABLE. v4+ batches keys. A group key needs DESCRIBE on the
+/// group, a transactional id DESCRIBE on it (checked first, as in Kafka).
 pub fn handle(
     broker: &Broker,
     requester: &Requester,
+    access: &Access<'_>,
     version: i16,
     request: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
     let (host, port) = broker.advertised(&requester.listener);
     let node = BrokerId(broker.node_id());
-    let error =
-        (request.key_type != GROUP).then_some(ResponseError::CoordinatorNotAvailable.code());
+    let key_type = request.key_type;
+    let error = |key: &str| match key_type {
+        GROUP if !access.group(Operation::Describe, key) => {
+            Some(ResponseError::GroupAuthorizationFailed)
+        }
+        TRANSACTION if !access.transactional_id(Operation::Describe, key) => {
+            Some(ResponseError::TransactionalIdAuthorizationFailed)
+        }
+        GROUP => None,
+        _ => Some(ResponseError::CoordinatorNotAvailable),
+    };
     if version < 4 {
-        return match error {
+        return match error(request.key.as_str()) {
             Some(code) => FindCoordinatorResponse::default()
-                .with_error_code(code)
+                .with_error_code(code.code())
                 .with_node_id(BrokerId(-1))
                 .with_port(-1),
             None => FindCoordinatorResponse::default()
@@ -35,10 +49,11 @@ pub fn handle(
         .coordinator_keys
         .into_iter()
         .map(|key| {
+            let code = error(key.as_str());
             let c = Coordinator::default().with_key(key);
-            match error {
+            match code {
                 Some(code) => c
-                    .with_error_code(code)
+                    .with_error_code(code.code())
                     .with_node_id(BrokerId(-1))
                     .with_port(-1),
                 None => c

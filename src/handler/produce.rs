@@ -7,11 +7,13 @@ use kafka_protocol::messages::produce_response::{
 };
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 
+use super::access::Access;
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::error::code_of;
-use crate::log::LogError;
+use crate::log::{BatchHeader, LogError};
 use crate::partition::Partition;
+use crate::security::acl::Operation;
 
 /// One partition's records waiting to be appended, and where its answer goes.
 struct Append {
@@ -23,13 +25,23 @@ struct Append {
 
 /// Appends each partition's batches; a bad partition gets its own error while the others
 /// succeed. acks=0 gets no response at all, as in Kafka.
+///
+/// Authorization as in Kafka: transactional batches need WRITE on the transactional id (or the
+/// whole request is refused), and each topic needs WRITE (checked before its existence).
 pub async fn handle(
     broker: &Arc<Broker>,
+    access: &Access<'_>,
     version: i16,
     request: ProduceRequest,
 ) -> Option<ProduceResponse> {
     let acks = request.acks;
-    let refused = if request.transactional_id.is_some() {
+    let transactional_denied = has_transactional_records(&request)
+        && !request
+            .transactional_id
+            .as_ref()
+            .is_some_and(|id| access.transactional_id(Operation::Write, id.as_str()));
+    // Transactions are not served yet: any transactional id is refused like an unauthorized one.
+    let refused = if transactional_denied || request.transactional_id.is_some() {
         Some(ResponseError::TransactionalIdAuthorizationFailed.code())
     } else if !matches!(acks, -1..=1) {
         Some(ResponseError::InvalidRequiredAcks.code())
@@ -50,6 +62,13 @@ pub async fn handle(
         } else {
             ResponseError::UnknownTopicOrPartition
         };
+        // An unknown topic id stays UNKNOWN_TOPIC_ID; a name is authorized whether it exists
+        // or not.
+        let denied = match &topic {
+            Some(t) => !access.topic(Operation::Write, &t.name),
+            None => version < 13 && !access.topic(Operation::Write, data.name.as_str()),
+        };
+        let refused = refused.or(denied.then_some(ResponseError::TopicAuthorizationFailed.code()));
         let mut partitions = Vec::with_capacity(data.partition_data.len());
         for (slot, p) in data.partition_data.into_iter().enumerate() {
             let out = PartitionProduceResponse::default()
@@ -133,4 +152,14 @@ pub async fn handle(
     }
 
     (acks != 0).then(|| ProduceResponse::default().with_responses(responses))
+}
+
+/// Whether the first batch of any partition is transactional (Kafka's test).
+fn has_transactional_records(request: &ProduceRequest) -> bool {
+    request
+        .topic_data
+        .iter()
+        .flat_map(|t| t.partition_data.iter())
+        .filter_map(|p| p.records.as_ref())
+        .any(|records| BatchHeader::parse(records).is_ok_and(|h| h.is_transactional()))
 }
