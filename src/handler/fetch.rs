@@ -3,14 +3,17 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId};
 
 use super::access::Access;
 use super::LEADER_EPOCH;
 use crate::broker::Broker;
 use crate::error::code_of;
 use crate::partition::fetch::{self, Limits, Wanted};
+use crate::partition::Isolation;
 use crate::security::acl::Operation;
 
 /// Fetch sessions (KIP-227) are answered sessionless: session id 0 tells the client to keep
@@ -26,7 +29,8 @@ pub async fn handle(
         return FetchResponse::default()
             .with_error_code(ResponseError::FetchSessionIdNotFound.code());
     }
-    let read_committed = request.isolation_level == 1;
+    let isolation = Isolation::from_wire(request.isolation_level);
+    let read_committed = isolation == Isolation::ReadCommitted;
     let by_id = version >= 13;
     let missing = if by_id {
         ResponseError::UnknownTopicId
@@ -90,6 +94,7 @@ pub async fn handle(
         } else {
             Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0))
         },
+        isolation,
     };
     let fetched = match fetch::fetch(wanted, limits).await {
         Ok(fetched) => fetched,
@@ -111,6 +116,18 @@ pub async fn handle(
         match f.records {
             Ok(records) => out.records = Some(records),
             Err(e) => out.error_code = code_of(e),
+        }
+        if read_committed {
+            out.aborted_transactions = Some(
+                f.aborted
+                    .iter()
+                    .map(|a| {
+                        AbortedTransaction::default()
+                            .with_producer_id(ProducerId(a.producer_id))
+                            .with_first_offset(a.first_offset)
+                    })
+                    .collect(),
+            );
         }
     }
     FetchResponse::default().with_responses(topics)

@@ -10,9 +10,10 @@ use crate::security::acl::Operation;
 const GROUP: i8 = 0;
 const TRANSACTION: i8 = 1;
 
-/// weir coordinates every group. Transaction coordinators (key type 1) are not served yet, so
-/// such keys get COORDINATOR_NOT_AVAILABLE. v4+ batches keys. A group key needs DESCRIBE on the
-/// group, a transactional id DESCRIBE on it (checked first, as in Kafka).
+/// weir coordinates every group and every transactional id. Other key types (share groups)
+/// are INVALID_REQUEST, as is an empty transactional id. v4+ batches keys. A group key needs
+/// DESCRIBE on the group, a transactional id DESCRIBE on it, checked before the key itself as
+/// in Kafka.
 pub fn handle(
     broker: &Broker,
     requester: &Requester,
@@ -31,7 +32,8 @@ pub fn handle(
             Some(ResponseError::TransactionalIdAuthorizationFailed)
         }
         GROUP => None,
-        _ => Some(ResponseError::CoordinatorNotAvailable),
+        TRANSACTION if !key.is_empty() => None,
+        _ => Some(ResponseError::InvalidRequest),
     };
     if version < 4 {
         return match error(request.key.as_str()) {
@@ -47,11 +49,10 @@ pub fn handle(
     }
     let coordinators = request
         .coordinator_keys
-        .into_iter()
+        .iter()
         .map(|key| {
-            let code = error(key.as_str());
-            let c = Coordinator::default().with_key(key);
-            match code {
+            let c = Coordinator::default().with_key(key.clone());
+            match error(key.as_str()) {
                 Some(code) => c
                     .with_error_code(code.code())
                     .with_node_id(BrokerId(-1))

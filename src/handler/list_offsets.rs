@@ -10,7 +10,7 @@ use super::access::Access;
 use super::LEADER_EPOCH;
 use crate::broker::Broker;
 use crate::error::code_of;
-use crate::partition::OffsetQuery;
+use crate::partition::{Isolation, OffsetQuery};
 use crate::security::acl::Operation;
 
 const LATEST: i64 = -1;
@@ -31,6 +31,8 @@ pub async fn handle(
         .iter()
         .map(|t| !access.topic(Operation::Describe, t.name.as_str()))
         .collect();
+    // The field exists from v2 on; earlier requests read everything.
+    let isolation = Isolation::from_wire(request.isolation_level);
     let b = broker.clone();
     // Timestamp lookups read the time index and segment files: keep them off the reactor.
     let topics = tokio::task::spawn_blocking(move || {
@@ -69,7 +71,7 @@ pub async fn handle(
                             LATEST_TIERED => return found(out, -1, -1, version),
                             _ => return out.with_error_code(ResponseError::InvalidRequest.code()),
                         };
-                        match partition.offset_for(query) {
+                        match partition.offset_for(query, isolation) {
                             Ok(Some(hit)) => found(out, hit.timestamp, hit.offset, version),
                             Ok(None) => out,
                             Err(e) => out.with_error_code(code_of(e)),

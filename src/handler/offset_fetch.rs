@@ -54,6 +54,7 @@ pub async fn handle(
                     .into_iter()
                     .map(|o| {
                         OffsetFetchResponsePartition::default()
+                            .with_error_code(unstable_code(&o))
                             .with_partition_index(o.partition)
                             .with_committed_offset(o.offset)
                             .with_committed_leader_epoch(o.leader_epoch)
@@ -125,6 +126,7 @@ pub async fn handle(
                     .into_iter()
                     .map(|o| {
                         OffsetFetchResponsePartitions::default()
+                            .with_error_code(unstable_code(&o))
                             .with_partition_index(o.partition)
                             .with_committed_offset(o.offset)
                             .with_committed_leader_epoch(o.leader_epoch)
@@ -201,6 +203,16 @@ fn split_denied(access: &Access<'_>, wanted: Wanted) -> (Wanted, Denied) {
                 .partition(|(topic, _)| access.topic(Operation::Describe, topic));
             (Some(allowed), denied)
         }
+    }
+}
+
+/// UNSTABLE_OFFSET_COMMIT for a partition whose offset an open transaction is committing
+/// (asked with `require_stable`, v7+), else no error.
+fn unstable_code(o: &FetchedOffset) -> i16 {
+    if o.unstable {
+        ResponseError::UnstableOffsetCommit.code()
+    } else {
+        0
     }
 }
 

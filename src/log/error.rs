@@ -35,6 +35,13 @@ pub enum LogError {
     /// A producer epoch older than the one already seen (INVALID_PRODUCER_EPOCH).
     #[error("invalid producer epoch: {0}")]
     InvalidProducerEpoch(String),
+    /// A batch that does not fit its producer's transaction state: transactional without an
+    /// ongoing transaction on this partition, or plain while one is open (INVALID_TXN_STATE).
+    #[error("invalid transaction state: {0}")]
+    InvalidTxnState(String),
+    /// A marker from an older transaction coordinator (TRANSACTION_COORDINATOR_FENCED).
+    #[error("transaction coordinator fenced: {0}")]
+    CoordinatorFenced(String),
     /// An offset argument that makes no sense, e.g. delete_records beyond the end.
     #[error("invalid offset: {0}")]
     InvalidOffset(String),

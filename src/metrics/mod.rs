@@ -22,6 +22,9 @@
 //! | `weir_consumer_groups` | gauge | `state` (at scrape time) |
 //! | `weir_consumer_group_lag` | gauge | `group`: high watermark minus committed offset, summed |
 //! | `weir_consumer_group_partition_lag` | gauge | `group`, `topic`, `partition` |
+//! | `weir_transactions` | gauge | `state`: transactional ids by the state of their transaction |
+//! | `weir_transactions_committed_total`, `weir_transactions_aborted_total` | counter | since start |
+//! | `weir_transactions_timed_out_total` | counter | aborted by the coordinator after their timeout |
 
 mod snapshot;
 
