@@ -203,27 +203,29 @@ pub async fn handle(
             describe_log_dirs::handle(broker, access, version, r).await,
         ),
         RequestKind::AddPartitionsToTxn(r) => ResponseKind::AddPartitionsToTxn(
-            add_partitions_to_txn::handle(broker, version, r).await,
+            add_partitions_to_txn::handle(broker, access, version, r).await,
         ),
-        RequestKind::AddOffsetsToTxn(r) => {
-            ResponseKind::AddOffsetsToTxn(add_offsets_to_txn::handle(broker, version, r).await)
+        RequestKind::AddOffsetsToTxn(r) => ResponseKind::AddOffsetsToTxn(
+            add_offsets_to_txn::handle(broker, access, version, r).await,
+        ),
+        RequestKind::EndTxn(r) => {
+            ResponseKind::EndTxn(end_txn::handle(broker, access, version, r).await)
         }
-        RequestKind::EndTxn(r) => ResponseKind::EndTxn(end_txn::handle(broker, version, r).await),
-        RequestKind::TxnOffsetCommit(r) => {
-            ResponseKind::TxnOffsetCommit(txn_offset_commit::handle(broker, version, r).await)
-        }
+        RequestKind::TxnOffsetCommit(r) => ResponseKind::TxnOffsetCommit(
+            txn_offset_commit::handle(broker, access, version, r).await,
+        ),
         RequestKind::WriteTxnMarkers(r) => {
-            ResponseKind::WriteTxnMarkers(write_txn_markers::handle(broker, r).await)
+            ResponseKind::WriteTxnMarkers(write_txn_markers::handle(broker, access, r).await)
         }
         RequestKind::DescribeProducers(r) => {
-            ResponseKind::DescribeProducers(describe_producers::handle(broker, r).await)
+            ResponseKind::DescribeProducers(describe_producers::handle(broker, access, r).await)
         }
-        RequestKind::DescribeTransactions(r) => {
-            ResponseKind::DescribeTransactions(describe_transactions::handle(broker, r).await)
-        }
-        RequestKind::ListTransactions(r) => {
-            ResponseKind::ListTransactions(list_transactions::handle(broker, version, r).await)
-        }
+        RequestKind::DescribeTransactions(r) => ResponseKind::DescribeTransactions(
+            describe_transactions::handle(broker, access, r).await,
+        ),
+        RequestKind::ListTransactions(r) => ResponseKind::ListTransactions(
+            list_transactions::handle(broker, access, version, r).await,
+        ),
         RequestKind::DescribeUserScramCredentials(r) => ResponseKind::DescribeUserScramCredentials(
             describe_user_scram_credentials::handle(broker, access, r),
         ),
