@@ -608,9 +608,10 @@ pub const KEYS: &[BrokerKey] = &[
     },
     BrokerKey {
         name: "authorizer.class.name",
+        aliases: &["authorizer"],
         default: "",
         kind: Kind::Text(set_authorizer),
-        doc: "The authorizer: empty (the default, as in Kafka) authorizes nothing, so every client may do everything and the ACL APIs answer SECURITY_DISABLED; org.apache.kafka.metadata.authorizer.StandardAuthorizer enforces ACLs on every API with Kafka's StandardAuthorizer rules. ACLs are managed with CreateAcls/DescribeAcls/DeleteAcls (kafka-acls.sh, the AdminClient, `weir acl`) and kept in acls.json in the data folder.",
+        doc: "The authorizer: empty or `none` (the default, as in Kafka) authorizes nothing, so every client may do everything and the ACL APIs answer SECURITY_DISABLED; `standard` or org.apache.kafka.metadata.authorizer.StandardAuthorizer enforces ACLs on every API with Kafka's StandardAuthorizer rules. ACLs are managed with CreateAcls/DescribeAcls/DeleteAcls (kafka-acls.sh, the AdminClient, `weir acl`) and kept in acls.json in the data folder.",
         ..in_section(Section::Authorization)
     },
     BrokerKey {
@@ -664,8 +665,8 @@ pub const STANDARD_AUTHORIZER: &str = "org.apache.kafka.metadata.authorizer.Stan
 /// `authorizer.class.name`: empty (off) or Kafka's StandardAuthorizer.
 fn set_authorizer(c: &mut Config, value: &str) -> Result<(), String> {
     c.authorization.enabled = match value {
-        "" => false,
-        STANDARD_AUTHORIZER => true,
+        "" | "none" => false,
+        STANDARD_AUTHORIZER | "standard" => true,
         other => {
             return Err(format!(
                 "weir has Kafka's StandardAuthorizer ({STANDARD_AUTHORIZER}), not {other}"
