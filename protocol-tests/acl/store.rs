@@ -22,7 +22,7 @@ fn acl(i: usize) -> Acl {
         principal: format!("User:u{i}"),
         host: "*".into(),
         operation: Operation::Read,
-        permission: if i % 2 == 0 {
+        permission: if i.is_multiple_of(2) {
             Permission::Allow
         } else {
             Permission::Deny
