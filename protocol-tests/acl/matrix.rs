@@ -305,6 +305,37 @@ async fn sasl_users_get_what_their_acls_allow() {
         .expect("metadata");
     assert_eq!(named.topics[0].error_code, TOPIC_AUTHORIZATION_FAILED);
 
+    // A TLS client is the principal of its certificate's subject (RFC 2253: the last RDN of
+    // the certificate first).
+    let chain = std::fs::read_to_string(&b.certs.client_cert).expect("cert");
+    let key = std::fs::read_to_string(&b.certs.client_key).expect("key");
+    let tls = ClientSecurity::from_properties(&[
+        ("security.protocol".to_string(), "SSL".to_string()),
+        (
+            "ssl.truststore.location".to_string(),
+            crate::security::Certs::path(&b.certs.ca),
+        ),
+        ("ssl.keystore.certificate.chain".to_string(), chain),
+        ("ssl.keystore.key".to_string(), key),
+    ])
+    .expect("client security");
+    let mut cert_client =
+        Client::connect_with(&b.addr("SSL").to_string(), "weir-acl-test", WAIT, tls)
+            .await
+            .expect("connect over SSL");
+    assert!(visible(&mut cert_client).await.is_empty());
+    acl(&[
+        "add",
+        "--allow-principal",
+        "User:O=weir,CN=alice",
+        "--operation",
+        "Describe",
+        "--topic",
+        "b.private",
+    ])
+    .await;
+    assert_eq!(visible(&mut cert_client).await, ["b.private"]);
+
     // Auto-creation needs CREATE: refused until alice may create topics prefixed a.
     assert_eq!(
         auto_create(&mut alice_client, "a.new").await,
