@@ -22,7 +22,9 @@
 //! health checks. [`control`] is the test-control plane (off unless `control.enable`): fault
 //! rules applied at one hook between decode and handler, broker down/up, the manual clock's
 //! driver, request capture and reset, served to embedding programs and on the admin listener. [`client`] is a small Kafka client (the one the `weir` command-line tools
-//! in [`cli`] and the protocol tests use).
+//! in [`cli`] and the protocol tests use). [`security`] is who a connection is (TLS, SASL, the
+//! SCRAM store) and what it may do: the ACL model, the ACL store (`acls.json`) and the
+//! authorizer, which handlers reach only through `handler/access.rs`.
 //!
 //! Embedding in tests:
 //!

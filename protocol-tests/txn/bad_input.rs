@@ -37,6 +37,7 @@ const INVALID_TRANSACTION_TIMEOUT: i16 = 50;
 const CONCURRENT_TRANSACTIONS: i16 = 51;
 const OPERATION_NOT_ATTEMPTED: i16 = 55;
 const PRODUCER_FENCED: i16 = 90;
+const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 const TRANSACTIONAL_ID_NOT_FOUND: i16 = 105;
 const TRANSACTION_ABORTABLE: i16 = 120;
 const INVALID_REGULAR_EXPRESSION: i16 = 128;
@@ -308,9 +309,11 @@ async fn every_transactional_api_answers_bad_requests_with_kafkas_codes() {
         .await,
         INVALID_PRODUCER_ID_MAPPING
     );
+    // Transactional records without a transactional id: refused before anything else, as
+    // Kafka refuses them (with or without an authorizer).
     assert_eq!(
         produce(&mut c, 9, None, ("t", 0), batch(pid, 1, 0, 2, true)).await,
-        INVALID_TXN_STATE
+        TRANSACTIONAL_ID_AUTHORIZATION_FAILED
     );
     assert_eq!(add(&mut c, 3, "x", pid, 1, &[("t", 0)]).await, vec![NONE]);
     assert_eq!(

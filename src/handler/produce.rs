@@ -37,8 +37,9 @@ type Appended = (Append, Result<AppendOutcome, LogError>);
 /// gets the reason Kafka's verification gives (INVALID_PRODUCER_ID_MAPPING, a fenced epoch as
 /// INVALID_PRODUCER_EPOCH, TRANSACTION_ABORTABLE from v11, else INVALID_TXN_STATE).
 ///
-/// Authorization as in Kafka: transactional batches need WRITE on the transactional id (or the
-/// whole request is refused), and each topic needs WRITE (checked before its existence).
+/// Authorization as in Kafka: transactional batches need a transactional id and WRITE on it (or
+/// the whole request is TRANSACTIONAL_ID_AUTHORIZATION_FAILED, with or without an authorizer),
+/// and each topic needs WRITE (checked before its existence).
 pub async fn handle(
     broker: &Arc<Broker>,
     access: &Access<'_>,
