@@ -42,11 +42,11 @@ const TRANSACTIONAL_ID_NOT_FOUND: i16 = 105;
 const TRANSACTION_ABORTABLE: i16 = 120;
 const INVALID_REGULAR_EXPRESSION: i16 = 128;
 
-fn tid(id: &str) -> TransactionalId {
+pub(crate) fn tid(id: &str) -> TransactionalId {
     TransactionalId(s(id))
 }
 
-async fn init(
+pub(crate) async fn init(
     c: &mut RawClient,
     version: i16,
     id: &str,
@@ -67,7 +67,7 @@ async fn init(
 }
 
 /// AddPartitionsToTxn v0-v3: one code per partition, in order.
-async fn add(
+pub(crate) async fn add(
     c: &mut RawClient,
     version: i16,
     id: &str,
@@ -103,7 +103,7 @@ async fn add(
         .collect()
 }
 
-async fn end(
+pub(crate) async fn end(
     c: &mut RawClient,
     version: i16,
     id: &str,
@@ -124,7 +124,13 @@ async fn end(
     (r.error_code, r.producer_id.0, r.producer_epoch)
 }
 
-async fn add_offsets(c: &mut RawClient, id: &str, pid: i64, epoch: i16, group: &str) -> i16 {
+pub(crate) async fn add_offsets(
+    c: &mut RawClient,
+    id: &str,
+    pid: i64,
+    epoch: i16,
+    group: &str,
+) -> i16 {
     c.call(
         3,
         &AddOffsetsToTxnRequest::default()
@@ -137,7 +143,7 @@ async fn add_offsets(c: &mut RawClient, id: &str, pid: i64, epoch: i16, group: &
     .error_code
 }
 
-async fn txn_commit(
+pub(crate) async fn txn_commit(
     c: &mut RawClient,
     version: i16,
     id: &str,
