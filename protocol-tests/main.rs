@@ -11,6 +11,7 @@ static ALLOC: weir::alloc::GuardedAlloc = weir::alloc::GuardedAlloc;
 
 mod support;
 
+mod acl;
 mod admin;
 mod admin_http;
 mod bad_input;

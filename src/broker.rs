@@ -18,7 +18,8 @@ use crate::coordinator::{GroupConfig, GroupCoordinator};
 use crate::error::Error;
 use crate::metadata::{ClusterMeta, ProducerIds, TopicSpec, Topics};
 use crate::metrics::Metrics;
-use crate::security::{tls, Credentials};
+use crate::security::authorizer::{Authorizer, Rules};
+use crate::security::{tls, AclStore, Credentials};
 use crate::server::listener::{Bound, ListenerContext};
 use crate::server::sasl::SaslSettings;
 use crate::txn::{TopicPartitions, TxnConfig, TxnCoordinator};
@@ -33,6 +34,10 @@ pub struct Broker {
     pub txns: TxnCoordinator,
     /// SCRAM credentials (and PLAIN passwords checked against them).
     pub credentials: Arc<Credentials>,
+    /// The ACLs, kept whether or not the authorizer is on.
+    pub acls: AclStore,
+    /// The authorizer's settings; `None` when `authorizer.class.name` is empty.
+    authorization: Option<Arc<Rules>>,
     metrics: Metrics,
     clock: Clock,
     /// The test-control plane, when `control.enable` is set.
@@ -71,6 +76,14 @@ impl Broker {
     /// The broker clock every timestamp and Kafka timer reads (see [`crate::clock`]).
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The authorizer as it is now (the current ACLs), or `None` when authorization is off.
+    pub fn authorizer(&self) -> Option<Authorizer> {
+        self.authorization.as_ref().map(|rules| Authorizer {
+            rules: rules.clone(),
+            acls: self.acls.snapshot(),
+        })
     }
 
     /// The test-control plane's state, when `control.enable` is set (see [`crate::control`]).
@@ -400,7 +413,8 @@ pub async fn start(
     })
 }
 
-/// Opens the logs, the credential store and the group coordinator, and binds the listeners.
+/// Opens the logs, the credential and ACL stores and the group coordinator, and binds the
+/// listeners.
 async fn open(
     config: Config,
     metrics: Metrics,
@@ -413,7 +427,7 @@ async fn open(
     let tls_config = config.clone();
     let topics_clock = clock.clone();
     let seeded = seeds.clone();
-    let (topics, cluster, producer_ids, credentials, tls) =
+    let (topics, cluster, producer_ids, credentials, acls, tls) =
         tokio::task::spawn_blocking(move || {
             // Certificates first: a listener that cannot serve fails before any data is touched.
             let tls = tls_configs(&tls_config)?;
@@ -421,6 +435,7 @@ async fn open(
             let cluster = ClusterMeta::load_or_create(&data_dir, node_id)?;
             let producer_ids = ProducerIds::open(&data_dir)?;
             let credentials = Credentials::open(&data_dir)?;
+            let acls = AclStore::open(&data_dir)?;
             let topics = Topics::open(&data_dir, log_config, topics_clock)?;
             crate::control::seed::create(&topics, &seeded).map_err(std::io::Error::other)?;
             Ok::<_, Error>((
@@ -428,6 +443,7 @@ async fn open(
                 cluster,
                 Arc::new(producer_ids),
                 Arc::new(credentials),
+                acls,
                 tls,
             ))
         })
@@ -474,6 +490,10 @@ async fn open(
             (b.context.name.to_string(), host, port)
         })
         .collect();
+    let authorization = config
+        .authorization
+        .enabled
+        .then(|| Arc::new(config.authorization.rules.clone()));
     let broker = Arc::new(Broker {
         config,
         topics,
@@ -482,6 +502,8 @@ async fn open(
         groups,
         txns,
         credentials,
+        acls,
+        authorization,
         metrics,
         clock,
         control,

@@ -27,6 +27,8 @@ pub enum Error {
     Security(String),
     #[error(transparent)]
     Credentials(#[from] crate::security::credentials::CredentialError),
+    #[error(transparent)]
+    Acls(#[from] crate::security::acl_store::AclStoreError),
     #[error("task failed: {0}")]
     Task(String),
 }
@@ -87,7 +89,7 @@ pub fn kafka_code(err: &Error) -> i16 {
         },
         Error::Txn(e) => txn_code(e),
         Error::Config(_) | Error::Security(_) => K::InvalidConfig,
-        Error::Credentials(_) => K::KafkaStorageError,
+        Error::Credentials(_) | Error::Acls(_) => K::KafkaStorageError,
         Error::Io(_) => K::KafkaStorageError,
         Error::Task(_) => K::UnknownServerError,
     };

@@ -21,11 +21,13 @@
 //! in once (loading, DescribeConfigs, broker AlterConfigs and `config/weir.toml` read it),
 //! `metrics/` what is counted, and `admin/` the admin HTTP listener that serves metrics and
 //! health checks. `security/` holds principals, TLS configs, the SASL mechanisms and the SCRAM
-//! credential store that `server/` authenticates against. [`control`] is the test-control
-//! plane (off unless `control.enable`): fault rules applied at one hook between decode and
-//! handler, broker down/up, the manual clock's driver, request capture and reset, served to
-//! embedding programs and on the admin listener. [`client`] is a small Kafka client (the one
-//! the `weir` command-line tools in [`cli`] and the protocol tests use).
+//! credential store that `server/` authenticates against, and what a principal may do: the ACL
+//! model, the ACL store (`acls.json`) and the authorizer, which handlers reach only through
+//! `handler/access.rs`. [`control`] is the test-control plane (off unless `control.enable`):
+//! fault rules applied at one hook between decode and handler, broker down/up, the manual
+//! clock's driver, request capture and reset, served to embedding programs and on the admin
+//! listener. [`client`] is a small Kafka client (the one the `weir` command-line tools in
+//! [`cli`] and the protocol tests use).
 //!
 //! Embedding in tests:
 //!

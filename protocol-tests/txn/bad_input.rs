@@ -37,15 +37,16 @@ const INVALID_TRANSACTION_TIMEOUT: i16 = 50;
 const CONCURRENT_TRANSACTIONS: i16 = 51;
 const OPERATION_NOT_ATTEMPTED: i16 = 55;
 const PRODUCER_FENCED: i16 = 90;
+const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 const TRANSACTIONAL_ID_NOT_FOUND: i16 = 105;
 const TRANSACTION_ABORTABLE: i16 = 120;
 const INVALID_REGULAR_EXPRESSION: i16 = 128;
 
-fn tid(id: &str) -> TransactionalId {
+pub(crate) fn tid(id: &str) -> TransactionalId {
     TransactionalId(s(id))
 }
 
-pub(super) async fn init(
+pub(crate) async fn init(
     c: &mut RawClient,
     version: i16,
     id: &str,
@@ -66,7 +67,7 @@ pub(super) async fn init(
 }
 
 /// AddPartitionsToTxn v0-v3: one code per partition, in order.
-pub(super) async fn add(
+pub(crate) async fn add(
     c: &mut RawClient,
     version: i16,
     id: &str,
@@ -102,7 +103,7 @@ pub(super) async fn add(
         .collect()
 }
 
-pub(super) async fn end(
+pub(crate) async fn end(
     c: &mut RawClient,
     version: i16,
     id: &str,
@@ -123,7 +124,13 @@ pub(super) async fn end(
     (r.error_code, r.producer_id.0, r.producer_epoch)
 }
 
-async fn add_offsets(c: &mut RawClient, id: &str, pid: i64, epoch: i16, group: &str) -> i16 {
+pub(crate) async fn add_offsets(
+    c: &mut RawClient,
+    id: &str,
+    pid: i64,
+    epoch: i16,
+    group: &str,
+) -> i16 {
     c.call(
         3,
         &AddOffsetsToTxnRequest::default()
@@ -136,7 +143,7 @@ async fn add_offsets(c: &mut RawClient, id: &str, pid: i64, epoch: i16, group: &
     .error_code
 }
 
-async fn txn_commit(
+pub(crate) async fn txn_commit(
     c: &mut RawClient,
     version: i16,
     id: &str,
@@ -308,9 +315,11 @@ async fn every_transactional_api_answers_bad_requests_with_kafkas_codes() {
         .await,
         INVALID_PRODUCER_ID_MAPPING
     );
+    // Transactional records without a transactional id: refused before anything else, as
+    // Kafka refuses them (with or without an authorizer).
     assert_eq!(
         produce(&mut c, 9, None, ("t", 0), batch(pid, 1, 0, 2, true)).await,
-        INVALID_TXN_STATE
+        TRANSACTIONAL_ID_AUTHORIZATION_FAILED
     );
     assert_eq!(add(&mut c, 3, "x", pid, 1, &[("t", 0)]).await, vec![NONE]);
     assert_eq!(

@@ -5,7 +5,7 @@
 //! every transactional API, `weir txn`, and kill -9 of the broker in the middle of
 //! transactions.
 
-mod bad_input;
+pub(crate) mod bad_input;
 mod cli;
 mod clients;
 mod crash;

@@ -1,4 +1,4 @@
-//! The command-line tools in the `weir` binary: `weir topic|group|txn|produce|consume|cluster`,
+//! The command-line tools in the `weir` binary: `weir topic|group|txn|produce|consume|cluster|user|acl`,
 //! and `weir ctl`, the client of a test broker's control plane.
 //!
 //! They speak the Kafka protocol (through [`crate::client`]) to any Kafka-compatible broker,
@@ -7,6 +7,7 @@
 //!
 //! One file per command group; `output.rs` is the printing.
 
+mod acl;
 mod cluster;
 mod consume;
 pub mod ctl;
@@ -98,6 +99,8 @@ pub enum Command {
     Cluster(cluster::ClusterArgs),
     /// SCRAM users: list, describe, add (or change the password), remove.
     User(user::UserArgs),
+    /// ACLs: list, add, remove (like kafka-acls.sh).
+    Acl(acl::AclArgs),
     /// Steer a broker started with --control: faults, broker down/up, clock, capture, reset.
     Ctl(ctl::CtlArgs),
 }
@@ -123,6 +126,7 @@ pub fn run(command: Command) -> ExitCode {
             Command::Consume(args) => consume::run(args).await,
             Command::Cluster(args) => cluster::run(args).await,
             Command::User(args) => user::run(args).await,
+            Command::Acl(args) => acl::run(args).await,
             Command::Ctl(args) => ctl::run(args).await,
         }
     });

@@ -7,9 +7,11 @@
 //!   writes several requests before reading their responses (pipelining), writes raw bytes.
 //! - [`Client`]: a cluster from a bootstrap list, following Metadata (partition leaders) and
 //!   FindCoordinator (group coordinators) to the right broker.
+//! - ACLs: create, describe and delete them with the broker's ACL model.
 //! - [`security`]: TLS (rustls) and SASL (PLAIN, SCRAM) for secured listeners, from Kafka
 //!   client properties.
 
+mod acls;
 mod cluster;
 mod connection;
 mod error;

@@ -73,6 +73,9 @@ pub enum Kind {
     /// A comma-separated list (Kafka LIST), blank items dropped; the function checks the items
     /// and sets the field, or says why the list is refused.
     List(fn(&mut Config, &[&str]) -> Result<(), String>),
+    /// Free text (Kafka STRING); the function checks it and sets the field, or says why the
+    /// value is refused.
+    Text(fn(&mut Config, &str) -> Result<(), String>),
 }
 
 /// Where a key sits in `config/weir.toml`.
@@ -85,6 +88,7 @@ pub enum Section {
     Groups,
     Transactions,
     Security,
+    Authorization,
     Admin,
     Control,
 }
@@ -101,6 +105,7 @@ impl Section {
             Section::Security => {
                 "Security: TLS and SASL (per listener: listener.name.<name>.<key>)"
             }
+            Section::Authorization => "Authorization: ACLs (authorizer.class.name turns them on)",
             Section::Admin => "Admin HTTP listener (metrics, health checks)",
             Section::Control => {
                 "Test control plane (fault injection, virtual clock, capture, reset)"
@@ -602,6 +607,28 @@ pub const KEYS: &[BrokerKey] = &[
         ..in_section(Section::Security)
     },
     BrokerKey {
+        name: "authorizer.class.name",
+        aliases: &["authorizer"],
+        default: "",
+        kind: Kind::Text(set_authorizer),
+        doc: "The authorizer: empty or `none` (the default, as in Kafka) authorizes nothing, so every client may do everything and the ACL APIs answer SECURITY_DISABLED; `standard` or org.apache.kafka.metadata.authorizer.StandardAuthorizer enforces ACLs on every API with Kafka's StandardAuthorizer rules. ACLs are managed with CreateAcls/DescribeAcls/DeleteAcls (kafka-acls.sh, the AdminClient, `weir acl`) and kept in acls.json in the data folder.",
+        ..in_section(Section::Authorization)
+    },
+    BrokerKey {
+        name: "super.users",
+        default: "",
+        kind: Kind::Text(set_super_users),
+        doc: "Principals that may do everything whatever the ACLs say, separated by semicolons: User:admin;User:CN=ops,O=acme.",
+        ..in_section(Section::Authorization)
+    },
+    BrokerKey {
+        name: "allow.everyone.if.no.acl.found",
+        default: "false",
+        kind: Kind::Bool(|c, v| c.authorization.rules.allow_everyone_if_no_acl_found = v),
+        doc: "With the authorizer on, whether a resource no ACL at all refers to is open to everyone (true) or to super users only (false, Kafka's default).",
+        ..in_section(Section::Authorization)
+    },
+    BrokerKey {
         name: "admin.listen",
         aliases: &["metrics.listen"],
         default: "",
@@ -631,6 +658,30 @@ pub const KEYS: &[BrokerKey] = &[
         ..in_section(Section::Control)
     },
 ];
+
+/// Kafka's StandardAuthorizer, the only authorizer weir has.
+pub const STANDARD_AUTHORIZER: &str = "org.apache.kafka.metadata.authorizer.StandardAuthorizer";
+
+/// `authorizer.class.name`: empty (off) or Kafka's StandardAuthorizer.
+fn set_authorizer(c: &mut Config, value: &str) -> Result<(), String> {
+    c.authorization.enabled = match value {
+        "" | "none" => false,
+        STANDARD_AUTHORIZER | "standard" => true,
+        other => {
+            return Err(format!(
+                "weir has Kafka's StandardAuthorizer ({STANDARD_AUTHORIZER}), not {other}"
+            ))
+        }
+    };
+    Ok(())
+}
+
+/// `super.users`: `Type:name` principals separated by semicolons.
+fn set_super_users(c: &mut Config, value: &str) -> Result<(), String> {
+    c.authorization.rules.super_users =
+        crate::security::authorizer::Rules::parse_super_users(value)?;
+    Ok(())
+}
 
 /// `group.coordinator.rebalance.protocols`: classic always; consumer turns KIP-848 on.
 fn set_rebalance_protocols(c: &mut Config, items: &[&str]) -> Result<(), String> {
@@ -745,9 +796,11 @@ impl Kind {
             Kind::Int { .. } => ConfigType::Int,
             Kind::Long { .. } => ConfigType::Long,
             Kind::Bool(_) => ConfigType::Boolean,
-            Kind::Choice(..) | Kind::Address(_) | Kind::Path(_) | Kind::PrincipalRules(_) => {
-                ConfigType::String
-            }
+            Kind::Choice(..)
+            | Kind::Address(_)
+            | Kind::Path(_)
+            | Kind::PrincipalRules(_)
+            | Kind::Text(_) => ConfigType::String,
             Kind::Secret(_) => ConfigType::Password,
             Kind::Listeners { .. }
             | Kind::ProtocolMap(_)
@@ -859,6 +912,7 @@ impl Kind {
                     .collect();
                 set(config, &items)?;
             }
+            Kind::Text(set) => set(config, value)?,
         }
         Ok(())
     }

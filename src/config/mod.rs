@@ -101,6 +101,8 @@ pub struct Config {
     pub admin_listen: Option<String>,
     /// `admin.max.connections`.
     pub admin_max_connections: usize,
+    /// `authorizer.class.name`, `super.users`, `allow.everyone.if.no.acl.found`.
+    pub authorization: AuthorizationSettings,
     /// `control.enable`: the test-control plane is served.
     pub control_enable: bool,
     /// `control.clock=manual`: the broker clock stands still until the control plane moves it.
@@ -126,6 +128,14 @@ pub struct ConsumerGroupSettings {
     pub max_size: i32,
     /// The first is the default.
     pub assignors: Vec<Assignor>,
+}
+
+/// The authorizer's settings. Off (Kafka's default: an empty `authorizer.class.name`), every
+/// principal may do everything and the ACL APIs answer SECURITY_DISABLED.
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizationSettings {
+    pub enabled: bool,
+    pub rules: crate::security::authorizer::Rules,
 }
 
 /// One broker setting as DescribeConfigs shows it.
@@ -432,6 +442,7 @@ impl Config {
             group_consumer: ConsumerGroupSettings::default(),
             admin_listen: None,
             admin_max_connections: 0,
+            authorization: AuthorizationSettings::default(),
             control_enable: false,
             control_manual_clock: false,
             settings: Vec::with_capacity(KEYS.len()),

@@ -4,13 +4,17 @@ use std::sync::Arc;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse};
 
+use super::access::Access;
 use super::txn_error::{txn_code, Knows};
 use crate::broker::Broker;
+use crate::security::acl::Operation;
 
 /// The group's offsets become part of the transaction (Kafka adds the group's offsets-topic
 /// partition; weir's groups live in the group coordinator, so the group itself is added).
+/// Needs WRITE on the transactional id, then READ on the group, as in Kafka.
 pub async fn handle(
     broker: &Arc<Broker>,
+    access: &Access<'_>,
     version: i16,
     request: AddOffsetsToTxnRequest,
 ) -> AddOffsetsToTxnResponse {
@@ -19,6 +23,14 @@ pub async fn handle(
         transaction_abortable: version >= 4,
     };
     let group = request.group_id.to_string();
+    if !access.transactional_id(Operation::Write, request.transactional_id.as_str()) {
+        return AddOffsetsToTxnResponse::default()
+            .with_error_code(ResponseError::TransactionalIdAuthorizationFailed.code());
+    }
+    if !access.group(Operation::Read, &group) {
+        return AddOffsetsToTxnResponse::default()
+            .with_error_code(ResponseError::GroupAuthorizationFailed.code());
+    }
     if group.is_empty() {
         return AddOffsetsToTxnResponse::default()
             .with_error_code(ResponseError::InvalidGroupId.code());

@@ -10,8 +10,10 @@ use kafka_protocol::messages::add_partitions_to_txn_response::{
 };
 use kafka_protocol::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnResponse};
 
+use super::access::Access;
 use super::txn_error::{txn_code, Knows};
 use crate::broker::Broker;
+use crate::security::acl::Operation;
 use crate::txn::{TxnError, TxnPartition};
 
 /// v0-v3 (clients): one transaction's partitions are added to it. v4+ (Kafka brokers) batch
@@ -19,8 +21,14 @@ use crate::txn::{TxnError, TxnPartition};
 /// not in the transaction is TRANSACTION_ABORTABLE). As in Kafka, a partition that does not
 /// exist fails the whole transaction: it gets UNKNOWN_TOPIC_OR_PARTITION and the others
 /// OPERATION_NOT_ATTEMPTED.
+///
+/// Authorization as in Kafka: a client's request (v0-v3) needs WRITE on the transactional id
+/// (else every partition is TRANSACTIONAL_ID_AUTHORIZATION_FAILED) and WRITE on each topic (a
+/// topic without it is TOPIC_AUTHORIZATION_FAILED and fails the transaction like a missing
+/// one); a broker's batch (v4+) needs CLUSTER_ACTION on the cluster.
 pub async fn handle(
     broker: &Arc<Broker>,
+    access: &Access<'_>,
     version: i16,
     request: AddPartitionsToTxnRequest,
 ) -> AddPartitionsToTxnResponse {
@@ -34,19 +42,26 @@ pub async fn handle(
             .with_producer_id(request.v3_and_below_producer_id)
             .with_producer_epoch(request.v3_and_below_producer_epoch)
             .with_topics(request.v3_and_below_topics);
-        let result = one(broker, txn, knows).await;
+        let result = one(broker, Some(access), txn, knows).await;
         return AddPartitionsToTxnResponse::default()
             .with_results_by_topic_v3_and_below(result.topic_results);
     }
+    if !access.cluster(Operation::ClusterAction) {
+        return AddPartitionsToTxnResponse::default()
+            .with_error_code(ResponseError::ClusterAuthorizationFailed.code());
+    }
     let mut results = Vec::with_capacity(request.transactions.len());
     for txn in request.transactions {
-        results.push(one(broker, txn, knows).await);
+        results.push(one(broker, None, txn, knows).await);
     }
     AddPartitionsToTxnResponse::default().with_results_by_transaction(results)
 }
 
+/// One transaction's partitions; `client` is the sender of a v0-v3 request, whose
+/// transactional id and topics are authorized here.
 async fn one(
     broker: &Broker,
+    client: Option<&Access<'_>>,
     txn: AddPartitionsToTxnTransaction,
     knows: Knows,
 ) -> AddPartitionsToTxnResult {
@@ -61,26 +76,40 @@ async fn one(
                 .map(|p| TxnPartition::new(t.name.to_string(), *p))
         })
         .collect();
-    let missing: BTreeSet<&TxnPartition> = wanted
+    let id_denied = client.is_some_and(|a| !a.transactional_id(Operation::Write, &id));
+    let topic_denied: BTreeSet<&str> = match client {
+        Some(access) if !id_denied => wanted
+            .iter()
+            .map(|p| p.topic.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .filter(|topic| !access.topic(Operation::Write, topic))
+            .collect(),
+        _ => BTreeSet::new(),
+    };
+    let failed: Vec<Option<ResponseError>> = wanted
         .iter()
-        .filter(|p| {
-            broker
+        .map(|p| {
+            if topic_denied.contains(p.topic.as_str()) {
+                Some(ResponseError::TopicAuthorizationFailed)
+            } else if broker
                 .topics
                 .get(&p.topic)
                 .and_then(|t| t.partition(p.partition))
                 .is_none()
+            {
+                Some(ResponseError::UnknownTopicOrPartition)
+            } else {
+                None
+            }
         })
         .collect();
-    let codes: Vec<i16> = if !missing.is_empty() {
-        wanted
+    let codes: Vec<i16> = if id_denied {
+        vec![ResponseError::TransactionalIdAuthorizationFailed.code(); wanted.len()]
+    } else if failed.iter().any(Option::is_some) {
+        failed
             .iter()
-            .map(|p| {
-                if missing.contains(p) {
-                    ResponseError::UnknownTopicOrPartition.code()
-                } else {
-                    ResponseError::OperationNotAttempted.code()
-                }
-            })
+            .map(|f| f.unwrap_or(ResponseError::OperationNotAttempted).code())
             .collect()
     } else if txn.verify_only {
         match broker.txns.verify(&id, pid, epoch, &wanted).await {

@@ -8,17 +8,39 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 
-use super::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::access::Access;
+use super::describe_configs::{config_access, RESOURCE_BROKER, RESOURCE_TOPIC};
 use super::incremental_alter_configs::{broker_change, error};
 use super::{opt_string, str_bytes};
 use crate::broker::Broker;
 use crate::error::code_of;
 use crate::metadata::config_ops::{replace_all, ConfigOp};
+use crate::security::acl::Operation;
 
-pub async fn handle(broker: &Arc<Broker>, request: AlterConfigsRequest) -> AlterConfigsResponse {
+/// Each resource needs ALTER_CONFIGS (see [`config_access`]).
+pub async fn handle(
+    broker: &Arc<Broker>,
+    access: &Access<'_>,
+    request: AlterConfigsRequest,
+) -> AlterConfigsResponse {
     let validate_only = request.validate_only;
     let mut responses = Vec::with_capacity(request.resources.len());
     for resource in request.resources {
+        if let Err((code, message)) = config_access(
+            access,
+            Operation::AlterConfigs,
+            resource.resource_type,
+            resource.resource_name.as_str(),
+        ) {
+            responses.push(
+                AlterConfigsResourceResponse::default()
+                    .with_resource_type(resource.resource_type)
+                    .with_resource_name(resource.resource_name)
+                    .with_error_code(code)
+                    .with_error_message(message.map(str_bytes)),
+            );
+            continue;
+        }
         let name = resource.resource_name.to_string();
         let entries: Vec<(String, Option<String>)> = resource
             .configs

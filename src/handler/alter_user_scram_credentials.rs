@@ -12,17 +12,41 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
+use super::access::Access;
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::error::code_of;
+use crate::security::acl::Operation;
 use crate::security::credentials::Change;
 use crate::security::scram::Credential;
 use crate::security::Scram;
 
+/// Needs ALTER on the cluster: otherwise every user named gets CLUSTER_AUTHORIZATION_FAILED.
 pub async fn handle(
     broker: &std::sync::Arc<Broker>,
+    access: &Access<'_>,
     request: AlterUserScramCredentialsRequest,
 ) -> AlterUserScramCredentialsResponse {
+    if !access.cluster(Operation::Alter) {
+        let mut users: Vec<StrBytes> = request
+            .deletions
+            .iter()
+            .map(|d| d.name.clone())
+            .chain(request.upsertions.iter().map(|u| u.name.clone()))
+            .collect();
+        users.sort();
+        users.dedup();
+        let results = users
+            .into_iter()
+            .map(|user| {
+                AlterUserScramCredentialsResult::default()
+                    .with_user(user)
+                    .with_error_code(ResponseError::ClusterAuthorizationFailed.code())
+                    .with_error_message(Some(str_bytes("Cluster authorization failed.")))
+            })
+            .collect();
+        return AlterUserScramCredentialsResponse::default().with_results(results);
+    }
     // Users named more than once (for the same mechanism) get DUPLICATE_RESOURCE, as in Kafka.
     let mut seen: HashMap<(String, i8), usize> = HashMap::new();
     for (name, mech) in request

@@ -6,16 +6,20 @@ use kafka_protocol::messages::{
     ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, GroupId,
 };
 
+use super::access::Access;
 use super::{str_bytes, topic_name};
 use crate::broker::Broker;
 use crate::coordinator::{DescribedPartitions, GroupError};
 use crate::error::code_of;
+use crate::security::acl::{Operation, ResourceType};
 
 /// Kafka's "no operations requested" value for AuthorizedOperations.
 const NO_OPERATIONS: i32 = i32::MIN;
 
+/// Each group needs DESCRIBE (GROUP_AUTHORIZATION_FAILED for it otherwise).
 pub async fn handle(
     broker: &Broker,
+    access: &Access<'_>,
     request: ConsumerGroupDescribeRequest,
 ) -> ConsumerGroupDescribeResponse {
     if !broker.config().group_consumer.enabled {
@@ -30,16 +34,35 @@ pub async fn handle(
             .collect();
         return ConsumerGroupDescribeResponse::default().with_groups(groups);
     }
-    let ids = request.group_ids.iter().map(|g| g.to_string()).collect();
-    let groups = broker
+    let (ids, denied): (Vec<String>, Vec<String>) = request
+        .group_ids
+        .iter()
+        .map(|g| g.to_string())
+        .partition(|g| access.group(Operation::Describe, g));
+    let mut groups: Vec<DescribedGroup> = denied
+        .into_iter()
+        .map(|id| {
+            DescribedGroup::default()
+                .with_group_id(GroupId(str_bytes(id)))
+                .with_authorized_operations(NO_OPERATIONS)
+                .with_error_code(ResponseError::GroupAuthorizationFailed.code())
+        })
+        .collect();
+    let include_operations = request.include_authorized_operations;
+    let described = broker
         .groups
         .consumer_describe_groups(ids)
         .await
         .into_iter()
         .map(|(id, described)| {
+            let operations = if include_operations && described.is_ok() {
+                access.operations(ResourceType::Group, &id)
+            } else {
+                NO_OPERATIONS
+            };
             let out = DescribedGroup::default()
                 .with_group_id(GroupId(str_bytes(id)))
-                .with_authorized_operations(NO_OPERATIONS);
+                .with_authorized_operations(operations);
             match described {
                 Ok(d) => out
                     .with_group_state(str_bytes(d.state))
@@ -81,8 +104,8 @@ pub async fn handle(
                     out.with_error_code(code_of(e)).with_error_message(message)
                 }
             }
-        })
-        .collect();
+        });
+    groups.extend(described);
     ConsumerGroupDescribeResponse::default().with_groups(groups)
 }
 

@@ -4,17 +4,21 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::consumer_group_heartbeat_response::{Assignment, TopicPartitions};
 use kafka_protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
 
+use super::access::Access;
 use super::{opt_string, str_bytes, Requester};
 use crate::broker::Broker;
 use crate::coordinator::{ConsumerHeartbeat, GroupError, TopicImage};
 use crate::error::code_of;
+use crate::security::acl::Operation;
 
 /// ConsumerGroupHeartbeat (KIP-848). The coordinator gets the broker's topics as they are now,
-/// to assign from and to resolve regular expressions against.
+/// to assign from and to resolve regular expressions against. Needs READ on the group, and
+/// DESCRIBE on every subscribed topic name (TOPIC_AUTHORIZATION_FAILED otherwise), as in Kafka.
 pub async fn handle(
     broker: &Broker,
     version: i16,
     requester: &Requester,
+    access: &Access<'_>,
     client_id: String,
     request: ConsumerGroupHeartbeatRequest,
 ) -> ConsumerGroupHeartbeatResponse {
@@ -22,6 +26,18 @@ pub async fn handle(
         // Not advertised: answered as Kafka answers an API it does not serve.
         return ConsumerGroupHeartbeatResponse::default()
             .with_error_code(ResponseError::UnsupportedVersion.code());
+    }
+    if !access.group(Operation::Read, request.group_id.as_str()) {
+        return ConsumerGroupHeartbeatResponse::default()
+            .with_error_code(ResponseError::GroupAuthorizationFailed.code());
+    }
+    let names = request.subscribed_topic_names.iter().flatten();
+    if !names
+        .map(|n| n.as_str())
+        .all(|name| access.topic(Operation::Describe, name))
+    {
+        return ConsumerGroupHeartbeatResponse::default()
+            .with_error_code(ResponseError::TopicAuthorizationFailed.code());
     }
     let beat = ConsumerHeartbeat {
         group_id: request.group_id.to_string(),

@@ -8,13 +8,17 @@ use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 
+use super::access::Access;
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::error::code_of;
 use crate::metadata::{MetadataError, EXCESSIVE_BATCH, MAX_PARTITIONS_PER_REQUEST};
+use crate::security::acl::Operation;
 
+/// Each topic needs ALTER on it (TOPIC_AUTHORIZATION_FAILED otherwise).
 pub async fn handle(
     broker: &Arc<Broker>,
+    access: &Access<'_>,
     request: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
     let mut seen = HashSet::new();
@@ -24,11 +28,20 @@ pub async fn handle(
         .filter(|t| !seen.insert(t.name.to_string()))
         .map(|t| t.name.to_string())
         .collect();
+    let permitted: Vec<bool> = request
+        .topics
+        .iter()
+        .map(|t| {
+            duplicates.contains(t.name.as_str()) || access.topic(Operation::Alter, t.name.as_str())
+        })
+        .collect();
     let mut results = Vec::with_capacity(request.topics.len());
     let added: i64 = request
         .topics
         .iter()
-        .map(|t| {
+        .zip(&permitted)
+        .filter(|(_, permitted)| **permitted)
+        .map(|(t, _)| {
             let current = broker
                 .topics
                 .get(&t.name)
@@ -48,13 +61,16 @@ pub async fn handle(
         }
         return CreatePartitionsResponse::default().with_results(results);
     }
-    for topic in request.topics {
+    for (topic, permitted) in request.topics.into_iter().zip(permitted) {
         let result = CreatePartitionsTopicResult::default().with_name(topic.name.clone());
         let outcome = if duplicates.contains(topic.name.as_str()) {
             Err((
                 ResponseError::InvalidRequest.code(),
                 "topic named more than once in the request".to_string(),
             ))
+        } else if !permitted {
+            results.push(result.with_error_code(ResponseError::TopicAuthorizationFailed.code()));
+            continue;
         } else {
             grow(broker, &topic, request.validate_only).await
         };

@@ -8,14 +8,20 @@ use kafka_protocol::messages::create_topics_response::{
 };
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
+use super::access::Access;
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::error::code_of;
 use crate::metadata::describe;
 use crate::metadata::{MetadataError, TopicSpec, EXCESSIVE_PARTITIONS, MAX_PARTITIONS_PER_REQUEST};
+use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
 
+/// Each topic needs CREATE on the cluster or on the topic; a created topic's configs are
+/// answered only with DESCRIBE_CONFIGS on it (TOPIC_AUTHORIZATION_FAILED as its config error
+/// otherwise), as in Kafka.
 pub async fn handle(
     broker: &Arc<Broker>,
+    access: &Access<'_>,
     version: i16,
     request: CreateTopicsRequest,
 ) -> CreateTopicsResponse {
@@ -26,8 +32,26 @@ pub async fn handle(
         .filter(|t| !seen.insert(t.name.to_string()))
         .map(|t| t.name.to_string())
         .collect();
+    let cluster_create =
+        access.quietly_allows(Operation::Create, ResourceType::Cluster, CLUSTER_NAME);
+    let permitted: Vec<bool> = request
+        .topics
+        .iter()
+        .map(|t| {
+            duplicates.contains(t.name.as_str())
+                || cluster_create
+                || access.topic(Operation::Create, t.name.as_str())
+        })
+        .collect();
     let mut results = Vec::with_capacity(request.topics.len());
-    if requested_partitions(broker, &request.topics) > MAX_PARTITIONS_PER_REQUEST {
+    let counted: Vec<&CreatableTopic> = request
+        .topics
+        .iter()
+        .zip(&permitted)
+        .filter(|(_, permitted)| **permitted)
+        .map(|(t, _)| t)
+        .collect();
+    if requested_partitions(broker, &counted) > MAX_PARTITIONS_PER_REQUEST {
         // Kafka refuses the whole request.
         for topic in request.topics {
             let result = CreatableTopicResult::default()
@@ -42,7 +66,7 @@ pub async fn handle(
         }
         return CreateTopicsResponse::default().with_topics(results);
     }
-    for topic in request.topics {
+    for (topic, permitted) in request.topics.into_iter().zip(permitted) {
         let result = CreatableTopicResult::default()
             .with_name(topic.name.clone())
             .with_num_partitions(-1)
@@ -55,6 +79,19 @@ pub async fn handle(
             ));
             continue;
         }
+        if !permitted {
+            results.push(fail(
+                result,
+                ResponseError::TopicAuthorizationFailed.code(),
+                "Authorization failed.".into(),
+            ));
+            continue;
+        }
+        let describable = access.quietly_allows(
+            Operation::DescribeConfigs,
+            ResourceType::Topic,
+            topic.name.as_str(),
+        );
         let spec = match spec_of(broker, &topic) {
             Ok(spec) => spec,
             Err(e) => {
@@ -74,6 +111,16 @@ pub async fn handle(
         })
         .await;
         results.push(match outcome {
+            Ok(Ok((_, id))) if !describable => {
+                let result = result.with_topic_id(id.unwrap_or_default());
+                if version >= 5 {
+                    result.with_topic_config_error_code(
+                        ResponseError::TopicAuthorizationFailed.code(),
+                    )
+                } else {
+                    result
+                }
+            }
             Ok(Ok((spec, id))) => result
                 .with_topic_id(id.unwrap_or_default())
                 .with_num_partitions(spec.partitions)
@@ -94,7 +141,7 @@ pub async fn handle(
 }
 
 /// Partitions the request asks for in all, counted as Kafka's controller counts them.
-fn requested_partitions(broker: &Broker, topics: &[CreatableTopic]) -> i64 {
+fn requested_partitions(broker: &Broker, topics: &[&CreatableTopic]) -> i64 {
     topics
         .iter()
         .map(|t| match t.num_partitions {

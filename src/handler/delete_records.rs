@@ -9,20 +9,34 @@ use kafka_protocol::messages::delete_records_response::{
 };
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
+use super::access::Access;
 use crate::broker::Broker;
 use crate::error::code_of;
 use crate::partition::DeleteBefore;
+use crate::security::acl::Operation;
 
 const HIGH_WATERMARK: i64 = -1;
 
-pub async fn handle(broker: &Arc<Broker>, request: DeleteRecordsRequest) -> DeleteRecordsResponse {
+/// Each topic needs DELETE (TOPIC_AUTHORIZATION_FAILED per partition otherwise, checked
+/// before existence).
+pub async fn handle(
+    broker: &Arc<Broker>,
+    access: &Access<'_>,
+    request: DeleteRecordsRequest,
+) -> DeleteRecordsResponse {
+    let denied: Vec<bool> = request
+        .topics
+        .iter()
+        .map(|t| !access.topic(Operation::Delete, t.name.as_str()))
+        .collect();
     let b = broker.clone();
     // Deleting segments is file I/O: keep it off the reactor.
     let topics = tokio::task::spawn_blocking(move || {
         request
             .topics
             .into_iter()
-            .map(|t| {
+            .zip(denied)
+            .map(|(t, denied)| {
                 let topic = b.topics.get(t.name.as_str());
                 let partitions = t
                     .partitions
@@ -31,6 +45,10 @@ pub async fn handle(broker: &Arc<Broker>, request: DeleteRecordsRequest) -> Dele
                         let out = DeleteRecordsPartitionResult::default()
                             .with_partition_index(p.partition_index)
                             .with_low_watermark(-1);
+                        if denied {
+                            return out
+                                .with_error_code(ResponseError::TopicAuthorizationFailed.code());
+                        }
                         let Some(partition) =
                             topic.as_ref().and_then(|t| t.partition(p.partition_index))
                         else {

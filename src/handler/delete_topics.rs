@@ -5,17 +5,24 @@ use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse};
 use uuid::Uuid;
 
+use super::access::Access;
 use super::{str_bytes, topic_name};
 use crate::broker::Broker;
 use crate::error::code_of;
 use crate::metadata::MetadataError;
+use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
 
-/// v0-v5 name topics in `topic_names`; v6 in `topics`, by name or by id.
+/// v0-v5 name topics in `topic_names`; v6 in `topics`, by name or by id. Each topic needs
+/// DELETE (and DESCRIBE) on it, or DELETE on the cluster; a topic named by id whose name the
+/// principal may not see is answered without its name, as in Kafka.
 pub async fn handle(
     broker: &Arc<Broker>,
+    access: &Access<'_>,
     version: i16,
     request: DeleteTopicsRequest,
 ) -> DeleteTopicsResponse {
+    let checked = broker.config().delete_topic_enable
+        && !access.quietly_allows(Operation::Delete, ResourceType::Cluster, CLUSTER_NAME);
     let targets: Vec<(Option<String>, Uuid)> = if version >= 6 {
         request
             .topics
@@ -42,6 +49,14 @@ pub async fn handle(
             responses.push(result.with_error_code(ResponseError::UnknownTopicId.code()));
             continue;
         };
+        if checked {
+            let describable = access.topic(Operation::Describe, &target);
+            if !describable || !access.topic(Operation::Delete, &target) {
+                responses
+                    .push(result.with_error_code(ResponseError::TopicAuthorizationFailed.code()));
+                continue;
+            }
+        }
         let b = broker.clone();
         let outcome = tokio::task::spawn_blocking(move || {
             if !b.config().delete_topic_enable {

@@ -6,28 +6,20 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
 
+use super::access::Access;
 use super::{str_bytes, Requester};
 use crate::broker::Broker;
+use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
 
 /// Endpoint types (v1+): weir serves the broker endpoint only.
 const ENDPOINT_BROKER: i8 = 1;
 
-/// Without an authorizer every cluster operation is allowed: CREATE(5), ALTER(7), DESCRIBE(8),
-/// CLUSTER_ACTION(9), DESCRIBE_CONFIGS(10), ALTER_CONFIGS(11), IDEMPOTENT_WRITE(12),
-/// CREATE_TOKENS(13), DESCRIBE_TOKENS(14), one bit per ACL operation code.
-const CLUSTER_OPERATIONS: i32 = (1 << 5)
-    | (1 << 7)
-    | (1 << 8)
-    | (1 << 9)
-    | (1 << 10)
-    | (1 << 11)
-    | (1 << 12)
-    | (1 << 13)
-    | (1 << 14);
-
+/// Served to anyone, as in Kafka; the cluster's authorized operations (when asked for) need
+/// DESCRIBE on the cluster, and are 0 without it.
 pub fn handle(
     broker: &Arc<Broker>,
     requester: &Requester,
+    access: &Access<'_>,
     version: i16,
     request: DescribeClusterRequest,
 ) -> DescribeClusterResponse {
@@ -51,7 +43,12 @@ pub fn handle(
                 .with_host(str_bytes(host))
                 .with_port(port)]);
     if request.include_cluster_authorized_operations {
-        response = response.with_cluster_authorized_operations(CLUSTER_OPERATIONS);
+        let operations = if access.cluster(Operation::Describe) {
+            access.operations(ResourceType::Cluster, CLUSTER_NAME)
+        } else {
+            0
+        };
+        response = response.with_cluster_authorized_operations(operations);
     }
     response
 }

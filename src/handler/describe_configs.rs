@@ -10,18 +10,60 @@ use kafka_protocol::messages::describe_configs_response::{
 };
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 
+use super::access::Access;
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::error::code_of;
 use crate::metadata::describe::{self, ConfigDescription};
 use crate::metadata::MetadataError;
+use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
 
 /// ConfigResource types.
 pub const RESOURCE_TOPIC: i8 = 2;
 pub const RESOURCE_BROKER: i8 = 4;
+const RESOURCE_BROKER_LOGGER: i8 = 8;
+const RESOURCE_CLIENT_METRICS: i8 = 16;
+const RESOURCE_GROUP: i8 = 32;
 
+/// Whether the principal may `operation` (DESCRIBE_CONFIGS or ALTER_CONFIGS) the configs of a
+/// config resource, and the error Kafka answers when not: topics by the topic, groups by the
+/// group, broker-wide resources by the cluster. Types weir does not know are left to the
+/// handler's own answer.
+pub fn config_access(
+    access: &Access<'_>,
+    operation: Operation,
+    resource_type: i8,
+    name: &str,
+) -> Result<(), (i16, Option<String>)> {
+    let (kind, name, error) = match resource_type {
+        RESOURCE_TOPIC => (
+            ResourceType::Topic,
+            name,
+            ResponseError::TopicAuthorizationFailed,
+        ),
+        RESOURCE_GROUP => (
+            ResourceType::Group,
+            name,
+            ResponseError::GroupAuthorizationFailed,
+        ),
+        RESOURCE_BROKER | RESOURCE_BROKER_LOGGER | RESOURCE_CLIENT_METRICS => (
+            ResourceType::Cluster,
+            CLUSTER_NAME,
+            ResponseError::ClusterAuthorizationFailed,
+        ),
+        _ => return Ok(()),
+    };
+    if access.allows(operation, kind, name) {
+        Ok(())
+    } else {
+        Err((error.code(), None))
+    }
+}
+
+/// Each resource needs DESCRIBE_CONFIGS (see [`config_access`]).
 pub fn handle(
     broker: &Arc<Broker>,
+    access: &Access<'_>,
     version: i16,
     request: DescribeConfigsRequest,
 ) -> DescribeConfigsResponse {
@@ -34,6 +76,16 @@ pub fn handle(
             let result = DescribeConfigsResult::default()
                 .with_resource_type(resource.resource_type)
                 .with_resource_name(resource.resource_name.clone());
+            if let Err((code, message)) = config_access(
+                access,
+                Operation::DescribeConfigs,
+                resource.resource_type,
+                resource.resource_name.as_str(),
+            ) {
+                return result
+                    .with_error_code(code)
+                    .with_error_message(message.map(str_bytes));
+            }
             match describe(broker, &resource) {
                 Ok(configs) => result.with_configs(
                     configs

@@ -1,19 +1,48 @@
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse, GroupId};
 
+use kafka_protocol::error::ResponseError;
+
+use super::access::Access;
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::error::code_of;
+use crate::security::acl::{Operation, ResourceType};
 
-pub async fn handle(broker: &Broker, request: DescribeGroupsRequest) -> DescribeGroupsResponse {
-    let ids = request.groups.iter().map(|g| g.to_string()).collect();
-    let groups = broker
+/// Each group needs DESCRIBE (GROUP_AUTHORIZATION_FAILED for it otherwise); v3+ may ask for
+/// the operations the principal may perform on each group.
+pub async fn handle(
+    broker: &Broker,
+    access: &Access<'_>,
+    version: i16,
+    request: DescribeGroupsRequest,
+) -> DescribeGroupsResponse {
+    let (ids, denied): (Vec<String>, Vec<String>) = request
+        .groups
+        .iter()
+        .map(|g| g.to_string())
+        .partition(|g| access.group(Operation::Describe, g));
+    let operations = version >= 3 && request.include_authorized_operations;
+    let mut groups: Vec<DescribedGroup> = denied
+        .into_iter()
+        .map(|id| {
+            DescribedGroup::default()
+                .with_group_id(GroupId(str_bytes(id)))
+                .with_error_code(ResponseError::GroupAuthorizationFailed.code())
+        })
+        .collect();
+    let described = broker
         .groups
         .describe_groups(ids)
         .await
         .into_iter()
         .map(|(id, described)| {
-            let out = DescribedGroup::default().with_group_id(GroupId(str_bytes(id)));
+            let out = DescribedGroup::default().with_group_id(GroupId(str_bytes(id.clone())));
+            let out = if operations && described.is_ok() {
+                out.with_authorized_operations(access.operations(ResourceType::Group, &id))
+            } else {
+                out
+            };
             match described {
                 Ok(d) => out
                     .with_group_state(str_bytes(d.state))
@@ -35,7 +64,7 @@ pub async fn handle(broker: &Broker, request: DescribeGroupsRequest) -> Describe
                     ),
                 Err(e) => out.with_error_code(code_of(e)),
             }
-        })
-        .collect();
+        });
+    groups.extend(described);
     DescribeGroupsResponse::default().with_groups(groups)
 }

@@ -7,13 +7,29 @@ use kafka_protocol::messages::describe_log_dirs_response::{
 };
 use kafka_protocol::messages::{DescribeLogDirsRequest, DescribeLogDirsResponse};
 
+use kafka_protocol::error::ResponseError;
+
+use super::access::Access;
 use super::{str_bytes, topic_name};
 use crate::broker::Broker;
+use crate::security::acl::Operation;
 
+/// Needs DESCRIBE on the cluster: without it the answer lists no directory, with
+/// CLUSTER_AUTHORIZATION_FAILED from v3 (earlier versions have no error field).
 pub async fn handle(
     broker: &Arc<Broker>,
+    access: &Access<'_>,
+    version: i16,
     request: DescribeLogDirsRequest,
 ) -> DescribeLogDirsResponse {
+    if !access.cluster(Operation::Describe) {
+        let response = DescribeLogDirsResponse::default();
+        return if version >= 3 {
+            response.with_error_code(ResponseError::ClusterAuthorizationFailed.code())
+        } else {
+            response
+        };
+    }
     let b = broker.clone();
     // Sizes are read under each partition's log lock, which an append may hold during I/O.
     let (dir, topics) = tokio::task::spawn_blocking(move || {

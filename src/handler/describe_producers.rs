@@ -6,28 +6,42 @@ use kafka_protocol::messages::describe_producers_response::{
 };
 use kafka_protocol::messages::{DescribeProducersRequest, DescribeProducersResponse, ProducerId};
 
+use super::access::Access;
 use crate::broker::Broker;
+use crate::security::acl::Operation;
 
 /// The producers each partition knows: epoch, last sequence and timestamp, the coordinator
 /// epoch of their last marker and where their open transaction starts (-1 if none), as
-/// `kafka-transactions.sh describe-producers` and `find-hanging` read them.
+/// `kafka-transactions.sh describe-producers` and `find-hanging` read them. Each topic needs
+/// READ (else TOPIC_AUTHORIZATION_FAILED), as in Kafka.
 pub async fn handle(
     broker: &Arc<Broker>,
+    access: &Access<'_>,
     request: DescribeProducersRequest,
 ) -> DescribeProducersResponse {
+    let denied: Vec<bool> = request
+        .topics
+        .iter()
+        .map(|t| !access.topic(Operation::Read, t.name.as_str()))
+        .collect();
     let b = broker.clone();
     // Each partition's producers are read under its lock: off the reactor.
     let topics = tokio::task::spawn_blocking(move || {
         request
             .topics
             .into_iter()
-            .map(|t| {
+            .zip(denied)
+            .map(|(t, denied)| {
                 let topic = b.topics.get(t.name.as_str());
                 let partitions = t
                     .partition_indexes
                     .iter()
                     .map(|&index| {
                         let out = PartitionResponse::default().with_partition_index(index);
+                        if denied {
+                            return out
+                                .with_error_code(ResponseError::TopicAuthorizationFailed.code());
+                        }
                         let Some(partition) = topic.as_ref().and_then(|t| t.partition(index))
                         else {
                             return out

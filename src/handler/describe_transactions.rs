@@ -1,18 +1,24 @@
 use std::sync::Arc;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_transactions_response::{TopicData, TransactionState};
 use kafka_protocol::messages::{
     DescribeTransactionsRequest, DescribeTransactionsResponse, ProducerId,
 };
 
+use super::access::Access;
 use super::{str_bytes, topic_name};
 use crate::broker::Broker;
 use crate::error::code_of;
+use crate::security::acl::{Operation, ResourceType};
 
 /// One state per transactional id asked for: unknown (or expired) ids get
-/// TRANSACTIONAL_ID_NOT_FOUND, an empty one INVALID_REQUEST.
+/// TRANSACTIONAL_ID_NOT_FOUND, an empty one INVALID_REQUEST. As in Kafka, an id needs DESCRIBE
+/// (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED), and the partitions listed are only those of
+/// topics the principal may DESCRIBE.
 pub async fn handle(
     broker: &Arc<Broker>,
+    access: &Access<'_>,
     request: DescribeTransactionsRequest,
 ) -> DescribeTransactionsResponse {
     let mut states = Vec::with_capacity(request.transactional_ids.len());
@@ -23,10 +29,19 @@ pub async fn handle(
             .with_producer_epoch(-1)
             .with_transaction_start_time_ms(-1)
             .with_transaction_state(str_bytes(""));
+        if !access.transactional_id(Operation::Describe, id.as_str()) {
+            states.push(
+                out.with_error_code(ResponseError::TransactionalIdAuthorizationFailed.code()),
+            );
+            continue;
+        }
         states.push(match broker.txns.describe(id.as_str()).await {
             Ok(d) => {
                 let mut topics: Vec<TopicData> = Vec::new();
-                for p in d.partitions {
+                let visible = d.partitions.into_iter().filter(|p| {
+                    access.quietly_allows(Operation::Describe, ResourceType::Topic, &p.topic)
+                });
+                for p in visible {
                     match topics.last_mut() {
                         Some(t) if t.topic.as_str() == p.topic => t.partitions.push(p.partition),
                         _ => topics.push(

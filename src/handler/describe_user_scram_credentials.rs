@@ -11,14 +11,38 @@ use kafka_protocol::messages::{
     DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse,
 };
 
+use super::access::Access;
 use super::str_bytes;
 use crate::broker::Broker;
+use crate::security::acl::Operation;
 use crate::security::Scram;
 
+/// Needs DESCRIBE on the cluster: otherwise CLUSTER_AUTHORIZATION_FAILED at the top and for
+/// each user asked about, as Kafka answers.
 pub fn handle(
     broker: &Broker,
+    access: &Access<'_>,
     request: DescribeUserScramCredentialsRequest,
 ) -> DescribeUserScramCredentialsResponse {
+    if !access.cluster(Operation::Describe) {
+        let code = ResponseError::ClusterAuthorizationFailed.code();
+        let message = || Some(str_bytes("Cluster authorization failed."));
+        let results = request
+            .users
+            .unwrap_or_default()
+            .into_iter()
+            .map(|u| {
+                DescribeUserScramCredentialsResult::default()
+                    .with_user(u.name)
+                    .with_error_code(code)
+                    .with_error_message(message())
+            })
+            .collect();
+        return DescribeUserScramCredentialsResponse::default()
+            .with_error_code(code)
+            .with_error_message(message())
+            .with_results(results);
+    }
     let users = broker.credentials.describe();
     let info = |creds: &[(Scram, i32)]| -> Vec<CredentialInfo> {
         creds

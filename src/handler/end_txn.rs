@@ -1,14 +1,22 @@
 use std::sync::Arc;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{EndTxnRequest, EndTxnResponse, ProducerId};
 
+use super::access::Access;
 use super::txn_error::{txn_code, Knows};
 use crate::broker::Broker;
+use crate::security::acl::Operation;
 
 /// Commits or aborts the open transaction; the answer comes once the markers are written.
 /// v5+ (transactions v2) bumps the epoch at every end and answers with the producer id and
-/// epoch to continue with.
-pub async fn handle(broker: &Arc<Broker>, version: i16, request: EndTxnRequest) -> EndTxnResponse {
+/// epoch to continue with. Needs WRITE on the transactional id.
+pub async fn handle(
+    broker: &Arc<Broker>,
+    access: &Access<'_>,
+    version: i16,
+    request: EndTxnRequest,
+) -> EndTxnResponse {
     let knows = Knows {
         producer_fenced: version >= 2,
         transaction_abortable: version >= 4,
@@ -17,6 +25,9 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: EndTxnRequest) 
     let response = EndTxnResponse::default()
         .with_producer_id(ProducerId(-1))
         .with_producer_epoch(-1);
+    if !access.transactional_id(Operation::Write, request.transactional_id.as_str()) {
+        return response.with_error_code(ResponseError::TransactionalIdAuthorizationFailed.code());
+    }
     match broker
         .txns
         .end_txn(

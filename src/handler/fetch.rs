@@ -9,19 +9,27 @@ use kafka_protocol::messages::fetch_response::{
 };
 use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId};
 
+use super::access::Access;
 use super::LEADER_EPOCH;
 use crate::broker::Broker;
 use crate::error::code_of;
 use crate::partition::fetch::{self, Limits, Wanted};
 use crate::partition::Isolation;
+use crate::security::acl::Operation;
 
 /// Fetch sessions (KIP-227) are answered sessionless: session id 0 tells the client to keep
-/// sending full fetch requests, which Kafka clients handle.
+/// sending full fetch requests, which Kafka clients handle. Each topic needs READ, checked
+/// before its existence (an unknown topic id stays UNKNOWN_TOPIC_ID).
 ///
 /// A partition listed more than once is answered once, where it was first listed, with the
 /// offset and limit of its last entry: Kafka keys a fetch's partitions by topic and partition
 /// the same way, and reading it once per entry would copy the same data again and again.
-pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -> FetchResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    access: &Access<'_>,
+    version: i16,
+    request: FetchRequest,
+) -> FetchResponse {
     if request.session_id != 0 || request.session_epoch > 0 {
         return FetchResponse::default()
             .with_error_code(ResponseError::FetchSessionIdNotFound.code());
@@ -45,6 +53,10 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -
         } else {
             broker.topics.get(t.topic.as_str())
         };
+        let denied = match &topic {
+            Some(topic) => !access.topic(Operation::Read, &topic.name),
+            None => !by_id && !access.topic(Operation::Read, t.topic.as_str()),
+        };
         let key = if by_id {
             t.topic_id.to_string()
         } else {
@@ -62,6 +74,7 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -
             }
             let out = empty(p.partition, read_committed);
             let error = match topic.as_ref().and_then(|t| t.partition(p.partition)) {
+                _ if denied => ResponseError::TopicAuthorizationFailed,
                 None => missing,
                 Some(_) if p.current_leader_epoch > LEADER_EPOCH => {
                     ResponseError::UnknownLeaderEpoch

@@ -2,31 +2,43 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 
+use super::access::Access;
 use super::{str_bytes, Requester};
 use crate::broker::Broker;
+use crate::security::acl::Operation;
 
 const GROUP: i8 = 0;
 const TRANSACTION: i8 = 1;
 
 /// weir coordinates every group and every transactional id. Other key types (share groups)
-/// are INVALID_REQUEST, as is an empty transactional id. v4+ batches keys.
+/// are INVALID_REQUEST, as is an empty transactional id. v4+ batches keys. A group key needs
+/// DESCRIBE on the group, a transactional id DESCRIBE on it, checked before the key itself as
+/// in Kafka.
 pub fn handle(
     broker: &Broker,
     requester: &Requester,
+    access: &Access<'_>,
     version: i16,
     request: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
     let (host, port) = broker.advertised(&requester.listener);
     let node = BrokerId(broker.node_id());
-    let error = |key: &str| match request.key_type {
+    let key_type = request.key_type;
+    let error = |key: &str| match key_type {
+        GROUP if !access.group(Operation::Describe, key) => {
+            Some(ResponseError::GroupAuthorizationFailed)
+        }
+        TRANSACTION if !access.transactional_id(Operation::Describe, key) => {
+            Some(ResponseError::TransactionalIdAuthorizationFailed)
+        }
         GROUP => None,
         TRANSACTION if !key.is_empty() => None,
-        _ => Some(ResponseError::InvalidRequest.code()),
+        _ => Some(ResponseError::InvalidRequest),
     };
     if version < 4 {
         return match error(request.key.as_str()) {
             Some(code) => FindCoordinatorResponse::default()
-                .with_error_code(code)
+                .with_error_code(code.code())
                 .with_node_id(BrokerId(-1))
                 .with_port(-1),
             None => FindCoordinatorResponse::default()
@@ -42,7 +54,7 @@ pub fn handle(
             let c = Coordinator::default().with_key(key.clone());
             match error(key.as_str()) {
                 Some(code) => c
-                    .with_error_code(code)
+                    .with_error_code(code.code())
                     .with_node_id(BrokerId(-1))
                     .with_port(-1),
                 None => c

@@ -1,11 +1,24 @@
 use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 
+use kafka_protocol::error::ResponseError;
+
+use super::access::Access;
 use super::opt_string;
 use crate::broker::Broker;
 use crate::coordinator;
 use crate::error::code_of;
+use crate::security::acl::Operation;
 
-pub async fn handle(broker: &Broker, request: HeartbeatRequest) -> HeartbeatResponse {
+/// Needs READ on the group.
+pub async fn handle(
+    broker: &Broker,
+    access: &Access<'_>,
+    request: HeartbeatRequest,
+) -> HeartbeatResponse {
+    if !access.group(Operation::Read, request.group_id.as_str()) {
+        return HeartbeatResponse::default()
+            .with_error_code(ResponseError::GroupAuthorizationFailed.code());
+    }
     let beat = coordinator::HeartbeatRequest {
         group_id: request.group_id.to_string(),
         generation_id: request.generation_id,

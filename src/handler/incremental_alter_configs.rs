@@ -9,15 +9,19 @@ use kafka_protocol::messages::incremental_alter_configs_request::AlterConfigsRes
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 
-use super::describe_configs::{check_broker_name, RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::access::Access;
+use super::describe_configs::{check_broker_name, config_access, RESOURCE_BROKER, RESOURCE_TOPIC};
 use super::{opt_string, str_bytes};
 use crate::broker::Broker;
 use crate::error::code_of;
 use crate::metadata::config_ops::{apply_incremental, check_broker_change, ConfigOp};
 use crate::metadata::MetadataError;
+use crate::security::acl::Operation;
 
+/// Each resource needs ALTER_CONFIGS (see [`config_access`]).
 pub async fn handle(
     broker: &Arc<Broker>,
+    access: &Access<'_>,
     request: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
     let validate_only = request.validate_only;
@@ -26,6 +30,19 @@ pub async fn handle(
         let response = AlterConfigsResourceResponse::default()
             .with_resource_type(resource.resource_type)
             .with_resource_name(resource.resource_name.clone());
+        if let Err((code, message)) = config_access(
+            access,
+            Operation::AlterConfigs,
+            resource.resource_type,
+            resource.resource_name.as_str(),
+        ) {
+            responses.push(
+                response
+                    .with_error_code(code)
+                    .with_error_message(message.map(str_bytes)),
+            );
+            continue;
+        }
         let outcome = alter(broker, resource, validate_only).await;
         responses.push(match outcome {
             Ok(()) => response,

@@ -3,22 +3,45 @@ use std::sync::Arc;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
+use super::access::Access;
 use super::txn_error::{txn_code, Knows};
 use crate::broker::Broker;
 use crate::error::code_of;
+use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
 
 /// Idempotent producers (no transactional id) get a fresh id at epoch 0; transactional ones go
 /// to the transaction coordinator, which keeps one producer id per transactional id and bumps
 /// its epoch (fencing older instances). v3+ may name the producer id and epoch to resume
 /// (KIP-360).
+///
+/// Authorization as in Kafka 4: a transactional id needs WRITE on it; an idempotent producer
+/// needs IDEMPOTENT_WRITE on the cluster or WRITE on at least one topic (KIP-679).
 pub async fn handle(
     broker: &Arc<Broker>,
+    access: &Access<'_>,
     version: i16,
     request: InitProducerIdRequest,
 ) -> InitProducerIdResponse {
     let response = InitProducerIdResponse::default()
         .with_producer_id(ProducerId(-1))
         .with_producer_epoch(-1);
+    match &request.transactional_id {
+        Some(id) if !access.transactional_id(Operation::Write, id.as_str()) => {
+            return response
+                .with_error_code(ResponseError::TransactionalIdAuthorizationFailed.code());
+        }
+        Some(_) => {}
+        None => {
+            let idempotent = access.quietly_allows(
+                Operation::IdempotentWrite,
+                ResourceType::Cluster,
+                CLUSTER_NAME,
+            ) || access.allows_any(Operation::Write, ResourceType::Topic);
+            if !idempotent {
+                return response.with_error_code(ResponseError::ClusterAuthorizationFailed.code());
+            }
+        }
+    }
     let expected = match (request.producer_id.0, request.producer_epoch) {
         (-1, -1) => None,
         (-1, _) | (_, -1) => {

@@ -1,18 +1,29 @@
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 
+use kafka_protocol::error::ResponseError;
+
+use super::access::Access;
 use super::{opt_string, str_bytes, Requester};
 use crate::broker::Broker;
 use crate::coordinator::{GroupError, JoinRequest};
 use crate::error::code_of;
+use crate::security::acl::Operation;
 
+/// Joining needs READ on the group.
 pub async fn handle(
     broker: &Broker,
     version: i16,
     requester: &Requester,
+    access: &Access<'_>,
     client_id: String,
     request: JoinGroupRequest,
 ) -> JoinGroupResponse {
+    if !access.group(Operation::Read, request.group_id.as_str()) {
+        return JoinGroupResponse::default()
+            .with_generation_id(-1)
+            .with_error_code(ResponseError::GroupAuthorizationFailed.code());
+    }
     let join = JoinRequest {
         group_id: request.group_id.to_string(),
         member_id: request.member_id.to_string(),

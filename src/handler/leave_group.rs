@@ -1,17 +1,27 @@
 use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 
+use kafka_protocol::error::ResponseError;
+
+use super::access::Access;
 use super::{opt_string, str_bytes};
 use crate::broker::Broker;
 use crate::coordinator::LeaveMember;
 use crate::error::code_of;
+use crate::security::acl::Operation;
 
 /// v0-v2 name one member at the top level; v3+ batch members, each with its own result.
+/// Needs READ on the group.
 pub async fn handle(
     broker: &Broker,
+    access: &Access<'_>,
     version: i16,
     request: LeaveGroupRequest,
 ) -> LeaveGroupResponse {
+    if !access.group(Operation::Read, request.group_id.as_str()) {
+        return LeaveGroupResponse::default()
+            .with_error_code(ResponseError::GroupAuthorizationFailed.code());
+    }
     let members = if version >= 3 {
         request
             .members

@@ -1,11 +1,21 @@
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
 
+use super::access::Access;
 use super::str_bytes;
 use crate::broker::Broker;
+use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
 
-/// Classic and consumer groups, filtered by state (v4+) and type (v5+).
-pub fn handle(broker: &Broker, version: i16, request: ListGroupsRequest) -> ListGroupsResponse {
+/// Classic and consumer groups, filtered by state (v4+) and type (v5+). Without DESCRIBE on the
+/// cluster, only the groups the principal may DESCRIBE are listed (as in Kafka).
+pub fn handle(
+    broker: &Broker,
+    access: &Access<'_>,
+    version: i16,
+    request: ListGroupsRequest,
+) -> ListGroupsResponse {
+    let every_group =
+        access.quietly_allows(Operation::Describe, ResourceType::Cluster, CLUSTER_NAME);
     let states: Vec<String> = request
         .states_filter
         .iter()
@@ -15,6 +25,10 @@ pub fn handle(broker: &Broker, version: i16, request: ListGroupsRequest) -> List
     let groups = broker.groups.list_groups(&states, &types);
     let groups = groups
         .into_iter()
+        .filter(|g| {
+            every_group
+                || access.quietly_allows(Operation::Describe, ResourceType::Group, &g.group_id)
+        })
         .map(|g| {
             let listed = ListedGroup::default()
                 .with_group_id(GroupId(str_bytes(g.group_id)))

@@ -6,10 +6,12 @@ use kafka_protocol::messages::list_offsets_response::{
 };
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
+use super::access::Access;
 use super::LEADER_EPOCH;
 use crate::broker::Broker;
 use crate::error::code_of;
 use crate::partition::{Isolation, OffsetQuery};
+use crate::security::acl::Operation;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
@@ -17,11 +19,18 @@ const MAX_TIMESTAMP: i64 = -3;
 const EARLIEST_LOCAL: i64 = -4;
 const LATEST_TIERED: i64 = -5;
 
+/// Each topic needs DESCRIBE (TOPIC_AUTHORIZATION_FAILED per partition otherwise).
 pub async fn handle(
     broker: &Arc<Broker>,
+    access: &Access<'_>,
     version: i16,
     request: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
+    let denied: Vec<bool> = request
+        .topics
+        .iter()
+        .map(|t| !access.topic(Operation::Describe, t.name.as_str()))
+        .collect();
     // The field exists from v2 on; earlier requests read everything.
     let isolation = Isolation::from_wire(request.isolation_level);
     let b = broker.clone();
@@ -30,7 +39,8 @@ pub async fn handle(
         request
             .topics
             .into_iter()
-            .map(|t| {
+            .zip(denied)
+            .map(|(t, denied)| {
                 let topic = b.topics.get(t.name.as_str());
                 let partitions = t
                     .partitions
@@ -40,6 +50,10 @@ pub async fn handle(
                             .with_partition_index(p.partition_index)
                             .with_timestamp(-1)
                             .with_offset(-1);
+                        if denied {
+                            return out
+                                .with_error_code(ResponseError::TopicAuthorizationFailed.code());
+                        }
                         let Some(partition) =
                             topic.as_ref().and_then(|t| t.partition(p.partition_index))
                         else {

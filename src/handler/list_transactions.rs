@@ -6,16 +6,20 @@ use kafka_protocol::messages::{
     ListTransactionsRequest, ListTransactionsResponse, ProducerId, TransactionalId,
 };
 
+use super::access::Access;
 use super::str_bytes;
 use crate::broker::Broker;
+use crate::security::acl::{Operation, ResourceType};
 use crate::txn::{ListFilter, TxnState};
 
 /// Transactional ids filtered by state, producer id, (v1+) how long their transaction has run
 /// and (v2+) a regular expression their id must match whole. State names Kafka does not know
 /// are listed back in `unknown_state_filters` and, as in Kafka, filter nothing; a pattern that
-/// does not compile is INVALID_REGULAR_EXPRESSION.
+/// does not compile is INVALID_REGULAR_EXPRESSION. Only the ids the principal may DESCRIBE are
+/// listed, as in Kafka.
 pub async fn handle(
     broker: &Arc<Broker>,
+    access: &Access<'_>,
     version: i16,
     request: ListTransactionsRequest,
 ) -> ListTransactionsResponse {
@@ -50,6 +54,13 @@ pub async fn handle(
         .txns
         .list(&filter)
         .into_iter()
+        .filter(|l| {
+            access.quietly_allows(
+                Operation::Describe,
+                ResourceType::TransactionalId,
+                &l.transactional_id,
+            )
+        })
         .map(|l| {
             TransactionState::default()
                 .with_transactional_id(TransactionalId(str_bytes(l.transactional_id)))

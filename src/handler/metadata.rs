@@ -8,14 +8,20 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse};
 use uuid::Uuid;
 
+use super::access::Access;
 use super::{str_bytes, topic_name, Requester, LEADER_EPOCH};
 use crate::broker::Broker;
 use crate::error::code_of;
 use crate::metadata::{Topic, TopicSpec};
+use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
 
+/// Topics the principal may not DESCRIBE are left out of an all-topics answer and answered
+/// TOPIC_AUTHORIZATION_FAILED when named; creating a missing topic also needs CREATE on the
+/// cluster or on the topic.
 pub async fn handle(
     broker: &Arc<Broker>,
     requester: &Requester,
+    access: &Access<'_>,
     version: i16,
     request: MetadataRequest,
 ) -> MetadataResponse {
@@ -33,37 +39,66 @@ pub async fn handle(
     // Before v4 there was no flag and the broker setting alone decided.
     let may_create =
         broker.config().auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
-    let topics = match requested {
+    let mut topics: Vec<MetadataResponseTopic> = match requested {
         None => broker
             .topics
             .list()
             .iter()
+            .filter(|t| access.quietly_allows(Operation::Describe, ResourceType::Topic, &t.name))
             .map(|t| describe(t, node))
             .collect(),
         Some(list) => {
             let mut out = Vec::with_capacity(list.len());
             for wanted in list {
                 out.push(match wanted.name {
-                    Some(name) => by_name(broker, name.as_str(), may_create, node).await,
-                    None => by_id(broker, wanted.topic_id, node),
+                    Some(name) => by_name(broker, access, name.as_str(), may_create, node).await,
+                    None => by_id(broker, access, wanted.topic_id, node),
                 });
             }
             out
         }
     };
-    MetadataResponse::default()
+    let mut response = MetadataResponse::default();
+    if version >= 8 {
+        if request.include_topic_authorized_operations {
+            for t in topics.iter_mut().filter(|t| t.error_code == 0) {
+                let name = t.name.as_ref().map_or("", |n| n.as_str());
+                t.topic_authorized_operations = access.operations(ResourceType::Topic, name);
+            }
+        }
+        if version <= 10 && request.include_cluster_authorized_operations {
+            response.cluster_authorized_operations = if access.cluster(Operation::Describe) {
+                access.operations(ResourceType::Cluster, CLUSTER_NAME)
+            } else {
+                0
+            };
+        }
+    }
+    response
         .with_brokers(brokers)
         .with_cluster_id(Some(str_bytes(broker.cluster.cluster_id.clone())))
         .with_controller_id(BrokerId(node))
         .with_topics(topics)
 }
 
+fn unauthorized(name: Option<&str>, id: Uuid) -> MetadataResponseTopic {
+    MetadataResponseTopic::default()
+        .with_name(name.map(topic_name))
+        .with_topic_id(id)
+        .with_error_code(ResponseError::TopicAuthorizationFailed.code())
+}
+
 async fn by_name(
     broker: &Arc<Broker>,
+    access: &Access<'_>,
     name: &str,
     may_create: bool,
     node: i32,
 ) -> MetadataResponseTopic {
+    // Checked before existence, so a name alone reveals nothing.
+    if !access.topic(Operation::Describe, name) {
+        return unauthorized(Some(name), Uuid::nil());
+    }
     if let Some(topic) = broker.topics.get(name) {
         return describe(&topic, node);
     }
@@ -77,6 +112,11 @@ async fn by_name(
     }
     if !may_create {
         return error(ResponseError::UnknownTopicOrPartition.code());
+    }
+    if !access.quietly_allows(Operation::Create, ResourceType::Cluster, CLUSTER_NAME)
+        && !access.topic(Operation::Create, name)
+    {
+        return error(ResponseError::TopicAuthorizationFailed.code());
     }
     let spec = TopicSpec {
         name: name.to_string(),
@@ -96,8 +136,10 @@ async fn by_name(
     }
 }
 
-fn by_id(broker: &Broker, id: Uuid, node: i32) -> MetadataResponseTopic {
+fn by_id(broker: &Broker, access: &Access<'_>, id: Uuid, node: i32) -> MetadataResponseTopic {
     match broker.topics.get_by_id(&id) {
+        // Topic ids are not secret (as in Kafka): the id is answered, the name is not.
+        Some(topic) if !access.topic(Operation::Describe, &topic.name) => unauthorized(None, id),
         Some(topic) => describe(&topic, node),
         None => MetadataResponseTopic::default()
             .with_topic_id(id)

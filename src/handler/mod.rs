@@ -1,5 +1,7 @@
 //! Request handlers, one file per API. This is the only place that dispatches on the API.
+//! Each handler asks [`access::Access`] (the one way to the authorizer) before it acts.
 
+pub mod access;
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
 mod alter_configs;
@@ -7,11 +9,14 @@ mod alter_user_scram_credentials;
 mod api_versions;
 mod consumer_group_describe;
 mod consumer_group_heartbeat;
+mod create_acls;
 mod create_partitions;
 mod create_topics;
+mod delete_acls;
 mod delete_groups;
 mod delete_records;
 mod delete_topics;
+mod describe_acls;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
@@ -50,6 +55,7 @@ use kafka_protocol::protocol::StrBytes;
 use crate::broker::Broker;
 use crate::protocol::{self, ProtocolError, Request, ResponseBuffer};
 use crate::security::Principal;
+use access::Access;
 
 /// Who sent a request: the connection's authenticated principal (`User:ANONYMOUS` on
 /// plaintext listeners and TLS without a client certificate), the listener it came in on and
@@ -98,123 +104,143 @@ pub async fn handle(
         version,
         body,
     } = request;
+    let access = Access::new(broker, requester, api_key);
+    let access = &access;
     let response = match body {
         RequestKind::ApiVersions(r) => {
             ResponseKind::ApiVersions(api_versions::handle(broker, version, r))
         }
         RequestKind::Metadata(r) => {
-            ResponseKind::Metadata(metadata::handle(broker, requester, version, r).await)
+            ResponseKind::Metadata(metadata::handle(broker, requester, access, version, r).await)
         }
-        RequestKind::Produce(r) => match produce::handle(broker, version, r).await {
+        RequestKind::Produce(r) => match produce::handle(broker, access, version, r).await {
             Some(response) => ResponseKind::Produce(response),
             None => return Ok(None),
         },
-        RequestKind::Fetch(r) => ResponseKind::Fetch(fetch::handle(broker, version, r).await),
+        RequestKind::Fetch(r) => {
+            ResponseKind::Fetch(fetch::handle(broker, access, version, r).await)
+        }
         RequestKind::ListOffsets(r) => {
-            ResponseKind::ListOffsets(list_offsets::handle(broker, version, r).await)
+            ResponseKind::ListOffsets(list_offsets::handle(broker, access, version, r).await)
         }
         RequestKind::CreateTopics(r) => {
-            ResponseKind::CreateTopics(create_topics::handle(broker, version, r).await)
+            ResponseKind::CreateTopics(create_topics::handle(broker, access, version, r).await)
         }
         RequestKind::DeleteTopics(r) => {
-            ResponseKind::DeleteTopics(delete_topics::handle(broker, version, r).await)
+            ResponseKind::DeleteTopics(delete_topics::handle(broker, access, version, r).await)
         }
         RequestKind::InitProducerId(r) => {
-            ResponseKind::InitProducerId(init_producer_id::handle(broker, version, r).await)
+            ResponseKind::InitProducerId(init_producer_id::handle(broker, access, version, r).await)
         }
         RequestKind::OffsetForLeaderEpoch(r) => {
-            ResponseKind::OffsetForLeaderEpoch(offset_for_leader_epoch::handle(broker, r))
+            ResponseKind::OffsetForLeaderEpoch(offset_for_leader_epoch::handle(broker, access, r))
         }
-        RequestKind::FindCoordinator(r) => {
-            ResponseKind::FindCoordinator(find_coordinator::handle(broker, requester, version, r))
-        }
+        RequestKind::FindCoordinator(r) => ResponseKind::FindCoordinator(find_coordinator::handle(
+            broker, requester, access, version, r,
+        )),
         RequestKind::JoinGroup(r) => {
             let client_id = opt_string(&header.client_id).unwrap_or_default();
             ResponseKind::JoinGroup(
-                join_group::handle(broker, version, requester, client_id, r).await,
+                join_group::handle(broker, version, requester, access, client_id, r).await,
             )
         }
         RequestKind::ConsumerGroupHeartbeat(r) => {
             let client_id = opt_string(&header.client_id).unwrap_or_default();
             ResponseKind::ConsumerGroupHeartbeat(
-                consumer_group_heartbeat::handle(broker, version, requester, client_id, r).await,
+                consumer_group_heartbeat::handle(broker, version, requester, access, client_id, r)
+                    .await,
             )
         }
-        RequestKind::ConsumerGroupDescribe(r) => {
-            ResponseKind::ConsumerGroupDescribe(consumer_group_describe::handle(broker, r).await)
+        RequestKind::ConsumerGroupDescribe(r) => ResponseKind::ConsumerGroupDescribe(
+            consumer_group_describe::handle(broker, access, r).await,
+        ),
+        RequestKind::SyncGroup(r) => {
+            ResponseKind::SyncGroup(sync_group::handle(broker, access, r).await)
         }
-        RequestKind::SyncGroup(r) => ResponseKind::SyncGroup(sync_group::handle(broker, r).await),
-        RequestKind::Heartbeat(r) => ResponseKind::Heartbeat(heartbeat::handle(broker, r).await),
+        RequestKind::Heartbeat(r) => {
+            ResponseKind::Heartbeat(heartbeat::handle(broker, access, r).await)
+        }
         RequestKind::LeaveGroup(r) => {
-            ResponseKind::LeaveGroup(leave_group::handle(broker, version, r).await)
+            ResponseKind::LeaveGroup(leave_group::handle(broker, access, version, r).await)
         }
         RequestKind::OffsetCommit(r) => {
-            ResponseKind::OffsetCommit(offset_commit::handle(broker, r).await)
+            ResponseKind::OffsetCommit(offset_commit::handle(broker, access, r).await)
         }
         RequestKind::OffsetFetch(r) => {
-            ResponseKind::OffsetFetch(offset_fetch::handle(broker, version, r).await)
+            ResponseKind::OffsetFetch(offset_fetch::handle(broker, access, version, r).await)
         }
         RequestKind::DescribeGroups(r) => {
-            ResponseKind::DescribeGroups(describe_groups::handle(broker, r).await)
+            ResponseKind::DescribeGroups(describe_groups::handle(broker, access, version, r).await)
         }
         RequestKind::ListGroups(r) => {
-            ResponseKind::ListGroups(list_groups::handle(broker, version, r))
+            ResponseKind::ListGroups(list_groups::handle(broker, access, version, r))
         }
         RequestKind::DeleteGroups(r) => {
-            ResponseKind::DeleteGroups(delete_groups::handle(broker, r).await)
+            ResponseKind::DeleteGroups(delete_groups::handle(broker, access, r).await)
         }
         RequestKind::OffsetDelete(r) => {
-            ResponseKind::OffsetDelete(offset_delete::handle(broker, r).await)
+            ResponseKind::OffsetDelete(offset_delete::handle(broker, access, r).await)
         }
         RequestKind::CreatePartitions(r) => {
-            ResponseKind::CreatePartitions(create_partitions::handle(broker, r).await)
+            ResponseKind::CreatePartitions(create_partitions::handle(broker, access, r).await)
         }
         RequestKind::DescribeConfigs(r) => {
-            ResponseKind::DescribeConfigs(describe_configs::handle(broker, version, r))
+            ResponseKind::DescribeConfigs(describe_configs::handle(broker, access, version, r))
         }
         RequestKind::IncrementalAlterConfigs(r) => ResponseKind::IncrementalAlterConfigs(
-            incremental_alter_configs::handle(broker, r).await,
+            incremental_alter_configs::handle(broker, access, r).await,
         ),
         RequestKind::AlterConfigs(r) => {
-            ResponseKind::AlterConfigs(alter_configs::handle(broker, r).await)
+            ResponseKind::AlterConfigs(alter_configs::handle(broker, access, r).await)
         }
         RequestKind::DeleteRecords(r) => {
-            ResponseKind::DeleteRecords(delete_records::handle(broker, r).await)
+            ResponseKind::DeleteRecords(delete_records::handle(broker, access, r).await)
         }
-        RequestKind::DescribeCluster(r) => {
-            ResponseKind::DescribeCluster(describe_cluster::handle(broker, requester, version, r))
-        }
-        RequestKind::DescribeLogDirs(r) => {
-            ResponseKind::DescribeLogDirs(describe_log_dirs::handle(broker, r).await)
-        }
-        RequestKind::AddPartitionsToTxn(r) => ResponseKind::AddPartitionsToTxn(
-            add_partitions_to_txn::handle(broker, version, r).await,
+        RequestKind::DescribeCluster(r) => ResponseKind::DescribeCluster(describe_cluster::handle(
+            broker, requester, access, version, r,
+        )),
+        RequestKind::DescribeLogDirs(r) => ResponseKind::DescribeLogDirs(
+            describe_log_dirs::handle(broker, access, version, r).await,
         ),
-        RequestKind::AddOffsetsToTxn(r) => {
-            ResponseKind::AddOffsetsToTxn(add_offsets_to_txn::handle(broker, version, r).await)
+        RequestKind::AddPartitionsToTxn(r) => ResponseKind::AddPartitionsToTxn(
+            add_partitions_to_txn::handle(broker, access, version, r).await,
+        ),
+        RequestKind::AddOffsetsToTxn(r) => ResponseKind::AddOffsetsToTxn(
+            add_offsets_to_txn::handle(broker, access, version, r).await,
+        ),
+        RequestKind::EndTxn(r) => {
+            ResponseKind::EndTxn(end_txn::handle(broker, access, version, r).await)
         }
-        RequestKind::EndTxn(r) => ResponseKind::EndTxn(end_txn::handle(broker, version, r).await),
-        RequestKind::TxnOffsetCommit(r) => {
-            ResponseKind::TxnOffsetCommit(txn_offset_commit::handle(broker, version, r).await)
-        }
+        RequestKind::TxnOffsetCommit(r) => ResponseKind::TxnOffsetCommit(
+            txn_offset_commit::handle(broker, access, version, r).await,
+        ),
         RequestKind::WriteTxnMarkers(r) => {
-            ResponseKind::WriteTxnMarkers(write_txn_markers::handle(broker, r).await)
+            ResponseKind::WriteTxnMarkers(write_txn_markers::handle(broker, access, r).await)
         }
         RequestKind::DescribeProducers(r) => {
-            ResponseKind::DescribeProducers(describe_producers::handle(broker, r).await)
+            ResponseKind::DescribeProducers(describe_producers::handle(broker, access, r).await)
         }
-        RequestKind::DescribeTransactions(r) => {
-            ResponseKind::DescribeTransactions(describe_transactions::handle(broker, r).await)
-        }
-        RequestKind::ListTransactions(r) => {
-            ResponseKind::ListTransactions(list_transactions::handle(broker, version, r).await)
-        }
+        RequestKind::DescribeTransactions(r) => ResponseKind::DescribeTransactions(
+            describe_transactions::handle(broker, access, r).await,
+        ),
+        RequestKind::ListTransactions(r) => ResponseKind::ListTransactions(
+            list_transactions::handle(broker, access, version, r).await,
+        ),
         RequestKind::DescribeUserScramCredentials(r) => ResponseKind::DescribeUserScramCredentials(
-            describe_user_scram_credentials::handle(broker, r),
+            describe_user_scram_credentials::handle(broker, access, r),
         ),
         RequestKind::AlterUserScramCredentials(r) => ResponseKind::AlterUserScramCredentials(
-            alter_user_scram_credentials::handle(broker, r).await,
+            alter_user_scram_credentials::handle(broker, access, r).await,
         ),
+        RequestKind::CreateAcls(r) => {
+            ResponseKind::CreateAcls(create_acls::handle(broker, access, r).await)
+        }
+        RequestKind::DescribeAcls(r) => {
+            ResponseKind::DescribeAcls(describe_acls::handle(broker, access, r))
+        }
+        RequestKind::DeleteAcls(r) => {
+            ResponseKind::DeleteAcls(delete_acls::handle(broker, access, r).await)
+        }
         _ => {
             // The versions table only admits the APIs above; anything else is a table bug.
             return Err(ProtocolError::UnsupportedVersion {

@@ -6,22 +6,41 @@ use kafka_protocol::messages::offset_commit_response::{
 };
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 
+use super::access::Access;
 use super::{opt_string, topic_name};
 use crate::broker::Broker;
 use crate::coordinator::{CommitPartition, CommitRequest};
 use crate::error::code_of;
+use crate::security::acl::Operation;
 
 /// Commits to partitions the broker does not have get UNKNOWN_TOPIC_OR_PARTITION, as in Kafka;
-/// the rest go to the coordinator together.
-pub async fn handle(broker: &Broker, request: OffsetCommitRequest) -> OffsetCommitResponse {
+/// the rest go to the coordinator together. Needs READ on the group (every partition gets
+/// GROUP_AUTHORIZATION_FAILED otherwise) and READ on each topic (checked before existence).
+pub async fn handle(
+    broker: &Broker,
+    access: &Access<'_>,
+    request: OffsetCommitRequest,
+) -> OffsetCommitResponse {
+    let group_denied = !access.group(Operation::Read, request.group_id.as_str());
     let mut results: BTreeMap<(String, i32), i16> = BTreeMap::new();
     let mut order = Vec::new();
     let mut partitions = Vec::new();
     for topic in &request.topics {
+        let denied = if group_denied {
+            Some(ResponseError::GroupAuthorizationFailed)
+        } else if !access.topic(Operation::Read, topic.name.as_str()) {
+            Some(ResponseError::TopicAuthorizationFailed)
+        } else {
+            None
+        };
         let known = broker.topics.get(topic.name.as_str());
         for p in &topic.partitions {
             let key = (topic.name.to_string(), p.partition_index);
             order.push(key.clone());
+            if let Some(code) = denied {
+                results.insert(key, code.code());
+                continue;
+            }
             if known
                 .as_ref()
                 .and_then(|t| t.partition(p.partition_index))

@@ -8,11 +8,13 @@ use kafka_protocol::messages::produce_response::{
 };
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 
+use super::access::Access;
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::error::code_of;
 use crate::log::{AppendOutcome, BatchHeader, LogError};
 use crate::partition::Partition;
+use crate::security::acl::Operation;
 use crate::txn::{TxnError, TxnPartition};
 
 /// One partition's records waiting to be appended, and where its answer goes.
@@ -34,13 +36,27 @@ type Appended = (Append, Result<AppendOutcome, LogError>);
 /// v2) has the coordinator add the partition and the batch is appended again; an older one
 /// gets the reason Kafka's verification gives (INVALID_PRODUCER_ID_MAPPING, a fenced epoch as
 /// INVALID_PRODUCER_EPOCH, TRANSACTION_ABORTABLE from v11, else INVALID_TXN_STATE).
+///
+/// Authorization as in Kafka: transactional batches need a transactional id and WRITE on it (or
+/// the whole request is TRANSACTIONAL_ID_AUTHORIZATION_FAILED, with or without an authorizer),
+/// and each topic needs WRITE (checked before its existence).
 pub async fn handle(
     broker: &Arc<Broker>,
+    access: &Access<'_>,
     version: i16,
     request: ProduceRequest,
 ) -> Option<ProduceResponse> {
     let acks = request.acks;
-    let refused = (!matches!(acks, -1..=1)).then_some(ResponseError::InvalidRequiredAcks.code());
+    let transactional_denied = has_transactional_records(&request)
+        && !request
+            .transactional_id
+            .as_ref()
+            .is_some_and(|id| access.transactional_id(Operation::Write, id.as_str()));
+    let refused = if transactional_denied {
+        Some(ResponseError::TransactionalIdAuthorizationFailed.code())
+    } else {
+        (!matches!(acks, -1..=1)).then_some(ResponseError::InvalidRequiredAcks.code())
+    };
     let transactional_id = request.transactional_id.as_ref().map(|s| s.to_string());
 
     let mut responses = Vec::with_capacity(request.topic_data.len());
@@ -56,6 +72,13 @@ pub async fn handle(
         } else {
             ResponseError::UnknownTopicOrPartition
         };
+        // An unknown topic id stays UNKNOWN_TOPIC_ID; a name is authorized whether it exists
+        // or not.
+        let denied = match &topic {
+            Some(t) => !access.topic(Operation::Write, &t.name),
+            None => version < 13 && !access.topic(Operation::Write, data.name.as_str()),
+        };
+        let refused = refused.or(denied.then_some(ResponseError::TopicAuthorizationFailed.code()));
         let mut partitions = Vec::with_capacity(data.partition_data.len());
         for (slot, p) in data.partition_data.into_iter().enumerate() {
             let out = PartitionProduceResponse::default()
@@ -130,6 +153,16 @@ pub async fn handle(
     }
 
     (acks != 0).then(|| ProduceResponse::default().with_responses(responses))
+}
+
+/// Whether the first batch of any partition is transactional (Kafka's test).
+fn has_transactional_records(request: &ProduceRequest) -> bool {
+    request
+        .topic_data
+        .iter()
+        .flat_map(|t| t.partition_data.iter())
+        .filter_map(|p| p.records.as_ref())
+        .any(|records| BatchHeader::parse(records).is_ok_and(|h| h.is_transactional()))
 }
 
 /// Appends in one blocking task for the whole request: file writes never run on the reactor.

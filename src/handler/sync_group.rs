@@ -1,11 +1,24 @@
 use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
 
+use kafka_protocol::error::ResponseError;
+
+use super::access::Access;
 use super::{opt_string, str_bytes};
 use crate::broker::Broker;
 use crate::coordinator::SyncRequest;
 use crate::error::code_of;
+use crate::security::acl::Operation;
 
-pub async fn handle(broker: &Broker, request: SyncGroupRequest) -> SyncGroupResponse {
+/// Needs READ on the group.
+pub async fn handle(
+    broker: &Broker,
+    access: &Access<'_>,
+    request: SyncGroupRequest,
+) -> SyncGroupResponse {
+    if !access.group(Operation::Read, request.group_id.as_str()) {
+        return SyncGroupResponse::default()
+            .with_error_code(ResponseError::GroupAuthorizationFailed.code());
+    }
     let sync = SyncRequest {
         group_id: request.group_id.to_string(),
         generation_id: request.generation_id,

@@ -7,18 +7,24 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 };
 use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
+use super::access::Access;
 use super::txn_error::{txn_code, Knows};
 use super::{opt_string, topic_name};
 use crate::broker::Broker;
 use crate::coordinator::{CommitPartition, TxnCommitRequest};
 use crate::error::code_of;
+use crate::security::acl::Operation;
 
 /// Offsets committed in a transaction: the transaction coordinator checks the producer and
 /// that the group is part of its transaction (v5+, transactions v2: the commit adds it), then
 /// the group stores them as pending until the transaction ends. Member and generation are
 /// checked from v3 on. Partitions the broker does not have get UNKNOWN_TOPIC_OR_PARTITION.
+///
+/// Authorization as in Kafka: WRITE on the transactional id, then READ on the group (either
+/// missing fails every partition), then READ on each topic (TOPIC_AUTHORIZATION_FAILED).
 pub async fn handle(
     broker: &Arc<Broker>,
+    access: &Access<'_>,
     version: i16,
     request: TxnOffsetCommitRequest,
 ) -> TxnOffsetCommitResponse {
@@ -32,11 +38,27 @@ pub async fn handle(
     let mut results: BTreeMap<(String, i32), i16> = BTreeMap::new();
     let mut order = Vec::new();
     let mut partitions = Vec::new();
+    let everything =
+        if !access.transactional_id(Operation::Write, request.transactional_id.as_str()) {
+            Some(ResponseError::TransactionalIdAuthorizationFailed)
+        } else if !access.group(Operation::Read, &group) {
+            Some(ResponseError::GroupAuthorizationFailed)
+        } else {
+            None
+        };
     for topic in &request.topics {
         let known = broker.topics.get(topic.name.as_str());
+        let denied = everything.or_else(|| {
+            (!access.topic(Operation::Read, topic.name.as_str()))
+                .then_some(ResponseError::TopicAuthorizationFailed)
+        });
         for p in &topic.partitions {
             let key = (topic.name.to_string(), p.partition_index);
             order.push(key.clone());
+            if let Some(code) = denied {
+                results.insert(key, code.code());
+                continue;
+            }
             if known
                 .as_ref()
                 .and_then(|t| t.partition(p.partition_index))

@@ -6,18 +6,23 @@ use kafka_protocol::messages::write_txn_markers_response::{
 };
 use kafka_protocol::messages::{WriteTxnMarkersRequest, WriteTxnMarkersResponse};
 
+use super::access::Access;
 use crate::broker::Broker;
 use crate::error::code_of;
 use crate::log::{Marker, Outcome};
+use crate::security::acl::Operation;
 
 /// Writes the markers asked for. weir's own coordinator writes its markers directly; this is
 /// what `kafka-transactions.sh abort` (the admin client's abortTransaction) sends to end a
 /// hanging transaction on a partition. A marker from an older producer epoch gets
 /// INVALID_PRODUCER_EPOCH, one from an older coordinator TRANSACTION_COORDINATOR_FENCED.
+/// Needs CLUSTER_ACTION on the cluster (else every partition is CLUSTER_AUTHORIZATION_FAILED).
 pub async fn handle(
     broker: &Arc<Broker>,
+    access: &Access<'_>,
     request: WriteTxnMarkersRequest,
 ) -> WriteTxnMarkersResponse {
+    let allowed = access.cluster(Operation::ClusterAction);
     let b = broker.clone();
     // Markers are appended under each partition's lock: off the reactor.
     let markers = tokio::task::spawn_blocking(move || {
@@ -45,6 +50,9 @@ pub async fn handle(
                             .iter()
                             .map(|&index| {
                                 let code = match topic.as_ref().and_then(|t| t.partition(index)) {
+                                    _ if !allowed => {
+                                        ResponseError::ClusterAuthorizationFailed.code()
+                                    }
                                     None => ResponseError::UnknownTopicOrPartition.code(),
                                     Some(p) => match p.append_marker(&marker) {
                                         Ok(_) => 0,

@@ -1,9 +1,13 @@
 //! Who a connection is: TLS (rustls) and SASL (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER) pieces
-//! that `server/` puts together per connection, and the SCRAM credential store.
+//! that `server/` puts together per connection, and the SCRAM credential store. What a
+//! principal may do: the ACL model (`acl`), the ACL store and the authorizer.
 //!
 //! Nothing here knows a request type: `server/` feeds SASL messages in and gets a principal
-//! out; handlers only ever see the resulting [`Principal`].
+//! out; handlers only ever see the resulting [`Principal`] and ask the [`authorizer`].
 
+pub mod acl;
+pub mod acl_store;
+pub mod authorizer;
 pub mod credentials;
 pub mod jaas;
 pub mod mapping;
@@ -14,6 +18,7 @@ pub mod principal;
 pub mod scram;
 pub mod tls;
 
+pub use acl_store::AclStore;
 pub use credentials::Credentials;
 pub use mechanism::{Mechanism, Scram};
 pub use principal::Principal;

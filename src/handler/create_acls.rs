@@ -1,0 +1,96 @@
+//! CreateAcls v1-v3: adds ACLs (ALTER on the cluster). Each creation is checked as Kafka checks
+//! a new ACL; the valid ones are persisted together before the response. An ACL that exists
+//! already succeeds without a change.
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::create_acls_response::AclCreationResult;
+use kafka_protocol::messages::{CreateAclsRequest, CreateAclsResponse};
+
+use super::access::Access;
+use super::str_bytes;
+use crate::broker::Broker;
+use crate::security::acl::{Acl, Operation};
+
+pub async fn handle(
+    broker: &Arc<Broker>,
+    access: &Access<'_>,
+    request: CreateAclsRequest,
+) -> CreateAclsResponse {
+    let count = request.creations.len();
+    let every = |code: ResponseError, message: &str| {
+        CreateAclsResponse::default().with_results(vec![
+            AclCreationResult::default()
+                .with_error_code(code.code())
+                .with_error_message(Some(str_bytes(
+                    message
+                )));
+            count
+        ])
+    };
+    if !access.cluster(Operation::Alter) {
+        return every(
+            ResponseError::ClusterAuthorizationFailed,
+            "Cluster authorization failed.",
+        );
+    }
+    if !access.enabled() {
+        return every(ResponseError::SecurityDisabled, NO_AUTHORIZER);
+    }
+    let parsed: Vec<Result<Acl, String>> = request
+        .creations
+        .iter()
+        .map(|c| {
+            Acl::from_codes(
+                c.resource_type,
+                c.resource_name.as_str(),
+                c.resource_pattern_type,
+                c.principal.as_str(),
+                c.host.as_str(),
+                c.operation,
+                c.permission_type,
+            )
+        })
+        .collect();
+    let valid: Vec<Acl> = parsed
+        .iter()
+        .filter_map(|p| p.as_ref().ok())
+        .cloned()
+        .collect();
+    let stored = if valid.is_empty() {
+        Ok(())
+    } else {
+        let b = broker.clone();
+        match tokio::task::spawn_blocking(move || b.acls.create(valid)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                tracing::error!("cannot write the ACL store: {e}");
+                Err(ResponseError::KafkaStorageError)
+            }
+            Err(e) => {
+                tracing::error!("ACL store task failed: {e}");
+                Err(ResponseError::UnknownServerError)
+            }
+        }
+    };
+    let results = parsed
+        .into_iter()
+        .map(|p| match (p, stored) {
+            (Err(message), _) => AclCreationResult::default()
+                .with_error_code(ResponseError::InvalidRequest.code())
+                .with_error_message(Some(str_bytes(message))),
+            (Ok(_), Err(code)) => AclCreationResult::default()
+                .with_error_code(code.code())
+                .with_error_message(Some(str_bytes("the ACL store could not be written"))),
+            (Ok(acl), Ok(())) => {
+                tracing::info!(target: "weir::authorizer", principal = %access.principal(), "ACL added: {acl}");
+                AclCreationResult::default()
+            }
+        })
+        .collect();
+    CreateAclsResponse::default().with_results(results)
+}
+
+/// Kafka's answer to the ACL APIs without an authorizer.
+pub const NO_AUTHORIZER: &str = "No Authorizer is configured.";
