@@ -16,6 +16,7 @@ use crate::coordinator::{GroupConfig, GroupCoordinator};
 use crate::error::Error;
 use crate::metadata::{ClusterMeta, ProducerIds, Topics};
 use crate::metrics::Metrics;
+use crate::partition::cleaning::{self, CleanerTotals};
 
 /// Everything a request handler may use.
 pub struct Broker {
@@ -24,6 +25,8 @@ pub struct Broker {
     pub cluster: ClusterMeta,
     pub producer_ids: ProducerIds,
     pub groups: GroupCoordinator,
+    /// What the log cleaner has done since the broker started.
+    pub cleaner: Arc<CleanerTotals>,
     metrics: Metrics,
     clock: Clock,
     advertised_host: String,
@@ -291,10 +294,11 @@ pub async fn start(config: Config, clock: Clock) -> Result<BrokerHandle, Error> 
         broker.clone(),
         stopped.clone(),
     ));
-    let tasks = vec![
+    let mut tasks = vec![
         server,
-        tokio::spawn(retention_loop(broker.clone(), stopped)),
+        tokio::spawn(retention_loop(broker.clone(), stopped.clone())),
     ];
+    tasks.extend(spawn_cleaner(&broker, stopped));
     if let Some(admin) = &admin {
         admin.attach(broker.clone());
     }
@@ -354,6 +358,7 @@ async fn open(
         cluster,
         producer_ids,
         groups,
+        cleaner: Arc::default(),
         metrics,
         clock,
         advertised_host,
@@ -417,6 +422,29 @@ async fn retention_loop(broker: Arc<Broker>, mut stopped: watch::Receiver<bool>)
         let b = broker.clone();
         let _ = tokio::task::spawn_blocking(move || b.topics.enforce_retention()).await;
     }
+}
+
+/// Starts the log cleaner threads over every partition of every topic.
+fn spawn_cleaner(broker: &Arc<Broker>, stopped: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let weak = Arc::downgrade(broker);
+    let logs: cleaning::LogSource = Arc::new(move || {
+        weak.upgrade()
+            .map(|b| {
+                b.topics
+                    .list()
+                    .iter()
+                    .map(|t| (t.name.clone(), t.partitions()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    cleaning::spawn(
+        &broker.config.cleaner,
+        broker.clock.clone(),
+        logs,
+        broker.cleaner.clone(),
+        stopped,
+    )
 }
 
 fn advertised(config: &Config, bound: SocketAddr) -> (String, i32) {

@@ -35,6 +35,10 @@ pub enum LogError {
     /// A producer epoch older than the one already seen (INVALID_PRODUCER_EPOCH).
     #[error("invalid producer epoch: {0}")]
     InvalidProducerEpoch(String),
+    /// Not allowed by the topic's configs, e.g. DeleteRecords on a compact-only topic
+    /// (POLICY_VIOLATION).
+    #[error("{0}")]
+    PolicyViolation(String),
     /// An offset argument that makes no sense, e.g. delete_records beyond the end.
     #[error("invalid offset: {0}")]
     InvalidOffset(String),

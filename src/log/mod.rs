@@ -16,6 +16,7 @@
 //! - `segment.rs`: a segment and its `.log` file
 //! - `index_file.rs`, `index.rs`, `time_index.rs`: the `.index` and `.timeindex` files
 //! - `checkpoint.rs`: the `log-start-offset` file
+//! - `cleaner/`: log compaction (key map, recopy, crash-safe swap, cleaner checkpoint)
 //! - `producer_state.rs`: idempotent producer sequence tracking
 //! - `recovery.rs`: opening a folder after a clean or unclean stop
 //! - `partition.rs`: append and read (a read is planned under the owner's lock and copied
@@ -31,6 +32,7 @@
 
 mod batch;
 mod checkpoint;
+pub mod cleaner;
 mod compressed;
 mod config;
 mod error;
@@ -49,6 +51,7 @@ mod timestamps;
 mod validate;
 
 pub use batch::{BatchHeader, HEADER_SIZE};
+pub use cleaner::CleanerConfig;
 pub use config::{LogConfig, TimestampType};
 pub use error::LogError;
 pub use partition::{AppendOutcome, PartitionLog, ReadPlan, TimestampLookup};

@@ -109,6 +109,15 @@ impl ProducerStates {
         entry.last_update_ms = entry.last_update_ms.max(now_ms);
     }
 
+    /// Per producer id, the last offset of its last batch: the batch whose header carries the
+    /// producer's latest sequence numbers, which the cleaner must keep.
+    pub(super) fn last_offsets(&self) -> HashMap<i64, i64> {
+        self.producers
+            .iter()
+            .filter_map(|(&pid, e)| e.batches.back().map(|b| (pid, b.last_offset)))
+            .collect()
+    }
+
     /// Forgets producers idle for longer than [`PRODUCER_ID_EXPIRATION_MS`].
     pub(super) fn expire(&mut self, now_ms: i64) {
         self.producers

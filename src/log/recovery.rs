@@ -2,8 +2,8 @@
 //! indexes and producer state.
 //!
 //! Every segment's batch headers are scanned in order (one 61-byte positional read per batch):
-//! lengths must be sane and fully present, magic 2, offsets contiguous from the segment's
-//! base offset. The last segment, the
+//! lengths must be sane and fully present, magic 2, offsets increasing from the segment's
+//! base offset (contiguous as appended; compaction leaves gaps). The last segment, the
 //! only one that can hold unflushed data (a segment is fsynced when it is rolled), is also
 //! CRC-checked, batch by batch. A segment is truncated before its first bad batch, with a
 //! warning; later segments are kept, so a fully written valid batch is never dropped. Segment
@@ -17,6 +17,7 @@ use std::path::Path;
 
 use super::batch::{BatchHeader, ATTRIBUTES_POS, HEADER_SIZE};
 use super::checkpoint;
+use super::cleaner;
 use super::config::LogConfig;
 use super::error::LogError;
 use super::faults::{self, Point};
@@ -30,6 +31,7 @@ pub(super) struct Loaded {
     pub segments: BTreeMap<i64, Segment>,
     pub log_start_offset: i64,
     pub producers: ProducerStates,
+    pub cleaner_state: cleaner::Checkpoint,
 }
 
 /// Opens (creating it if needed) and recovers the partition folder `dir`.
@@ -38,6 +40,8 @@ pub(super) fn load(dir: &Path, config: &LogConfig) -> Result<Loaded, LogError> {
         faults::check(Point::DirCreate, dir)?;
     }
     fs::create_dir_all(dir)?;
+    cleaner::recover_swap(dir)?;
+    let cleaner_state = cleaner::read_checkpoint(dir)?.unwrap_or_default();
     let bases = list_segments(dir)?;
     let checkpoint = checkpoint::read(dir)?;
     let mut producers = ProducerStates::default();
@@ -80,6 +84,7 @@ pub(super) fn load(dir: &Path, config: &LogConfig) -> Result<Loaded, LogError> {
         segments,
         log_start_offset: log_start,
         producers,
+        cleaner_state,
     })
 }
 
@@ -235,10 +240,14 @@ fn check_batch_at(
             "torn batch: {size} bytes declared, {remaining} present"
         )));
     }
-    // Offsets are assigned contiguously inside a segment, starting at its base offset.
-    if header.base_offset != expected_offset {
+    // Offsets only grow inside a segment, from its base offset on: contiguously as appended
+    // (the last segment, never cleaned, must be contiguous), with gaps where the cleaner
+    // removed records.
+    let contiguous = verify_crc;
+    if header.base_offset < expected_offset || (contiguous && header.base_offset != expected_offset)
+    {
         return Ok(Err(format!(
-            "batch offset {}, expected {expected_offset}",
+            "batch offset {}, expected at least {expected_offset}",
             header.base_offset
         )));
     }

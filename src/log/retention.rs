@@ -1,4 +1,4 @@
-//! Removing old data: retention by time and size (whole non-active segments, oldest first, as
+//! Removing old data (only where `cleanup.policy` includes `delete`): retention by time and size (whole non-active segments, oldest first, as
 //! Kafka does) and DeleteRecords (moves the log start offset, persisted in `log-start-offset`).
 //! The folder is fsynced after segments are removed, so a crash cannot bring them back.
 
@@ -10,9 +10,14 @@ impl PartitionLog {
     /// Applies `retention_ms` and `retention_bytes`; never deletes the active segment.
     /// Advances the log start offset and returns the number of segments deleted. Also forgets
     /// idle idempotent producers.
+    /// A log whose `cleanup.policy` lacks `delete` keeps every segment, as in Kafka.
     pub fn enforce_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
         let mut deleted = 0;
         let retention_ms = self.config.retention_ms;
+        if !self.config.delete {
+            self.producers.expire(now_ms);
+            return Ok(0);
+        }
         if retention_ms >= 0 {
             while self.segments.len() > 1 {
                 let Some(first) = self.segments.values().next() else {
@@ -53,6 +58,12 @@ impl PartitionLog {
     /// file is removed, so it survives a restart. Returns the log start offset afterwards
     /// (unchanged if `offset` is not above it).
     pub fn delete_records_before(&mut self, offset: i64) -> Result<i64, LogError> {
+        if !self.config.delete {
+            return Err(LogError::PolicyViolation(format!(
+                "Records of partition {} can not be deleted due to the configured policy",
+                self.partition_name()
+            )));
+        }
         let log_end = self.log_end_offset();
         if offset < 0 || offset > log_end {
             return Err(LogError::InvalidOffset(format!(

@@ -15,10 +15,11 @@
 //!
 //! Where what comes next goes:
 //!
-//! - **Compaction.** The cleaner (in `log/`) writes cleaned segments from a snapshot without the
-//!   lock, then a `Partition` operation shaped like [`Partition::apply_retention`] takes the
-//!   lock, swaps them in (the log checks that nothing it cleaned changed underneath), refreshes
-//!   and wakes.
+//! - **Compaction.** [`Partition::clean`]: the cleaner (in `log/`) plans a pass under the lock,
+//!   writes cleaned segments from that snapshot without it, then swaps them in under it (the log
+//!   checks that nothing it cleaned changed underneath), refreshing and waking as every change
+//!   does. It never cleans at or past [`Watermarks::last_stable`]. `cleaning.rs` schedules passes
+//!   over all compacted partitions (`log.cleaner.*`).
 //! - **Transactions.** The log tracks ongoing transactions and computes the last stable offset;
 //!   [`Watermarks::last_stable`] (today the high watermark: nothing is ever uncommitted) reports
 //!   it. The transaction coordinator appends control batches through an operation shaped like
@@ -28,15 +29,17 @@
 //!   there, and returns the aborted transactions in range. ListOffsets' latest offset at
 //!   read_committed becomes another [`OffsetQuery`].
 
+pub mod cleaning;
 pub mod fetch;
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
+use crate::log::cleaner::{Dirtiness, LastPass, OffsetMap, PassReport, Throttle};
 use crate::log::{AppendOutcome, LogConfig, LogError, PartitionLog, ReadPlan, TimestampLookup};
 
 /// Kafka's "no timestamp", for offsets that are not found by time.
@@ -50,6 +53,10 @@ pub struct Partition {
     // Cached so Metadata, ListOffsets and fetch wake-ups need not take the log lock.
     end_offset: AtomicI64,
     start_offset: AtomicI64,
+    /// A cleaner thread is working on this log (see `cleaning.rs`).
+    cleaning: AtomicBool,
+    /// Broker-clock time before which the cleaner leaves this log alone after a failure.
+    cleaning_backoff_until: AtomicI64,
 }
 
 /// A partition's offsets as a fetch reports them.
@@ -103,6 +110,8 @@ impl Partition {
             appended: Notify::new(),
             end_offset: AtomicI64::new(end),
             start_offset: AtomicI64::new(start),
+            cleaning: AtomicBool::new(false),
+            cleaning_backoff_until: AtomicI64::new(i64::MIN),
         }
     }
 
@@ -128,6 +137,38 @@ impl Partition {
     /// segments deleted. Blocking.
     pub fn apply_retention(&self) -> Result<usize, LogError> {
         self.change(|log, now_ms| log.enforce_retention(now_ms))
+    }
+
+    /// How dirty the log is (`None` unless its policy includes compact). Blocking.
+    pub fn dirtiness(&self) -> Option<Dirtiness> {
+        let last_stable = self.watermarks().last_stable;
+        self.lock().dirtiness(self.clock.now_ms(), last_stable)
+    }
+
+    /// The last cleaning pass of this log, if any.
+    pub fn last_cleaning(&self) -> Option<LastPass> {
+        self.lock().last_cleaning()
+    }
+
+    /// One cleaning pass if the log wants one (any cleanable data with `force`): planned
+    /// under the lock, prepared without it (appends and fetches go on), swapped in under it.
+    /// Never cleans at or beyond the last stable offset or in the active segment. Blocking.
+    pub fn clean(
+        &self,
+        map: &mut OffsetMap,
+        throttle: &Throttle,
+        force: bool,
+    ) -> Result<Option<PassReport>, LogError> {
+        let last_stable = self.watermarks().last_stable;
+        let plan = self
+            .lock()
+            .plan_cleaning(self.clock.now_ms(), last_stable, force)?;
+        let Some(plan) = plan else {
+            return Ok(None);
+        };
+        let prepared = plan.prepare(map, throttle)?;
+        self.change(|log, now_ms| log.commit_cleaning(prepared, now_ms))
+            .map(Some)
     }
 
     /// Writes pending index entries and fsyncs the active segment. Blocking.

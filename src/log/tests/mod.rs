@@ -1,6 +1,7 @@
 //! Tests of the partition log through its public API, on temporary folders.
 
 mod append_read;
+mod cleaning;
 mod failures;
 mod idempotence;
 mod recovery;
