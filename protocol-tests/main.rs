@@ -15,6 +15,7 @@ mod admin;
 mod admin_http;
 mod bad_input;
 mod cli;
+mod compaction;
 mod compat;
 mod embedding;
 mod frozen_clock;

@@ -132,7 +132,7 @@ impl ProcessBroker {
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("injected I/O failure") {
+                if line.contains("injected I/O failure") || line.contains("injected I/O stall") {
                     let point = line
                         .split("point=")
                         .nth(1)

@@ -377,9 +377,11 @@ pub(super) fn walk_records<S: RecordSource>(
             )));
         }
         match (w.varint(true)?, require_key) {
-            (-1, Some(partition)) => return Err(w.fail(format!(
+            (-1, Some(partition)) => {
+                return Err(w.fail(format!(
                 "Compacted topic cannot accept message without key in topic partition {partition}."
-            ))),
+            )))
+            }
             (-1, None) => {}
             (len, _) if len >= 0 => w.skip(len as u64, "key")?,
             (len, _) => return Err(w.fail(format!("invalid key length {len}"))),

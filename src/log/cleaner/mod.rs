@@ -84,8 +84,10 @@ pub struct Dirtiness {
     pub ratio: f64,
     /// Bytes of the segments a pass could clean.
     pub cleanable_bytes: u64,
-    /// Dirty records are older than `max.compaction.lag.ms`.
+    /// Dirty records are older than `max.compaction.lag.ms`, or tombstones are due to go.
     pub overdue: bool,
+    /// Tombstones left by the last pass have been clean for `delete.retention.ms`.
+    pub tombstones_due: bool,
     pub first_dirty: i64,
     pub first_uncleanable: i64,
 }
@@ -94,7 +96,8 @@ impl Dirtiness {
     /// Whether a pass is due: the ratio passes `min.cleanable.dirty.ratio`, or dirty records
     /// are overdue.
     pub fn wants_cleaning(&self, min_ratio: f64) -> bool {
-        self.cleanable_bytes > 0 && (self.ratio > min_ratio || self.overdue)
+        self.tombstones_due
+            || (self.cleanable_bytes > 0 && (self.ratio > min_ratio || self.overdue))
     }
 }
 

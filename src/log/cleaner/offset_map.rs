@@ -146,6 +146,10 @@ impl OffsetMap {
         self.used
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.used == 0
+    }
+
     /// Bytes the table holds now.
     pub fn allocated_bytes(&self) -> u64 {
         self.slots.len() as u64 * ENTRY_BYTES

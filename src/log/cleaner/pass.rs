@@ -53,6 +53,8 @@ pub struct Prepared {
     end: i64,
     report: PassReport,
     started_ms: i64,
+    /// Tombstones left in the log below `end`.
+    tombstones_kept: u64,
 }
 
 struct PreparedGroup {
@@ -114,10 +116,15 @@ impl PartitionLog {
         };
         let max_lag = self.config.max_compaction_lag_ms;
         let overdue = oldest_dirty.is_some_and(|ts| ts >= 0 && now_ms.saturating_sub(ts) > max_lag);
+        let tombstones_due = self
+            .cleaner_state
+            .tombstones_due_ms
+            .is_some_and(|due| due <= now_ms);
         Some(Dirtiness {
             ratio,
             cleanable_bytes: dirty_bytes,
-            overdue,
+            overdue: overdue || tombstones_due,
+            tombstones_due,
             first_dirty,
             first_uncleanable: first_uncleanable.max(first_dirty),
         })
@@ -161,7 +168,7 @@ impl PartitionLog {
             return Ok(None);
         };
         let wanted = if force {
-            d.cleanable_bytes > 0
+            d.cleanable_bytes > 0 || d.tombstones_due
         } else {
             d.wants_cleaning(self.config.min_cleanable_dirty_ratio)
         };
@@ -198,6 +205,7 @@ impl PartitionLog {
             rules: Rules {
                 producers_last: self.producers.last_offsets(),
                 tombstones_below,
+                map_end: d.first_dirty,
             },
             now_ms,
         }))
@@ -234,6 +242,7 @@ impl PartitionLog {
             end,
             mut report,
             started_ms,
+            tombstones_kept,
         } = prepared;
         let plan: Vec<Group> = groups
             .iter()
@@ -249,6 +258,7 @@ impl PartitionLog {
                     end,
                     report,
                     started_ms,
+                    tombstones_kept,
                 }
                 .discard(&self.dir.clone());
                 return Err(e.into());
@@ -281,8 +291,10 @@ impl PartitionLog {
             bytes_written: report.bytes_written,
             records_removed: report.records_removed,
         };
-        self.cleaner_state
-            .passed(end, now_ms, self.config.delete_retention_ms, last);
+        let retention = self.config.delete_retention_ms;
+        self.cleaner_state.passed(end, now_ms, retention, last);
+        self.cleaner_state.tombstones_due_ms =
+            (tombstones_kept > 0).then(|| now_ms.saturating_add(retention));
         if let Err(e) = state::write(&self.dir, &self.cleaner_state) {
             // The next pass redoes this one's work; nothing is lost.
             tracing::warn!(dir = %self.dir.display(), error = %e, "could not write the cleaner checkpoint");
@@ -306,20 +318,24 @@ impl CleaningPlan {
     }
 
     /// Builds the key map and writes the cleaned segments. Blocking; takes no lock.
-    pub fn prepare(self, map: &mut OffsetMap, throttle: &Throttle) -> Result<Prepared, LogError> {
+    pub fn prepare(
+        mut self,
+        map: &mut OffsetMap,
+        throttle: &Throttle,
+    ) -> Result<Prepared, LogError> {
         let mut report = PassReport::default();
         map.reset(u64::try_from(self.first_uncleanable - self.first_dirty).unwrap_or(0));
         self.build_map(map, throttle, &mut report)?;
-        let end = map.latest_offset() + 1;
+        // Without dirty data (a pass for expired tombstones) only the clean part is copied.
+        let end = (map.latest_offset() + 1).max(self.first_dirty);
+        self.rules.map_end = end;
         let mut prepared = Prepared {
             groups: Vec::new(),
-            end: end.max(self.first_dirty),
+            end,
             report,
             started_ms: self.now_ms,
+            tombstones_kept: 0,
         };
-        if end <= self.first_dirty {
-            return Ok(prepared);
-        }
         let mut scratch = Scratch::default();
         for group in self.groups(end) {
             match self.copy_group(&group, map, throttle, &mut prepared.report, &mut scratch) {
@@ -337,6 +353,7 @@ impl CleaningPlan {
                 }
             }
         }
+        prepared.tombstones_kept = scratch.tombstones;
         prepared.report.segments_written = prepared.groups.len();
         prepared.report.segments_replaced = prepared.groups.iter().map(|g| g.old.len()).sum();
         Ok(prepared)
@@ -492,15 +509,17 @@ impl CleaningPlan {
             BatchFate::KeepWhole => return Ok(Kept::Whole),
             BatchFate::Filter { keep_empty } => keep_empty,
         };
-        if h.last_offset() > map.latest_offset() && h.base_offset > map.latest_offset() {
+        if h.base_offset >= self.rules.map_end {
             return Ok(Kept::Whole);
         }
         let mut kept_ranges: Vec<(usize, usize)> = Vec::new();
         let mut max_ts = i64::MIN;
         let mut dropped = 0u64;
+        let mut tombstones = 0u64;
         let rules = &self.rules;
         scratch.each_record(h, bytes, |offset, view| {
             if keep_record(view.key, view.has_value, offset, map, rules) {
+                tombstones += u64::from(!view.has_value);
                 kept_ranges.push(view.span);
                 max_ts = max_ts.max(h.base_timestamp.saturating_add(view.timestamp_delta));
             } else {
@@ -508,6 +527,7 @@ impl CleaningPlan {
             }
             true
         })?;
+        scratch.tombstones += tombstones;
         if dropped == 0 {
             return Ok(Kept::Whole);
         }
@@ -620,6 +640,8 @@ struct Scratch {
     plain: Vec<u8>,
     kept: Vec<u8>,
     xerial: bool,
+    /// Tombstones kept so far.
+    tombstones: u64,
 }
 
 impl Scratch {

@@ -8,7 +8,7 @@
 //! tracks is kept even when no record of it is left (an empty batch: header only), so its
 //! sequence numbers survive a restart, which rebuilds producer state from batch headers.
 //!
-//! Per record ([`keep_record`]): a record past what the key map covers is kept; a record
+//! Per record ([`keep_record`]): a record past what the key map covers (`map_end`) is kept; a record
 //! without a key is dropped (as Kafka drops one left from before the topic was compacted); a
 //! record older than the latest record of its key is dropped; a tombstone (no value) that is
 //! the latest of its key is kept until it has been in the cleaned part of the log for
@@ -41,6 +41,9 @@ pub(super) struct Rules {
     pub producers_last: HashMap<i64, i64>,
     /// Tombstones below this offset have been clean for `delete.retention.ms`: they may go.
     pub tombstones_below: i64,
+    /// Records from this offset on were not read into the key map: they stay. Set once the
+    /// map is built.
+    pub map_end: i64,
 }
 
 pub(super) fn batch_fate(h: &BatchHeader, rules: &Rules) -> BatchFate {
@@ -67,7 +70,7 @@ pub(super) fn keep_record(
     map: &OffsetMap,
     rules: &Rules,
 ) -> bool {
-    if offset > map.latest_offset() {
+    if offset >= rules.map_end {
         return true;
     }
     let Some(key) = key else {

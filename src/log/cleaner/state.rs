@@ -9,6 +9,8 @@
 //!                                      the last pass (broker clock), if there was one
 //! horizon <offset> <time_ms>           zero or more, increasing: a pass made everything below
 //!                                      <offset> clean at <time_ms>
+//! tombstones <due_ms>                  the last pass left tombstones, which may go at <due_ms>
+//!                                      (a pass is due then even without dirty records)
 //! crc <8 hex digits>                   CRC-32C of every byte before this line
 //! ```
 //!
@@ -53,6 +55,7 @@ pub(in crate::log) struct Checkpoint {
     pub last: Option<LastPass>,
     /// (offset, time_ms), increasing in both.
     pub horizons: Vec<(i64, i64)>,
+    pub tombstones_due_ms: Option<i64>,
 }
 
 impl Checkpoint {
@@ -99,6 +102,9 @@ impl Checkpoint {
         for (offset, at) in &self.horizons {
             let _ = writeln!(text, "horizon {offset} {at}");
         }
+        if let Some(due) = self.tombstones_due_ms {
+            let _ = writeln!(text, "tombstones {due}");
+        }
         let crc = crc32c::crc32c(text.as_bytes());
         let _ = writeln!(text, "crc {crc:08x}");
         text
@@ -133,6 +139,7 @@ impl Checkpoint {
                     })
                 }
                 ("horizon", [offset, at]) => out.horizons.push((*offset, *at)),
+                ("tombstones", [due]) => out.tombstones_due_ms = Some(*due),
                 _ => return None,
             }
         }
@@ -191,6 +198,7 @@ mod tests {
         };
         c.passed(100, 1_000, 500, last);
         c.passed(200, 1_200, 500, last);
+        c.tombstones_due_ms = Some(1_700);
         c
     }
 
