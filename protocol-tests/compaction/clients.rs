@@ -92,3 +92,76 @@ async fn java_and_python_clients_use_a_compacted_topic() {
         "{out:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn weir_topic_describe_shows_the_policy_dirty_ratio_and_last_cleaning() {
+    let broker = CompactingBroker::start(&[("admin.listen", "127.0.0.1:0")]).await;
+    let bootstrap = broker.bootstrap();
+    let admin = broker.handle.admin_addr().unwrap().to_string();
+    let topic = "described";
+    let created = crate::cli::weir(
+        &bootstrap,
+        &[
+            "topic",
+            "create",
+            topic,
+            "--config",
+            "cleanup.policy=compact",
+            "--config",
+            "segment.bytes=1024",
+            "--config",
+            "min.cleanable.dirty.ratio=0.01",
+        ],
+        None,
+    )
+    .await;
+    created.ok();
+    // Two runs, two appends: the second rolls the segment of the first, which gets cleaned.
+    for run in 0..2 {
+        let lines: String = (0..200)
+            .map(|i| format!("k{}:v{run}-{i}\n", i % 10))
+            .collect();
+        crate::cli::weir(
+            &bootstrap,
+            &["produce", topic, "--key-separator", ":"],
+            Some(&lines),
+        )
+        .await
+        .ok();
+    }
+    broker.wait_clean(topic, 0).await;
+    let run = crate::cli::weir(
+        &bootstrap,
+        &[
+            "topic", "describe", topic, "--admin", &admin, "--output", "json",
+        ],
+        None,
+    )
+    .await;
+    let json = run.json();
+    let described = &json[0];
+    assert_eq!(described["cleanup_policy"], "compact", "{json}");
+    let p = &described["partitions"][0];
+    assert!(
+        p["dirty_ratio"]
+            .as_f64()
+            .is_some_and(|r| (0.0..=1.0).contains(&r)),
+        "{json}"
+    );
+    assert!(
+        p["last_cleaned_ms"].as_i64().is_some_and(|t| t > 0),
+        "{json}"
+    );
+    let table = crate::cli::weir(
+        &bootstrap,
+        &["topic", "describe", topic, "--admin", &admin],
+        None,
+    )
+    .await;
+    let text = table.ok();
+    assert!(text.contains("Policy: compact"), "{text}");
+    assert!(
+        text.contains("DIRTY-RATIO") && text.contains("LAST-CLEANED"),
+        "{text}"
+    );
+}

@@ -6,6 +6,7 @@
 //!
 //! One file per command group; `output.rs` is the printing.
 
+mod cleaner_metrics;
 mod cluster;
 mod consume;
 pub mod error;
