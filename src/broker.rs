@@ -381,6 +381,10 @@ fn group_config(config: &Config) -> GroupConfig {
         store_compaction_min_bytes: config.offsets_topic_segment_bytes,
         offsets_retention_ms: config.offsets_retention_ms,
         offsets_retention_check_interval_ms: config.offsets_retention_check_interval_ms,
+        consumer_session_timeout_ms: config.group_consumer.session_timeout_ms,
+        consumer_heartbeat_interval_ms: config.group_consumer.heartbeat_interval_ms,
+        consumer_max_size: config.group_consumer.max_size,
+        consumer_assignors: config.group_consumer.assignors.clone(),
         ..GroupConfig::default()
     }
 }

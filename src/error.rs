@@ -63,6 +63,13 @@ pub fn kafka_code(err: &Error) -> i16 {
             GroupError::InvalidGroupId => K::InvalidGroupId,
             GroupError::GroupSubscribedToTopic => K::GroupSubscribedToTopic,
             GroupError::OffsetMetadataTooLarge => K::OffsetMetadataTooLarge,
+            GroupError::FencedMemberEpoch => K::FencedMemberEpoch,
+            GroupError::StaleMemberEpoch => K::StaleMemberEpoch,
+            GroupError::UnreleasedInstanceId => K::UnreleasedInstanceId,
+            GroupError::UnsupportedAssignor(_) => K::UnsupportedAssignor,
+            GroupError::InvalidRegularExpression(_) => K::InvalidRegularExpression,
+            GroupError::InvalidRequest(_) => K::InvalidRequest,
+            GroupError::NotConsumerGroup(_) => K::GroupIdNotFound,
             GroupError::InvalidCommitOffsetSize => K::InvalidCommitOffsetSize,
             // Kafka answers a failed append of group records with COORDINATOR_NOT_AVAILABLE.
             GroupError::CoordinatorNotAvailable | GroupError::Storage(_) => {

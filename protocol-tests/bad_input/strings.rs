@@ -11,8 +11,8 @@ use kafka_protocol::messages::offset_commit_request::{
 };
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use kafka_protocol::messages::{
-    CreateTopicsRequest, DescribeGroupsRequest, GroupId, JoinGroupRequest, OffsetCommitRequest,
-    OffsetFetchRequest,
+    ConsumerGroupDescribeRequest, ConsumerGroupHeartbeatRequest, CreateTopicsRequest,
+    DescribeGroupsRequest, GroupId, JoinGroupRequest, OffsetCommitRequest, OffsetFetchRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -53,6 +53,8 @@ async fn strings_longer_than_32767_bytes_close_the_connection_and_store_nothing(
     let join_version = client.version::<JoinGroupRequest>(9);
     let create_version = client.version::<CreateTopicsRequest>(7);
     let describe_version = client.version::<DescribeGroupsRequest>(5);
+    let beat_version = client.version::<ConsumerGroupHeartbeatRequest>(1);
+    let consumer_describe_version = client.version::<ConsumerGroupDescribeRequest>(1);
     assert!(
         commit_version >= 8 && join_version >= 6 && create_version >= 5 && describe_version >= 5,
         "flexible versions are served"
@@ -108,6 +110,29 @@ async fn strings_longer_than_32767_bytes_close_the_connection_and_store_nothing(
                 &DescribeGroupsRequest::default().with_groups(vec![GroupId(long(32_768))]),
                 describe_version,
                 5,
+            ),
+        ),
+        (
+            "ConsumerGroupHeartbeat joining a group with a 40,000-byte id",
+            request_frame(
+                &ConsumerGroupHeartbeatRequest::default()
+                    .with_group_id(GroupId(long(40_000)))
+                    .with_member_id(s("m-1"))
+                    .with_member_epoch(0)
+                    .with_rebalance_timeout_ms(30_000)
+                    .with_subscribed_topic_names(Some(vec![topic_name("t")]))
+                    .with_topic_partitions(Some(vec![])),
+                beat_version,
+                6,
+            ),
+        ),
+        (
+            "ConsumerGroupDescribe with a 32,768-byte group id",
+            request_frame(
+                &ConsumerGroupDescribeRequest::default()
+                    .with_group_ids(vec![GroupId(long(32_768))]),
+                consumer_describe_version,
+                7,
             ),
         ),
     ];

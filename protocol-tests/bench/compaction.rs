@@ -14,9 +14,7 @@ use kafka_protocol::messages::describe_log_dirs_request::DescribableLogDirTopic;
 use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
 };
-use kafka_protocol::messages::{
-    DescribeLogDirsRequest, IncrementalAlterConfigsRequest, TopicName,
-};
+use kafka_protocol::messages::{DescribeLogDirsRequest, IncrementalAlterConfigsRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -148,7 +146,10 @@ pub fn run(records: u64) -> CompactionFigures {
         if size(&broker.addr, "table") * 2 < before {
             break began.elapsed();
         }
-        assert!(began.elapsed() < Duration::from_secs(300), "cleaning did not finish");
+        assert!(
+            began.elapsed() < Duration::from_secs(300),
+            "cleaning did not finish"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     let while_cleaning = producing.join().expect("producer");

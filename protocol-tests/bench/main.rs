@@ -12,8 +12,9 @@
 //! fixed low rate (100 B, linger.ms=0, acks=1), and cold starts.
 //!
 //! `--quick` runs a reduced set once each (under two minutes); without it every workload runs
-//! three times and the median is reported. `--only throughput|reference|latency|start|<text>`
-//! runs one part (`<text>`: the workloads whose name contains it).
+//! three times and the median is reported. `--only throughput|reference|latency|start|groups|
+//! <text>` runs one part (`<text>`: the workloads whose name contains it); `groups` is the
+//! consumer-group figures (groups.rs).
 //!
 //! Environment: `WEIR_BENCH_BIN=<path>` runs another `weir` build (before/after comparisons);
 //! `WEIR_BENCH_PERF=<folder>` attaches `perf record` to each broker and leaves its profile
@@ -22,6 +23,7 @@
 
 mod clients;
 mod compaction;
+mod groups;
 mod process;
 
 use std::time::{Duration, Instant};
@@ -230,7 +232,7 @@ fn main() {
     match only.as_deref() {
         None | Some("throughput") => {}
         Some("reference") => list.truncate(1),
-        Some("latency" | "start" | "compaction") => list.clear(),
+        Some("latency" | "start" | "groups" | "compaction") => list.clear(),
         // Anything else picks the workloads whose name contains it.
         Some(filter) => list.retain(|w| w.name().contains(filter)),
     }
@@ -294,6 +296,11 @@ fn main() {
             .collect(),
     );
 
+    let group_rows = if part("groups") {
+        groups::run(repeats)
+    } else {
+        Vec::new()
+    };
     let compacted = (only.as_deref() == Some("compaction")).then(|| {
         eprintln!("running the log cleaner");
         compaction::run(if quick { 100_000 } else { 300_000 })
@@ -359,5 +366,13 @@ fn main() {
             "| group of 4 ready (subscribe to every member fetching; rebalance delay {GROUP_DELAY_MS} ms) | {:.0} ms | | | | | | |",
             ready.as_secs_f64() * 1e3
         );
+    }
+    if !group_rows.is_empty() {
+        println!();
+        println!("| consumer groups (raw-protocol members) | consumer protocol (KIP-848) | classic protocol, Kafka defaults | classic / consumer |");
+        println!("| --- | ---: | ---: | ---: |");
+        for row in &group_rows {
+            println!("{row}");
+        }
     }
 }

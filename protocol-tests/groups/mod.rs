@@ -12,6 +12,7 @@ mod cooperative;
 mod java_group;
 mod kafka_python_group;
 mod kcat_group;
+mod kip848;
 mod member;
 mod raw;
 mod rdkafka_group;

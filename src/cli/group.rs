@@ -3,9 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Buf;
+use kafka_protocol::messages::consumer_group_describe_response::Assignment;
 use kafka_protocol::messages::{
-    ConsumerProtocolAssignment, DeleteGroupsRequest, DescribeGroupsRequest, GroupId,
-    ListGroupsRequest,
+    ApiKey, ConsumerGroupDescribeRequest, ConsumerProtocolAssignment, DeleteGroupsRequest,
+    DescribeGroupsRequest, GroupId, ListGroupsRequest,
 };
 use kafka_protocol::protocol::Decodable;
 use serde::Serialize;
@@ -99,8 +100,19 @@ pub(super) struct Described {
     pub state: String,
     pub protocol_type: String,
     pub protocol: String,
+    /// Consumer groups of the KIP-848 protocol only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumer: Option<ConsumerGroupInfo>,
     pub members: Vec<Member>,
     pub offsets: Vec<PartitionLag>,
+}
+
+/// What ConsumerGroupDescribe adds for a consumer group.
+#[derive(Serialize)]
+pub(super) struct ConsumerGroupInfo {
+    group_epoch: i32,
+    assignment_epoch: i32,
+    assignor: String,
 }
 
 #[derive(Serialize)]
@@ -110,6 +122,11 @@ pub(super) struct Member {
     client_id: String,
     host: String,
     assignment: BTreeMap<String, Vec<i32>>,
+    /// Consumer groups only: the member's epoch and the assignment it reconciles towards.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member_epoch: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_assignment: Option<BTreeMap<String, Vec<i32>>>,
 }
 
 #[derive(Serialize)]
@@ -123,12 +140,16 @@ pub(super) struct PartitionLag {
     member_id: Option<String>,
 }
 
-/// The group's state and members (DescribeGroups at its coordinator).
+/// The group's state and members: ConsumerGroupDescribe for a consumer group (when the broker
+/// serves it), DescribeGroups otherwise.
 pub(super) async fn describe_one(
     client: &mut Client,
     coordinator: i32,
     group: &str,
 ) -> Result<Described, CliError> {
+    if let Some(described) = describe_consumer_group(client, coordinator, group).await? {
+        return Ok(described);
+    }
     let response = client
         .call_node(coordinator, |_| {
             DescribeGroupsRequest::default().with_groups(vec![GroupId(s(group))])
@@ -157,6 +178,8 @@ pub(super) async fn describe_one(
             } else {
                 BTreeMap::new()
             },
+            member_epoch: None,
+            target_assignment: None,
         })
         .collect();
     Ok(Described {
@@ -164,9 +187,90 @@ pub(super) async fn describe_one(
         state: described.group_state.as_str().to_string(),
         protocol_type: described.protocol_type.as_str().to_string(),
         protocol: described.protocol_data.as_str().to_string(),
+        consumer: None,
         members,
         offsets: Vec::new(),
     })
+}
+
+/// ConsumerGroupDescribe of one group; `None` when the broker does not serve it or the group is
+/// not a consumer group (GROUP_ID_NOT_FOUND).
+async fn describe_consumer_group(
+    client: &mut Client,
+    coordinator: i32,
+    group: &str,
+) -> Result<Option<Described>, CliError> {
+    let serves = client
+        .node(coordinator)
+        .await?
+        .broker_versions()
+        .contains_key(&(ApiKey::ConsumerGroupDescribe as i16));
+    if !serves {
+        return Ok(None);
+    }
+    let response = client
+        .call_node(coordinator, |_| {
+            ConsumerGroupDescribeRequest::default().with_group_ids(vec![GroupId(s(group))])
+        })
+        .await?;
+    let Some(g) = response.groups.into_iter().next() else {
+        return Ok(None);
+    };
+    const GROUP_ID_NOT_FOUND: i16 = 69;
+    if g.error_code == GROUP_ID_NOT_FOUND {
+        return Ok(None);
+    }
+    check_msg(g.error_code, g.error_message.as_ref(), || {
+        format!("cannot describe group {group:?}")
+    })?;
+    let by_topic = |a: &Assignment| -> BTreeMap<String, Vec<i32>> {
+        a.topic_partitions
+            .iter()
+            .map(|t| (t.topic_name.0.as_str().to_string(), t.partitions.clone()))
+            .collect()
+    };
+    Ok(Some(Described {
+        group: group.to_string(),
+        state: g.group_state.as_str().to_string(),
+        protocol_type: "consumer".to_string(),
+        protocol: g.assignor_name.as_str().to_string(),
+        consumer: Some(ConsumerGroupInfo {
+            group_epoch: g.group_epoch,
+            assignment_epoch: g.assignment_epoch,
+            assignor: g.assignor_name.as_str().to_string(),
+        }),
+        members: g
+            .members
+            .iter()
+            .map(|m| Member {
+                member_id: m.member_id.as_str().to_string(),
+                group_instance_id: m.instance_id.as_ref().map(|i| i.as_str().to_string()),
+                client_id: m.client_id.as_str().to_string(),
+                host: m.client_host.as_str().to_string(),
+                assignment: by_topic(&m.assignment),
+                member_epoch: Some(m.member_epoch),
+                target_assignment: Some(by_topic(&m.target_assignment)),
+            })
+            .collect(),
+        offsets: Vec::new(),
+    }))
+}
+
+/// "t:0,1 u:3", or "-".
+fn partitions_text(a: &BTreeMap<String, Vec<i32>>) -> String {
+    let parts: Vec<String> = a
+        .iter()
+        .filter(|(_, ps)| !ps.is_empty())
+        .map(|(t, ps)| {
+            let ps: Vec<String> = ps.iter().map(i32::to_string).collect();
+            format!("{t}:{}", ps.join(","))
+        })
+        .collect();
+    if parts.is_empty() {
+        "-".to_string()
+    } else {
+        parts.join(" ")
+    }
 }
 
 /// Decodes a ConsumerProtocol assignment: a leading int16 version, then the body.
@@ -219,6 +323,40 @@ async fn describe(connect: &Connect, groups: &[String]) -> Result<(), CliError> 
             },
             d.members.len()
         ));
+        if let Some(c) = &d.consumer {
+            text.push_str(&format!(
+                "Type: consumer  Group epoch: {}  Assignment epoch: {}  Assignor: {}\n",
+                c.group_epoch, c.assignment_epoch, c.assignor
+            ));
+            let rows: Vec<Vec<String>> = d
+                .members
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.member_id.clone(),
+                        m.member_epoch.map_or("-".into(), |e| e.to_string()),
+                        m.client_id.clone(),
+                        m.host.clone(),
+                        partitions_text(&m.assignment),
+                        m.target_assignment
+                            .as_ref()
+                            .map_or("-".into(), partitions_text),
+                    ]
+                })
+                .collect();
+            text.push_str(&table(
+                &[
+                    "CONSUMER-ID",
+                    "EPOCH",
+                    "CLIENT-ID",
+                    "HOST",
+                    "ASSIGNED",
+                    "TARGET",
+                ],
+                &rows,
+            ));
+            text.push('\n');
+        }
         let rows: Vec<Vec<String>> = d
             .offsets
             .iter()

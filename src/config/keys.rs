@@ -3,12 +3,14 @@
 //! Loading (file, `WEIR_*`, flags), DescribeConfigs, AlterConfigs and `config/weir.toml` all read
 //! this one table.
 //!
-//! Adding a setting is one entry here plus the typed field its `set` function writes.
+//! Adding a setting is one entry here plus the typed field its `set` function writes; a bound
+//! set by another key is checked in rules.rs.
 
 use std::path::PathBuf;
 
 use super::listener::{self, Endpoint};
 use super::Config;
+use crate::coordinator::Assignor;
 use crate::log::TimestampType;
 
 /// Kafka's config types as DescribeConfigs v3+ reports them.
@@ -60,6 +62,9 @@ pub enum Kind {
     Address(fn(&mut Config, Option<Endpoint>)),
     /// One folder.
     Dir(fn(&mut Config, PathBuf)),
+    /// A comma-separated list (Kafka LIST), blank items dropped; the function checks the items
+    /// and sets the field, or says why the list is refused.
+    List(fn(&mut Config, &[&str]) -> Result<(), String>),
 }
 
 /// Where a key sits in `config/weir.toml`.
@@ -424,6 +429,69 @@ pub const KEYS: &[BrokerKey] = &[
         ..in_section(Section::Groups)
     },
     BrokerKey {
+        name: "group.coordinator.rebalance.protocols",
+        default: "classic,consumer",
+        kind: Kind::List(set_rebalance_protocols),
+        doc: "The group protocols served: classic, and consumer (KIP-848, group.protocol=consumer). classic cannot be left out. Leaving out consumer stops advertising ConsumerGroupHeartbeat and ConsumerGroupDescribe (clients such as franz-go switch to the consumer protocol on their own when they see them).",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.consumer.heartbeat.interval.ms",
+        default: "5000",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.group_consumer.heartbeat_interval_ms = v },
+        doc: "The heartbeat interval the broker gives the members of consumer groups (KIP-848 protocol). Must lie within group.consumer.min.heartbeat.interval.ms and group.consumer.max.heartbeat.interval.ms, and be less than group.consumer.session.timeout.ms.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.consumer.min.heartbeat.interval.ms",
+        default: "5000",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.group_consumer.min_heartbeat_interval_ms = v },
+        doc: "The shortest group.consumer.heartbeat.interval.ms allowed.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.consumer.max.heartbeat.interval.ms",
+        default: "15000",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.group_consumer.max_heartbeat_interval_ms = v },
+        doc: "The longest group.consumer.heartbeat.interval.ms allowed.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.consumer.session.timeout.ms",
+        default: "45000",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.group_consumer.session_timeout_ms = v },
+        doc: "How long a member of a consumer group (KIP-848 protocol) may go without a heartbeat before it is removed. Must lie within group.consumer.min.session.timeout.ms and group.consumer.max.session.timeout.ms.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.consumer.min.session.timeout.ms",
+        default: "45000",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.group_consumer.min_session_timeout_ms = v },
+        doc: "The shortest group.consumer.session.timeout.ms allowed.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.consumer.max.session.timeout.ms",
+        default: "60000",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.group_consumer.max_session_timeout_ms = v },
+        doc: "The longest group.consumer.session.timeout.ms allowed.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.consumer.max.size",
+        default: "2147483647",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.group_consumer.max_size = v as i32 },
+        doc: "The most members in one consumer group (KIP-848 protocol).",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
+        name: "group.consumer.assignors",
+        default: "org.apache.kafka.coordinator.group.assignor.UniformAssignor,org.apache.kafka.coordinator.group.assignor.RangeAssignor",
+        kind: Kind::List(set_consumer_assignors),
+        doc: "The server-side assignors of consumer groups, the first being the default: uniform and range, by short name or by Kafka's class name.",
+        ..in_section(Section::Groups)
+    },
+    BrokerKey {
         name: "admin.listen",
         aliases: &["metrics.listen"],
         default: "",
@@ -440,6 +508,45 @@ pub const KEYS: &[BrokerKey] = &[
     },
 ];
 
+/// `group.coordinator.rebalance.protocols`: classic always; consumer turns KIP-848 on.
+fn set_rebalance_protocols(c: &mut Config, items: &[&str]) -> Result<(), String> {
+    let protocols: Vec<String> = items.iter().map(|p| p.to_ascii_lowercase()).collect();
+    if let Some(p) = protocols
+        .iter()
+        .find(|p| *p != "classic" && *p != "consumer")
+    {
+        return Err(format!(
+            "unsupported protocol {p:?} (weir has classic and consumer)"
+        ));
+    }
+    if !protocols.iter().any(|p| p == "classic") {
+        return Err("the classic protocol must be enabled".into());
+    }
+    c.group_consumer.enabled = protocols.iter().any(|p| p == "consumer");
+    Ok(())
+}
+
+/// `group.consumer.assignors`: known assignors, each once, at least one.
+fn set_consumer_assignors(c: &mut Config, items: &[&str]) -> Result<(), String> {
+    let mut assignors = Vec::new();
+    for name in items {
+        match Assignor::parse(name) {
+            Some(a) if !assignors.contains(&a) => assignors.push(a),
+            Some(_) => {}
+            None => {
+                return Err(format!(
+                    "unknown assignor {name:?} (weir has uniform and range)"
+                ))
+            }
+        }
+    }
+    if assignors.is_empty() {
+        return Err("at least one assignor is needed".into());
+    }
+    c.group_consumer.assignors = assignors;
+    Ok(())
+}
+
 /// The setting named `name` (or one of its aliases).
 pub fn lookup(name: &str) -> Option<&'static BrokerKey> {
     KEYS.iter()
@@ -454,7 +561,9 @@ impl Kind {
             Kind::Double { .. } => ConfigType::Double,
             Kind::Bool(_) => ConfigType::Boolean,
             Kind::Choice(..) | Kind::Address(_) => ConfigType::String,
-            Kind::Listener { .. } | Kind::Dir(_) | Kind::ChoiceList(..) => ConfigType::List,
+            Kind::Listener { .. } | Kind::Dir(_) | Kind::List(_) | Kind::ChoiceList(..) => {
+                ConfigType::List
+            }
         }
     }
 
@@ -535,6 +644,14 @@ impl Kind {
                     return Err("weir keeps its data in one folder, not a list".into());
                 }
                 set(config, PathBuf::from(value));
+            }
+            Kind::List(set) => {
+                let items: Vec<&str> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .collect();
+                set(config, &items)?;
             }
         }
         Ok(())

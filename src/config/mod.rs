@@ -7,11 +7,13 @@
 
 mod keys;
 mod listener;
+mod rules;
 mod sources;
 mod template;
 
 use std::path::{Path, PathBuf};
 
+use crate::coordinator::Assignor;
 use crate::log::{CleanerConfig, LogConfig, TimestampType};
 
 pub use keys::{lookup, BrokerKey, ConfigType, Kind, Section, KEYS};
@@ -70,6 +72,9 @@ pub struct Config {
     pub offsets_topic_segment_bytes: u64,
     pub offsets_retention_ms: i64,
     pub offsets_retention_check_interval_ms: i64,
+    /// Consumer groups (KIP-848): whether the protocol is served, the broker-set heartbeat
+    /// interval and session timeout, the most members, the server-side assignors.
+    pub group_consumer: ConsumerGroupSettings,
     /// `admin.listen`: where the admin HTTP listener serves metrics and health checks; `None`
     /// (the default) serves none and keeps no metrics.
     pub admin_listen: Option<String>,
@@ -77,6 +82,23 @@ pub struct Config {
     pub admin_max_connections: usize,
     /// Every key of the table as the layers gave it, for DescribeConfigs on the broker.
     pub settings: Vec<Setting>,
+}
+
+/// The `group.consumer.*` settings and `group.coordinator.rebalance.protocols`.
+#[derive(Debug, Clone, Default)]
+pub struct ConsumerGroupSettings {
+    /// `group.coordinator.rebalance.protocols` lists `consumer`: the consumer group protocol's
+    /// APIs are advertised and served.
+    pub enabled: bool,
+    pub heartbeat_interval_ms: i64,
+    pub min_heartbeat_interval_ms: i64,
+    pub max_heartbeat_interval_ms: i64,
+    pub session_timeout_ms: i64,
+    pub min_session_timeout_ms: i64,
+    pub max_session_timeout_ms: i64,
+    pub max_size: i32,
+    /// The first is the default.
+    pub assignors: Vec<Assignor>,
 }
 
 /// One broker setting as DescribeConfigs shows it.
@@ -143,6 +165,22 @@ impl Config {
                 value: value.trim().to_string(),
             });
         }
+        rules::check(&config).map_err(|broken| {
+            let index = KEYS.iter().position(|k| k.name == broken.key);
+            let (value, origin) = match index {
+                Some(index) => {
+                    let (value, origin) = layers.get(index);
+                    (value.to_string(), origin)
+                }
+                None => (String::new(), Origin::Default),
+            };
+            ConfigError::Invalid {
+                key: broken.key.to_string(),
+                value,
+                origin,
+                reason: broken.reason,
+            }
+        })?;
         Ok(config)
     }
 
@@ -173,6 +211,7 @@ impl Config {
             offsets_topic_segment_bytes: 0,
             offsets_retention_ms: 0,
             offsets_retention_check_interval_ms: 0,
+            group_consumer: ConsumerGroupSettings::default(),
             admin_listen: None,
             admin_max_connections: 0,
             settings: Vec::with_capacity(KEYS.len()),
@@ -294,6 +333,104 @@ mod tests {
             .iter()
             .any(|s| s.key.name == "admin.listen" && s.value == "127.0.0.1:0"));
         assert!(load(&[("metrics.listen", "127.0.0.1")]).is_err());
+    }
+
+    #[test]
+    fn consumer_group_settings_follow_kafka_and_are_bounded() {
+        let c = load(&[]).unwrap().group_consumer;
+        assert!(c.enabled);
+        assert_eq!(
+            (c.heartbeat_interval_ms, c.session_timeout_ms, c.max_size),
+            (5_000, 45_000, i32::MAX)
+        );
+        assert_eq!(c.assignors, vec![Assignor::Uniform, Assignor::Range]);
+        let err = |pairs: &[(&str, &str)]| load(pairs).unwrap_err();
+        let key_of = |e: ConfigError| match e {
+            ConfigError::Invalid { key, .. } => key,
+            other => panic!("{other}"),
+        };
+        // Below Kafka's default minimum (45 s).
+        assert_eq!(
+            key_of(err(&[("group.consumer.session.timeout.ms", "3000")])),
+            "group.consumer.session.timeout.ms"
+        );
+        assert_eq!(
+            key_of(err(&[("group.consumer.heartbeat.interval.ms", "20000")])),
+            "group.consumer.heartbeat.interval.ms"
+        );
+        assert_eq!(
+            key_of(err(&[("group.consumer.min.session.timeout.ms", "70000")])),
+            "group.consumer.min.session.timeout.ms"
+        );
+        assert_eq!(
+            key_of(err(&[("group.consumer.max.heartbeat.interval.ms", "0")])),
+            "group.consumer.max.heartbeat.interval.ms"
+        );
+        assert!(err(&[("group.consumer.max.size", "0")])
+            .to_string()
+            .contains("group.consumer.max.size"));
+        assert!(err(&[("group.consumer.assignors", "uniform,sticky")])
+            .to_string()
+            .contains("sticky"));
+        assert!(err(&[("group.consumer.assignors", " , ")])
+            .to_string()
+            .contains("group.consumer.assignors"));
+        // The heartbeat interval must stay below the session timeout, wherever each was set.
+        let e = err(&[
+            ("group.consumer.min.session.timeout.ms", "1000"),
+            ("group.consumer.session.timeout.ms", "5000"),
+        ]);
+        assert!(
+            e.to_string().starts_with(
+                "config: group.consumer.heartbeat.interval.ms = \"5000\" (from the default)"
+            ),
+            "{e}"
+        );
+        let c = load(&[
+            ("group.consumer.min.session.timeout.ms", "1000"),
+            ("group.consumer.session.timeout.ms", "3000"),
+            ("group.consumer.min.heartbeat.interval.ms", "100"),
+            ("group.consumer.heartbeat.interval.ms", "500"),
+            ("group.consumer.assignors", "range"),
+        ])
+        .unwrap()
+        .group_consumer;
+        assert_eq!(
+            (c.session_timeout_ms, c.heartbeat_interval_ms),
+            (3_000, 500)
+        );
+        assert_eq!(c.assignors, vec![Assignor::Range]);
+    }
+
+    #[test]
+    fn rebalance_protocols_keep_classic_and_may_leave_out_consumer() {
+        let c = load(&[("group.coordinator.rebalance.protocols", "classic")]).unwrap();
+        assert!(!c.group_consumer.enabled);
+        let c = load(&[("group.coordinator.rebalance.protocols", "Classic, CONSUMER")]).unwrap();
+        assert!(c.group_consumer.enabled);
+        for bad in ["consumer", "classic,share", ""] {
+            let e = load(&[("group.coordinator.rebalance.protocols", bad)]).unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("group.coordinator.rebalance.protocols"),
+                "{bad:?}: {e}"
+            );
+        }
+        // A TOML array is a list too.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("weir.toml");
+        std::fs::write(
+            &path,
+            "group.coordinator.rebalance.protocols = [\"classic\"]\n\
+             group.consumer.assignors = [\"range\", \"uniform\"]\n",
+        )
+        .unwrap();
+        let c = Config::load_with_env(Some(&path), &[], false).unwrap();
+        assert!(!c.group_consumer.enabled);
+        assert_eq!(
+            c.group_consumer.assignors,
+            vec![Assignor::Range, Assignor::Uniform]
+        );
     }
 
     #[test]

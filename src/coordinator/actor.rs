@@ -1,6 +1,7 @@
 //! One tokio task per group. It owns the group's state machine, arms its timers (sessions,
 //! join rounds, sync waits, offset expiry), makes each step's records durable through the
-//! store writer and only then sends the replies. A slow group never blocks another.
+//! store writer and only then sends the replies. A slow group never blocks another. The
+//! requests it runs are defined in ops.rs.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,148 +9,44 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tracing::error;
 
-use super::api::{
-    CommitRequest, FetchedOffset, GroupDescription, HeartbeatRequest, JoinRequest, JoinResponse,
-    LeaveMember, LeaveResult, PartitionResult, SyncRequest, SyncResponse,
-};
 use super::error::GroupError;
-use super::group::{Group, Outbox};
+use super::group::Effects;
 use super::handle::Shared;
-use super::member::{new_member_id, Ticket};
+use super::member::Ticket;
+use super::ops::{Deferred, Job, Parked, ParkedReply, Step};
 use super::record::Record;
+use super::slot::Slot;
 
-type Reply<T> = oneshot::Sender<T>;
-
-/// A request addressed to one group.
-pub(crate) enum Command {
-    Join(JoinRequest, Reply<Result<JoinResponse, GroupError>>),
-    Sync(SyncRequest, Reply<Result<SyncResponse, GroupError>>),
-    Heartbeat(HeartbeatRequest, Reply<Result<(), GroupError>>),
-    Leave(
-        Vec<LeaveMember>,
-        Reply<Result<Vec<LeaveResult>, GroupError>>,
-    ),
-    Commit(CommitRequest, Reply<Vec<PartitionResult>>),
-    Fetch(
-        Option<Vec<(String, Vec<i32>)>>,
-        bool,
-        Reply<Result<Vec<FetchedOffset>, GroupError>>,
-    ),
-    Describe(Reply<Result<GroupDescription, GroupError>>),
-    Delete(Reply<Result<(), GroupError>>),
-    DeleteOffsets(
-        Vec<(String, Vec<i32>)>,
-        Reply<Result<Vec<PartitionResult>, GroupError>>,
-    ),
-    Shutdown(Reply<()>),
+/// A message to a group's task.
+pub(super) enum Command {
+    /// A request (see ops.rs).
+    Op(Box<dyn Job>),
+    Shutdown(oneshot::Sender<()>),
 }
 
 impl Command {
     /// Answers the request with `e` without running it.
-    pub(crate) fn fail(self, e: GroupError) {
+    pub(super) fn fail(self, e: GroupError) {
         match self {
-            Command::Join(_, tx) => drop(tx.send(Err(e))),
-            Command::Sync(_, tx) => drop(tx.send(Err(e))),
-            Command::Heartbeat(_, tx) => drop(tx.send(Err(e))),
-            Command::Leave(_, tx) => drop(tx.send(Err(e))),
-            Command::Commit(req, tx) => drop(tx.send(all_failed(
-                req.partitions.iter().map(|p| (&p.topic, p.partition)),
-                &e,
-            ))),
-            Command::Fetch(_, _, tx) => drop(tx.send(Err(e))),
-            Command::Describe(tx) => drop(tx.send(Err(e))),
-            Command::Delete(tx) => drop(tx.send(Err(e))),
-            Command::DeleteOffsets(_, tx) => drop(tx.send(Err(e))),
+            Command::Op(job) => job.refuse(e),
             Command::Shutdown(tx) => drop(tx.send(())),
         }
     }
 }
 
-pub(crate) fn all_failed<'a>(
-    parts: impl Iterator<Item = (&'a String, i32)>,
-    e: &GroupError,
-) -> Vec<PartitionResult> {
-    parts
-        .map(|(topic, partition)| PartitionResult {
-            topic: topic.clone(),
-            partition,
-            result: Err(e.clone()),
-        })
-        .collect()
-}
-
-/// A reply computed in this step, sent once the step's records are durable.
-enum Deferred {
-    Nothing,
-    Heartbeat(Reply<Result<(), GroupError>>, Result<(), GroupError>),
-    Leave(
-        Reply<Result<Vec<LeaveResult>, GroupError>>,
-        Result<Vec<LeaveResult>, GroupError>,
-    ),
-    Commit(Reply<Vec<PartitionResult>>, Vec<PartitionResult>),
-    Fetch(
-        Reply<Result<Vec<FetchedOffset>, GroupError>>,
-        Vec<FetchedOffset>,
-    ),
-    Describe(
-        Reply<Result<GroupDescription, GroupError>>,
-        GroupDescription,
-    ),
-    Delete(Reply<Result<(), GroupError>>, Result<(), GroupError>),
-    DeleteOffsets(
-        Reply<Result<Vec<PartitionResult>, GroupError>>,
-        Result<Vec<PartitionResult>, GroupError>,
-    ),
-}
-
-impl Deferred {
-    /// Sends the reply; if the step's write failed, what depended on it fails too.
-    fn send(self, failure: Option<&GroupError>) {
-        let fail_ok = |results: &mut Vec<PartitionResult>| {
-            if let Some(e) = failure {
-                for r in results.iter_mut().filter(|r| r.result.is_ok()) {
-                    r.result = Err(e.clone());
-                }
-            }
-        };
-        match self {
-            Deferred::Nothing => {}
-            Deferred::Heartbeat(tx, r) => drop(tx.send(r)),
-            Deferred::Leave(tx, r) => drop(tx.send(r)),
-            Deferred::Commit(tx, mut r) => {
-                fail_ok(&mut r);
-                drop(tx.send(r))
-            }
-            Deferred::Fetch(tx, r) => drop(tx.send(Ok(r))),
-            Deferred::Describe(tx, r) => drop(tx.send(Ok(r))),
-            Deferred::Delete(tx, r) => drop(tx.send(match (failure, r) {
-                (Some(e), Ok(())) => Err(e.clone()),
-                (_, r) => r,
-            })),
-            Deferred::DeleteOffsets(tx, mut r) => {
-                if let Ok(results) = &mut r {
-                    fail_ok(results);
-                }
-                drop(tx.send(r))
-            }
-        }
-    }
-}
-
 /// The task of one group.
-pub(crate) struct GroupActor {
-    group: Group,
+pub(super) struct GroupActor {
+    group: Slot,
     rx: mpsc::UnboundedReceiver<Command>,
     shared: Arc<Shared>,
     task_id: u64,
     next_ticket: Ticket,
-    joins: HashMap<Ticket, Reply<Result<JoinResponse, GroupError>>>,
-    syncs: HashMap<Ticket, Reply<Result<SyncResponse, GroupError>>>,
+    parked: HashMap<Ticket, ParkedReply>,
 }
 
 impl GroupActor {
     pub fn new(
-        group: Group,
+        group: Slot,
         rx: mpsc::UnboundedReceiver<Command>,
         shared: Arc<Shared>,
         task_id: u64,
@@ -160,8 +57,7 @@ impl GroupActor {
             shared,
             task_id,
             next_ticket: 0,
-            joins: HashMap::new(),
-            syncs: HashMap::new(),
+            parked: HashMap::new(),
         }
     }
 
@@ -188,11 +84,11 @@ impl GroupActor {
                 },
             };
             let now = self.shared.clock.now_ms();
-            let mut out = Outbox::default();
+            let mut out = Effects::default();
             let deferred = match command {
                 None => {
                     self.group.tick(now, &mut out);
-                    Deferred::Nothing
+                    None
                 }
                 Some(Command::Shutdown(done)) => {
                     self.fail_parked(GroupError::CoordinatorNotAvailable);
@@ -200,7 +96,10 @@ impl GroupActor {
                     let _ = done.send(());
                     return;
                 }
-                Some(command) => self.handle(command, now, &mut out),
+                Some(Command::Op(job)) => {
+                    let mut step = Step::new(now, &mut out, &mut self.next_ticket);
+                    job.run(&mut self.group, &mut step, &mut self.parked)
+                }
             };
             self.finish(out, deferred, now).await;
             self.shared.publish(&self.group);
@@ -211,52 +110,8 @@ impl GroupActor {
         }
     }
 
-    fn ticket(&mut self) -> Ticket {
-        self.next_ticket += 1;
-        self.next_ticket
-    }
-
-    fn handle(&mut self, command: Command, now: i64, out: &mut Outbox) -> Deferred {
-        match command {
-            Command::Join(req, tx) => {
-                let ticket = self.ticket();
-                self.joins.insert(ticket, tx);
-                let fresh = if req.member_id.is_empty() {
-                    new_member_id(req.group_instance_id.as_deref().unwrap_or(&req.client_id))
-                } else {
-                    String::new()
-                };
-                self.group.join(req, ticket, fresh, now, out);
-                Deferred::Nothing
-            }
-            Command::Sync(req, tx) => {
-                let ticket = self.ticket();
-                self.syncs.insert(ticket, tx);
-                self.group.sync(req, ticket, now, out);
-                Deferred::Nothing
-            }
-            Command::Heartbeat(req, tx) => Deferred::Heartbeat(tx, self.group.heartbeat(&req, now)),
-            Command::Leave(members, tx) => Deferred::Leave(tx, self.group.leave(members, now, out)),
-            Command::Commit(req, tx) => {
-                Deferred::Commit(tx, self.group.commit_offsets(req, now, out))
-            }
-            Command::Fetch(topics, require_stable, tx) => {
-                Deferred::Fetch(tx, self.group.fetch_offsets(topics, require_stable))
-            }
-            Command::Describe(tx) => Deferred::Describe(tx, self.group.describe()),
-            Command::Delete(tx) => Deferred::Delete(tx, self.group.delete_group(now, out)),
-            Command::DeleteOffsets(topics, tx) => {
-                Deferred::DeleteOffsets(tx, self.group.delete_offsets(topics, out))
-            }
-            Command::Shutdown(done) => {
-                let _ = done.send(());
-                Deferred::Nothing
-            }
-        }
-    }
-
     /// Persists the step's records, then sends its replies.
-    async fn finish(&mut self, mut out: Outbox, deferred: Deferred, now: i64) {
+    async fn finish(&mut self, mut out: Effects, deferred: Option<Deferred>, now: i64) {
         let mut failure = None;
         let membership_changed = out
             .records
@@ -271,6 +126,7 @@ impl GroupActor {
         }
         if let Some(e) = &failure {
             self.group
+                .classic
                 .undo_offsets(std::mem::take(&mut out.undo_offsets));
             // Replies that depend on the membership write fail with it, and the group
             // rebalances as Kafka does when storing an assignment fails.
@@ -281,35 +137,31 @@ impl GroupActor {
                 for (_, r) in out.syncs.iter_mut().filter(|(_, r)| r.is_ok()) {
                     *r = Err(e.clone());
                 }
-                let mut recovery = Outbox::default();
-                self.group.on_store_failure(now, &mut recovery);
+                let mut recovery = Effects::default();
+                self.group.classic.on_store_failure(now, &mut recovery);
                 out.joins.append(&mut recovery.joins);
                 out.syncs.append(&mut recovery.syncs);
             }
         }
         self.send_replies(out);
-        deferred.send(failure.as_ref());
+        if let Some(send) = deferred {
+            send(failure.as_ref());
+        }
     }
 
-    fn send_replies(&mut self, out: Outbox) {
-        for (ticket, r) in out.joins {
-            if let Some(tx) = self.joins.remove(&ticket) {
-                let _ = tx.send(r);
-            }
-        }
-        for (ticket, r) in out.syncs {
-            if let Some(tx) = self.syncs.remove(&ticket) {
-                let _ = tx.send(r);
+    fn send_replies(&mut self, out: Effects) {
+        let joins = out.joins.into_iter().map(|(t, r)| (t, Parked::Join(r)));
+        let syncs = out.syncs.into_iter().map(|(t, r)| (t, Parked::Sync(r)));
+        for (ticket, answer) in joins.chain(syncs) {
+            if let Some(reply) = self.parked.remove(&ticket) {
+                reply(answer);
             }
         }
     }
 
     fn fail_parked(&mut self, e: GroupError) {
-        for (_, tx) in self.joins.drain() {
-            let _ = tx.send(Err(e.clone()));
-        }
-        for (_, tx) in self.syncs.drain() {
-            let _ = tx.send(Err(e.clone()));
+        for (_, reply) in self.parked.drain() {
+            reply(Parked::Failed(e.clone()));
         }
     }
 

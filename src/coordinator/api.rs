@@ -7,7 +7,6 @@
 use bytes::Bytes;
 
 use super::error::GroupError;
-use super::state::GroupState;
 
 /// A JoinGroup request.
 #[derive(Debug, Clone, Default)]
@@ -167,7 +166,8 @@ pub struct MemberDescription {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupDescription {
     pub group_id: String,
-    pub state: GroupState,
+    /// Kafka's state name (a consumer group's states differ from a classic group's).
+    pub state: &'static str,
     pub protocol_type: String,
     /// The selected protocol when Stable, otherwise "".
     pub protocol_data: String,
@@ -180,5 +180,8 @@ pub struct GroupListing {
     pub group_id: String,
     /// "" for a simple (commit-only) group.
     pub protocol_type: String,
-    pub state: GroupState,
+    /// Kafka's state name.
+    pub state: &'static str,
+    /// "classic" or "consumer".
+    pub group_type: &'static str,
 }

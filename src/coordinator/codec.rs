@@ -4,6 +4,10 @@ use std::io;
 
 use bytes::Bytes;
 
+use uuid::Uuid;
+
+use super::consumer::assignor::Assignment;
+use super::consumer::member::{ConsumerMember, MemberState};
 use super::offsets::CommittedOffset;
 use super::record::{GroupMetadataRecord, MemberRecord, Record};
 
@@ -15,10 +19,15 @@ const KIND_OFFSET: u8 = 1;
 const KIND_OFFSET_TOMBSTONE: u8 = 2;
 const KIND_GROUP: u8 = 3;
 const KIND_GROUP_TOMBSTONE: u8 = 4;
+const KIND_CONSUMER_GROUP: u8 = 5;
+const KIND_CONSUMER_MEMBER: u8 = 6;
+const KIND_CONSUMER_MEMBER_TOMBSTONE: u8 = 7;
+const KIND_CONSUMER_GROUP_TOMBSTONE: u8 = 8;
+const KIND_BATCH: u8 = 9;
 
-/// Encodes one record as a frame (header and payload).
-pub(super) fn encode_frame(record: &Record) -> io::Result<Vec<u8>> {
-    let mut e = Enc(vec![0; FRAME_HEADER]);
+/// Encodes one record's payload (kind and fields).
+fn encode_payload(record: &Record) -> io::Result<Vec<u8>> {
+    let mut e = Enc(Vec::new());
     match record {
         Record::Offset {
             group_id,
@@ -76,18 +85,94 @@ pub(super) fn encode_frame(record: &Record) -> io::Result<Vec<u8>> {
             e.u8(KIND_GROUP_TOMBSTONE);
             e.str(group_id)?;
         }
+        Record::ConsumerGroup {
+            group_id,
+            epoch,
+            assignment_epoch,
+            topics,
+        } => {
+            e.u8(KIND_CONSUMER_GROUP);
+            e.str(group_id)?;
+            e.i32(*epoch);
+            e.i32(*assignment_epoch);
+            e.len(topics.len())?;
+            for (name, id, partitions) in topics {
+                e.str(name)?;
+                e.0.extend_from_slice(id.as_bytes());
+                e.i32(*partitions);
+            }
+        }
+        Record::ConsumerMember {
+            group_id,
+            member: m,
+            target,
+        } => {
+            e.u8(KIND_CONSUMER_MEMBER);
+            e.str(group_id)?;
+            e.str(&m.member_id)?;
+            e.opt(m.instance_id.as_deref())?;
+            e.opt(m.rack_id.as_deref())?;
+            e.str(&m.client_id)?;
+            e.str(&m.client_host)?;
+            e.len(m.subscribed_topic_names.len())?;
+            for t in &m.subscribed_topic_names {
+                e.str(t)?;
+            }
+            e.opt(m.subscribed_topic_regex.as_deref())?;
+            e.opt(m.server_assignor.as_deref())?;
+            e.i32(m.rebalance_timeout_ms);
+            e.i32(m.epoch);
+            e.i32(m.previous_epoch);
+            e.u8(m.state.code());
+            e.assignment(&m.assigned)?;
+            e.assignment(&m.pending_revocation)?;
+            e.assignment(target)?;
+        }
+        Record::ConsumerMemberTombstone {
+            group_id,
+            member_id,
+        } => {
+            e.u8(KIND_CONSUMER_MEMBER_TOMBSTONE);
+            e.str(group_id)?;
+            e.str(member_id)?;
+        }
+        Record::ConsumerGroupTombstone { group_id } => {
+            e.u8(KIND_CONSUMER_GROUP_TOMBSTONE);
+            e.str(group_id)?;
+        }
     }
-    let mut frame = e.0;
-    let payload_len = frame.len() - FRAME_HEADER;
-    if payload_len > MAX_PAYLOAD {
+    Ok(e.0)
+}
+
+/// A record read back, with its own single-record frame (what compaction rewrites).
+pub(super) type FramedRecord = (Record, Vec<u8>);
+
+/// Encodes one record as a frame (header and payload).
+pub(super) fn encode_frame(record: &Record) -> io::Result<Vec<u8>> {
+    frame(encode_payload(record)?)
+}
+
+/// Encodes several records as one frame (kind 9), so that replay applies all or none of them.
+pub(super) fn encode_batch(records: &[Record]) -> io::Result<Vec<u8>> {
+    let mut e = Enc(vec![KIND_BATCH]);
+    e.len(records.len())?;
+    for r in records {
+        e.bytes(&encode_payload(r)?)?;
+    }
+    frame(e.0)
+}
+
+fn frame(payload: Vec<u8>) -> io::Result<Vec<u8>> {
+    if payload.len() > MAX_PAYLOAD {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "group log record too large",
         ));
     }
-    let crc = crc32c::crc32c(&frame[FRAME_HEADER..]);
-    frame[0..4].copy_from_slice(&(payload_len as u32).to_be_bytes());
-    frame[4..8].copy_from_slice(&crc.to_be_bytes());
+    let mut frame = Vec::with_capacity(FRAME_HEADER + payload.len());
+    frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&crc32c::crc32c(&payload).to_be_bytes());
+    frame.extend_from_slice(&payload);
     Ok(frame)
 }
 
@@ -102,9 +187,10 @@ pub(super) fn offset_frame_len(group_id: &str, topic: &str, metadata: &str) -> u
     FRAME_HEADER + 1 + 3 * 4 + group_id.len() + topic.len() + metadata.len() + 4 + 8 + 4 + 8
 }
 
-/// Reads one frame from the front of `data`: the record and the frame's length, `None` if the
-/// frame is incomplete or fails its checksum (a torn write), or [`Undecodable`].
-pub(super) fn read_frame(data: &[u8]) -> Result<Option<(Record, usize)>, Undecodable> {
+/// Reads one frame from the front of `data`: its records (a batch holds several), each with
+/// its own single-record frame, and the frame's length; `None` if the frame is incomplete or
+/// fails its checksum (a torn write), or [`Undecodable`].
+pub(super) fn read_frame(data: &[u8]) -> Result<Option<(Vec<FramedRecord>, usize)>, Undecodable> {
     let Some(header) = data.get(..FRAME_HEADER) else {
         return Ok(None);
     };
@@ -123,8 +209,25 @@ pub(super) fn read_frame(data: &[u8]) -> Result<Option<(Record, usize)>, Undecod
     if crc32c::crc32c(payload) != crc {
         return Ok(None);
     }
-    let record = decode_payload(payload).ok_or(Undecodable)?;
-    Ok(Some((record, FRAME_HEADER + len)))
+    let records = if payload.first() == Some(&KIND_BATCH) {
+        decode_batch(&payload[1..]).ok_or(Undecodable)?
+    } else {
+        let record = decode_payload(payload).ok_or(Undecodable)?;
+        vec![(record, data[..FRAME_HEADER + len].to_vec())]
+    };
+    Ok(Some((records, FRAME_HEADER + len)))
+}
+
+/// The records of a batch frame's payload (after its kind), each given its own frame.
+fn decode_batch(payload: &[u8]) -> Option<Vec<FramedRecord>> {
+    let mut d = Dec(payload);
+    let mut records = Vec::new();
+    for _ in 0..d.u32()? {
+        let len = d.u32()?;
+        let inner = d.raw(len)?;
+        records.push((decode_payload(inner)?, frame(inner.to_vec()).ok()?));
+    }
+    d.0.is_empty().then_some(records)
 }
 
 fn decode_payload(payload: &[u8]) -> Option<Record> {
@@ -180,6 +283,48 @@ fn decode_payload(payload: &[u8]) -> Option<Record> {
             }
         }
         KIND_GROUP_TOMBSTONE => Record::GroupTombstone { group_id: d.str()? },
+        KIND_CONSUMER_GROUP => {
+            let (group_id, epoch, assignment_epoch) = (d.str()?, d.i32()?, d.i32()?);
+            let mut topics = Vec::new();
+            for _ in 0..d.u32()? {
+                topics.push((d.str()?, Uuid::from_bytes(d.take()?), d.i32()?));
+            }
+            Record::ConsumerGroup {
+                group_id,
+                epoch,
+                assignment_epoch,
+                topics,
+            }
+        }
+        KIND_CONSUMER_MEMBER => {
+            let group_id = d.str()?;
+            let mut m = ConsumerMember::new(d.str()?);
+            m.instance_id = d.opt()?;
+            m.rack_id = d.opt()?;
+            m.client_id = d.str()?;
+            m.client_host = d.str()?;
+            for _ in 0..d.u32()? {
+                m.subscribed_topic_names.insert(d.str()?);
+            }
+            m.subscribed_topic_regex = d.opt()?;
+            m.server_assignor = d.opt()?;
+            m.rebalance_timeout_ms = d.i32()?;
+            m.epoch = d.i32()?;
+            m.previous_epoch = d.i32()?;
+            m.state = MemberState::from_code(d.u8()?)?;
+            m.assigned = d.assignment()?;
+            m.pending_revocation = d.assignment()?;
+            Record::ConsumerMember {
+                group_id,
+                member: Box::new(m),
+                target: d.assignment()?,
+            }
+        }
+        KIND_CONSUMER_MEMBER_TOMBSTONE => Record::ConsumerMemberTombstone {
+            group_id: d.str()?,
+            member_id: d.str()?,
+        },
+        KIND_CONSUMER_GROUP_TOMBSTONE => Record::ConsumerGroupTombstone { group_id: d.str()? },
         _ => return None,
     };
     d.0.is_empty().then_some(record)
@@ -216,6 +361,17 @@ impl Enc {
     }
     fn str(&mut self, s: &str) -> io::Result<()> {
         self.bytes(s.as_bytes())
+    }
+    fn assignment(&mut self, a: &Assignment) -> io::Result<()> {
+        self.len(a.len())?;
+        for (topic, parts) in a {
+            self.0.extend_from_slice(topic.as_bytes());
+            self.len(parts.len())?;
+            for p in parts {
+                self.i32(*p);
+            }
+        }
+        Ok(())
     }
     fn opt(&mut self, s: Option<&str>) -> io::Result<()> {
         match s {
@@ -264,6 +420,17 @@ impl Dec<'_> {
     fn str(&mut self) -> Option<String> {
         let len = self.u32()?;
         String::from_utf8(self.raw(len)?.to_vec()).ok()
+    }
+    fn assignment(&mut self) -> Option<Assignment> {
+        let mut a = Assignment::new();
+        for _ in 0..self.u32()? {
+            let topic = Uuid::from_bytes(self.take()?);
+            let parts = a.entry(topic).or_default();
+            for _ in 0..self.u32()? {
+                parts.insert(self.i32()?);
+            }
+        }
+        Some(a)
     }
     fn opt(&mut self) -> Option<Option<String>> {
         let len = self.u32()?;

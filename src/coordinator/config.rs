@@ -1,5 +1,7 @@
 //! Coordinator settings, named after the Apache Kafka broker configs they mirror.
 
+use super::consumer::assignor::Assignor;
+
 /// Settings of the group coordinator. Defaults are Kafka's.
 #[derive(Debug, Clone)]
 pub struct GroupConfig {
@@ -27,6 +29,15 @@ pub struct GroupConfig {
     /// Kafka's `classicGroupNewMemberJoinTimeoutMs` (5 minutes): a new member parked in a join
     /// round is dropped after this long (it cannot heartbeat before it has joined).
     pub new_member_join_timeout_ms: i64,
+    /// `group.consumer.session.timeout.ms`: a consumer-group member (KIP-848) that does not
+    /// heartbeat for this long is removed.
+    pub consumer_session_timeout_ms: i64,
+    /// `group.consumer.heartbeat.interval.ms`: how often consumer-group members heartbeat.
+    pub consumer_heartbeat_interval_ms: i64,
+    /// `group.consumer.max.size`.
+    pub consumer_max_size: i32,
+    /// `group.consumer.assignors`: the server-side assignors, the first being the default.
+    pub consumer_assignors: Vec<Assignor>,
     /// The group log is rewritten as a snapshot when it is larger than 4x its live records and
     /// at least this many bytes.
     pub store_compaction_min_bytes: u64,
@@ -45,6 +56,10 @@ impl Default for GroupConfig {
             max_batch_bytes: 1_048_588,
             new_member_join_timeout_ms: 300_000,
             store_compaction_min_bytes: 1 << 20,
+            consumer_session_timeout_ms: 45_000,
+            consumer_heartbeat_interval_ms: 5_000,
+            consumer_max_size: i32::MAX,
+            consumer_assignors: vec![Assignor::Uniform, Assignor::Range],
         }
     }
 }

@@ -59,6 +59,29 @@ pub enum GroupError {
     /// COORDINATOR_NOT_AVAILABLE (15): shutting down, or the group is being removed.
     #[error("coordinator not available")]
     CoordinatorNotAvailable,
+    /// FENCED_MEMBER_EPOCH (110): a consumer-group member's epoch is not (or no longer) valid;
+    /// it must give up its partitions and rejoin.
+    #[error("fenced member epoch")]
+    FencedMemberEpoch,
+    /// STALE_MEMBER_EPOCH (113): a commit or fetch with an epoch other than the member's.
+    #[error("stale member epoch")]
+    StaleMemberEpoch,
+    /// UNRELEASED_INSTANCE_ID (111): a static member joins while its previous incarnation is
+    /// still active.
+    #[error("the instance id is still used by another member")]
+    UnreleasedInstanceId,
+    /// UNSUPPORTED_ASSIGNOR (112): a server assignor not in `group.consumer.assignors`.
+    #[error("unsupported assignor {0}")]
+    UnsupportedAssignor(String),
+    /// INVALID_REGULAR_EXPRESSION (128): a subscription regex that does not compile.
+    #[error("invalid regular expression: {0}")]
+    InvalidRegularExpression(String),
+    /// INVALID_REQUEST (42), with Kafka's explanation.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// GROUP_ID_NOT_FOUND (69): a consumer-group request for a classic group.
+    #[error("Group {0} is not a consumer group.")]
+    NotConsumerGroup(String),
     /// The group log could not be read or written. Suggested mapping:
     /// COORDINATOR_NOT_AVAILABLE (Kafka maps append failures of group records to it).
     #[error("group store: {0}")]

@@ -7,14 +7,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::actor::{all_failed, Command, GroupActor};
+use super::actor::{Command, GroupActor};
 use super::api::{
     CommitRequest, FetchedOffset, GroupDescription, GroupListing, HeartbeatRequest, JoinRequest,
     JoinResponse, LeaveMember, LeaveResult, PartitionResult, SyncRequest, SyncResponse,
 };
 use super::config::GroupConfig;
+use super::consumer::api::{
+    ConsumerGroupDescription, ConsumerHeartbeat, ConsumerHeartbeatResponse,
+};
 use super::error::GroupError;
-use super::group::{Group, Outbox};
+use super::group::Effects;
+use super::ops::{self, Call, Op};
+use super::slot::Slot;
 use super::store::Store;
 use super::writer::StoreWriter;
 use crate::clock::Clock;
@@ -32,7 +37,7 @@ impl std::fmt::Debug for GroupCoordinator {
 }
 
 /// State shared by the handle and the group tasks.
-pub(crate) struct Shared {
+pub(super) struct Shared {
     pub cfg: GroupConfig,
     pub clock: Clock,
     pub store: StoreWriter,
@@ -54,7 +59,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     /// Sends `command` to its group's task, starting one for a group not in memory.
-    pub(crate) fn dispatch(self: &Arc<Self>, group_id: &str, mut command: Command) {
+    pub(super) fn dispatch(self: &Arc<Self>, group_id: &str, mut command: Command) {
         loop {
             let (task_id, tx) = {
                 let mut reg = lock(&self.registry);
@@ -64,7 +69,7 @@ impl Shared {
                 match reg.tasks.get(group_id) {
                     Some((id, tx)) => (*id, tx.clone()),
                     None => {
-                        let group = Group::absent(group_id, self.cfg.clone(), self.clock.now_ms());
+                        let group = Slot::absent(group_id, self.cfg.clone(), self.clock.now_ms());
                         self.spawn_locked(&mut reg, group)
                     }
                 }
@@ -83,7 +88,7 @@ impl Shared {
     fn spawn_locked(
         self: &Arc<Self>,
         reg: &mut Registry,
-        group: Group,
+        group: Slot,
     ) -> (u64, mpsc::UnboundedSender<Command>) {
         let (tx, rx) = mpsc::unbounded_channel();
         reg.next_task_id += 1;
@@ -94,7 +99,7 @@ impl Shared {
     }
 
     /// Removes the group's task from the registry if it is still `task_id`.
-    pub(crate) fn unregister(&self, group_id: &str, task_id: u64) {
+    pub(super) fn unregister(&self, group_id: &str, task_id: u64) {
         let mut reg = lock(&self.registry);
         if reg
             .tasks
@@ -107,7 +112,7 @@ impl Shared {
     }
 
     /// Records the group's ListGroups entry.
-    pub(crate) fn publish(&self, group: &Group) {
+    pub(super) fn publish(&self, group: &Slot) {
         let mut listings = lock(&self.listings);
         match group.listing() {
             Some(l) => {
@@ -146,9 +151,9 @@ impl GroupCoordinator {
         {
             let mut reg = lock(&shared.registry);
             for (id, image) in loaded {
-                let mut group = Group::restore(&id, shared.cfg.clone(), image, now);
-                let mut out = Outbox::default();
-                group.on_loaded(now, &mut out);
+                let mut group = Slot::restore(&id, shared.cfg.clone(), image, now);
+                let mut out = Effects::default();
+                group.classic.on_loaded(now, &mut out);
                 shared.publish(&group);
                 shared.spawn_locked(&mut reg, group);
             }
@@ -156,13 +161,11 @@ impl GroupCoordinator {
         Ok(GroupCoordinator { shared })
     }
 
-    async fn call<T>(
-        &self,
-        group_id: &str,
-        make: impl FnOnce(oneshot::Sender<T>) -> Command,
-    ) -> Option<T> {
+    /// Runs `op` on its group's task; `None` if the task went away without answering.
+    async fn call<O: Op>(&self, group_id: &str, op: O) -> Option<O::Reply> {
         let (tx, rx) = oneshot::channel();
-        self.shared.dispatch(group_id, make(tx));
+        self.shared
+            .dispatch(group_id, Command::Op(Call::boxed(op, tx)));
         rx.await.ok()
     }
 
@@ -172,7 +175,7 @@ impl GroupCoordinator {
             return Err(GroupError::InvalidGroupId);
         }
         let group_id = req.group_id.clone();
-        self.call(&group_id, |tx| Command::Join(req, tx))
+        self.call(&group_id, req)
             .await
             .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
     }
@@ -183,9 +186,37 @@ impl GroupCoordinator {
             return Err(GroupError::InvalidGroupId);
         }
         let group_id = req.group_id.clone();
-        self.call(&group_id, |tx| Command::Sync(req, tx))
+        self.call(&group_id, req)
             .await
             .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
+    }
+
+    /// ConsumerGroupHeartbeat (KIP-848).
+    pub async fn consumer_heartbeat(
+        &self,
+        req: ConsumerHeartbeat,
+    ) -> Result<ConsumerHeartbeatResponse, GroupError> {
+        if req.group_id.is_empty() {
+            return Err(GroupError::InvalidRequest("GroupId can't be empty.".into()));
+        }
+        let group_id = req.group_id.clone();
+        self.call(&group_id, req)
+            .await
+            .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
+    }
+
+    /// ConsumerGroupDescribe: one entry per id, in order.
+    pub async fn consumer_describe_groups(
+        &self,
+        group_ids: Vec<String>,
+    ) -> Vec<(String, Result<ConsumerGroupDescription, GroupError>)> {
+        let (cfg, now) = (&self.shared.cfg, self.shared.clock.now_ms());
+        self.ask_each(
+            group_ids,
+            || ops::ConsumerDescribe,
+            |id| Slot::absent(id, cfg.clone(), now).consumer_describe(),
+        )
+        .await
     }
 
     /// Heartbeat.
@@ -194,7 +225,7 @@ impl GroupCoordinator {
             return Err(GroupError::InvalidGroupId);
         }
         let group_id = req.group_id.clone();
-        self.call(&group_id, |tx| Command::Heartbeat(req, tx))
+        self.call(&group_id, req)
             .await
             .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
     }
@@ -208,7 +239,7 @@ impl GroupCoordinator {
         if group_id.is_empty() {
             return Err(GroupError::InvalidGroupId);
         }
-        self.call(group_id, |tx| Command::Leave(members, tx))
+        self.call(group_id, ops::Leave(members))
             .await
             .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
     }
@@ -222,9 +253,9 @@ impl GroupCoordinator {
             .map(|p| (p.topic.clone(), p.partition))
             .collect();
         let group_id = req.group_id.clone();
-        match self.call(&group_id, |tx| Command::Commit(req, tx)).await {
+        match self.call(&group_id, req).await {
             Some(results) => results,
-            None => all_failed(
+            None => ops::all_failed(
                 parts.iter().map(|(t, p)| (t, *p)),
                 &GroupError::CoordinatorNotAvailable,
             ),
@@ -239,9 +270,29 @@ impl GroupCoordinator {
         topics: Option<Vec<(String, Vec<i32>)>>,
         require_stable: bool,
     ) -> Result<Vec<FetchedOffset>, GroupError> {
-        self.call(group_id, |tx| Command::Fetch(topics, require_stable, tx))
+        self.fetch_member_offsets(group_id, topics, None, require_stable)
             .await
-            .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
+    }
+
+    /// OffsetFetch v9+ from a group member: in a consumer group, `member` (id, epoch) must be
+    /// a member at its current epoch.
+    pub async fn fetch_member_offsets(
+        &self,
+        group_id: &str,
+        topics: Option<Vec<(String, Vec<i32>)>>,
+        member: Option<(String, i32)>,
+        require_stable: bool,
+    ) -> Result<Vec<FetchedOffset>, GroupError> {
+        self.call(
+            group_id,
+            ops::FetchOffsets {
+                topics,
+                member,
+                require_stable,
+            },
+        )
+        .await
+        .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
     }
 
     /// How many group tasks were ever started.
@@ -256,23 +307,23 @@ impl GroupCoordinator {
         group_ids: Vec<String>,
     ) -> Vec<(String, Result<GroupDescription, GroupError>)> {
         let (cfg, now) = (&self.shared.cfg, self.shared.clock.now_ms());
-        self.ask_each(group_ids, Command::Describe, |id| {
-            Ok(Group::absent(id, cfg.clone(), now).describe())
-        })
+        self.ask_each(
+            group_ids,
+            || ops::Describe,
+            |id| Ok(Slot::absent(id, cfg.clone(), now).describe()),
+        )
         .await
     }
 
-    /// ListGroups: every existing group, optionally only those in one of `states`
-    /// (case-insensitive Kafka state names; empty = all), sorted by id.
-    pub fn list_groups(&self, states: &[String]) -> Vec<GroupListing> {
+    /// ListGroups: every existing group, optionally only those in one of `states` and of one
+    /// of `types` ("classic", "consumer"; both case-insensitive; empty = all), sorted by id.
+    pub fn list_groups(&self, states: &[String], types: &[String]) -> Vec<GroupListing> {
+        let wanted = |filter: &[String], value: &str| {
+            filter.is_empty() || filter.iter().any(|f| f.eq_ignore_ascii_case(value))
+        };
         let mut groups: Vec<GroupListing> = lock(&self.shared.listings)
             .values()
-            .filter(|l| {
-                states.is_empty()
-                    || states
-                        .iter()
-                        .any(|s| s.eq_ignore_ascii_case(l.state.as_str()))
-            })
+            .filter(|l| wanted(states, l.state) && wanted(types, l.group_type))
             .cloned()
             .collect();
         groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
@@ -284,21 +335,26 @@ impl GroupCoordinator {
         &self,
         group_ids: Vec<String>,
     ) -> Vec<(String, Result<(), GroupError>)> {
-        self.ask_each(group_ids, Command::Delete, |_| {
-            Err(GroupError::GroupIdNotFound)
-        })
+        self.ask_each(
+            group_ids,
+            || ops::Delete,
+            |_| Err(GroupError::GroupIdNotFound),
+        )
         .await
     }
 
-    /// Sends one command to each group at once, then collects the answers in order. A group
+    /// Sends one op to each group at once, then collects the answers in order. A group
     /// without a task does not exist: `absent` answers for it, so a request listing any number
     /// of unknown ids starts no task.
-    async fn ask_each<T>(
+    async fn ask_each<T, O>(
         &self,
         group_ids: Vec<String>,
-        command: impl Fn(oneshot::Sender<Result<T, GroupError>>) -> Command,
+        op: impl Fn() -> O,
         absent: impl Fn(&str) -> Result<T, GroupError>,
-    ) -> Vec<(String, Result<T, GroupError>)> {
+    ) -> Vec<(String, Result<T, GroupError>)>
+    where
+        O: Op<Reply = Result<T, GroupError>>,
+    {
         enum Answer<T> {
             Now(Result<T, GroupError>),
             Later(oneshot::Receiver<Result<T, GroupError>>),
@@ -312,7 +368,8 @@ impl GroupCoordinator {
                     return (id, answer);
                 }
                 let (tx, rx) = oneshot::channel();
-                self.shared.dispatch(&id, command(tx));
+                self.shared
+                    .dispatch(&id, Command::Op(Call::boxed(op(), tx)));
                 (id, Answer::Later(rx))
             })
             .collect();
@@ -333,7 +390,7 @@ impl GroupCoordinator {
         group_id: &str,
         topics: Vec<(String, Vec<i32>)>,
     ) -> Result<Vec<PartitionResult>, GroupError> {
-        self.call(group_id, |tx| Command::DeleteOffsets(topics, tx))
+        self.call(group_id, ops::DeleteOffsets(topics))
             .await
             .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
     }

@@ -160,7 +160,10 @@ async fn first_join_waits_the_initial_rebalance_delay() {
         (r.generation_id, r.leader.as_str()),
         (1, member_id.as_str())
     );
-    assert_eq!(c.list_groups(&[])[0].state, GroupState::CompletingRebalance);
+    assert_eq!(
+        c.list_groups(&[], &[])[0].state,
+        GroupState::CompletingRebalance.as_str()
+    );
     c.shutdown().await;
 }
 
@@ -265,7 +268,7 @@ async fn unknown_groups_list_describe_and_delete() {
     let clock = ManualClock::new();
     let c = start(dir.path(), &clock).await;
     let d = c.describe_groups(vec!["nope".into()]).await;
-    assert_eq!(d[0].1.as_ref().unwrap().state, GroupState::Dead);
+    assert_eq!(d[0].1.as_ref().unwrap().state, GroupState::Dead.as_str());
     let f = c
         .fetch_offsets("nope", Some(vec![("t".into(), vec![0])]), true)
         .await
@@ -287,7 +290,7 @@ async fn unknown_groups_list_describe_and_delete() {
         c.heartbeat(hb("", "m", 1)).await,
         Err(GroupError::InvalidGroupId)
     ));
-    assert!(c.list_groups(&[]).is_empty());
+    assert!(c.list_groups(&[], &[]).is_empty());
 
     let (_, _) = stable_pair(&c, &clock, "live").await;
     let commit = CommitRequest {
@@ -296,24 +299,24 @@ async fn unknown_groups_list_describe_and_delete() {
         ..CommitRequest::default()
     };
     c.commit_offsets(commit).await;
-    let all = c.list_groups(&[]);
+    let all = c.list_groups(&[], &[]);
     assert_eq!(
         all.iter().map(|l| l.group_id.as_str()).collect::<Vec<_>>(),
         vec!["live", "simple"]
     );
-    assert_eq!(c.list_groups(&["stable".into()]).len(), 1);
+    assert_eq!(c.list_groups(&["stable".into()], &[]).len(), 1);
     let del = c.delete_groups(vec!["live".into(), "simple".into()]).await;
     assert!(matches!(del[0].1, Err(GroupError::NonEmptyGroup)));
     assert!(del[1].1.is_ok());
     // The deleted group is gone, and a new one of the same name can be created.
-    assert_eq!(c.list_groups(&[]).len(), 1);
+    assert_eq!(c.list_groups(&[], &[]).len(), 1);
     let commit = CommitRequest {
         group_id: "simple".into(),
         generation_id: -1,
         ..CommitRequest::default()
     };
     c.commit_offsets(commit).await;
-    assert_eq!(c.list_groups(&["EMPTY".into()]).len(), 1);
+    assert_eq!(c.list_groups(&["EMPTY".into()], &[]).len(), 1);
     c.shutdown().await;
 }
 
@@ -372,7 +375,7 @@ async fn groups_and_offsets_survive_a_restart() {
         .remove(0)
         .1
         .unwrap();
-    assert_eq!(d.state, GroupState::Stable);
+    assert_eq!(d.state, GroupState::Stable.as_str());
     assert_eq!(d.members[0].member_id, member);
     assert_eq!(d.members[0].assignment, Bytes::from("mine"));
     // The restarted static member gets its assignment back at once, without a rebalance
@@ -399,11 +402,19 @@ async fn describing_and_deleting_many_unknown_groups_starts_no_task() {
     assert_eq!(described.len(), ids.len());
     assert!(described[..200_000]
         .iter()
-        .all(|(_, d)| d.as_ref().unwrap().state == GroupState::Dead));
+        .all(|(_, d)| d.as_ref().unwrap().state == GroupState::Dead.as_str()));
     assert_eq!(
         described[200_000].1.as_ref().unwrap().state,
-        GroupState::Stable
+        GroupState::Stable.as_str()
     );
+    let described = c.consumer_describe_groups(ids.clone()).await;
+    assert!(described[..200_000]
+        .iter()
+        .all(|(_, d)| matches!(d, Err(GroupError::GroupIdNotFound))));
+    assert!(matches!(
+        described[200_000].1,
+        Err(GroupError::NotConsumerGroup(_))
+    ));
     let deleted = c.delete_groups(ids[..200_000].to_vec()).await;
     assert!(deleted
         .iter()

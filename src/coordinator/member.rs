@@ -9,7 +9,7 @@ pub type Ticket = u64;
 
 /// One member of a group.
 #[derive(Debug, Clone)]
-pub(crate) struct Member {
+pub(super) struct Member {
     pub member_id: String,
     pub group_instance_id: Option<String>,
     pub client_id: String,

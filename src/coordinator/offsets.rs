@@ -51,6 +51,7 @@ impl Offsets {
         self.topics.is_empty()
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.topics.values().map(BTreeMap::len).sum()
     }

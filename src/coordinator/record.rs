@@ -3,7 +3,10 @@
 
 use bytes::Bytes;
 
+use super::consumer::assignor::Assignment;
+use super::consumer::member::ConsumerMember;
 use super::offsets::CommittedOffset;
+use uuid::Uuid;
 
 /// One durable change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,17 +31,25 @@ pub enum Record {
     },
     /// The group was deleted or expired: its metadata and all its offsets are gone.
     GroupTombstone { group_id: String },
-}
-
-impl Record {
-    pub fn group_id(&self) -> &str {
-        match self {
-            Record::Offset { group_id, .. }
-            | Record::OffsetTombstone { group_id, .. }
-            | Record::Group { group_id, .. }
-            | Record::GroupTombstone { group_id } => group_id,
-        }
-    }
+    /// A consumer group's epochs (KIP-848); the group id now names a consumer group.
+    ConsumerGroup {
+        group_id: String,
+        epoch: i32,
+        assignment_epoch: i32,
+        /// The subscribed topics the target was computed from: (name, id, partitions).
+        topics: Vec<(String, Uuid, i32)>,
+    },
+    /// One consumer-group member with its current and target assignments.
+    ConsumerMember {
+        group_id: String,
+        member: Box<ConsumerMember>,
+        target: Assignment,
+    },
+    /// A consumer-group member left or was removed.
+    ConsumerMemberTombstone { group_id: String, member_id: String },
+    /// The group id no longer names a consumer group (it became a classic group); its offsets
+    /// stay.
+    ConsumerGroupTombstone { group_id: String },
 }
 
 /// A group's membership, written when a rebalance completes (Stable or Empty) and when a
@@ -72,4 +83,15 @@ pub struct MemberRecord {
 pub struct LoadedGroup {
     pub metadata: Option<GroupMetadataRecord>,
     pub offsets: Vec<(String, i32, CommittedOffset)>,
+    pub consumer: Option<LoadedConsumerGroup>,
+}
+
+/// A consumer group after replay.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadedConsumerGroup {
+    pub epoch: i32,
+    pub assignment_epoch: i32,
+    pub topics: Vec<(String, Uuid, i32)>,
+    /// Each member with its target assignment.
+    pub members: Vec<(ConsumerMember, Assignment)>,
 }

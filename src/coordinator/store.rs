@@ -22,14 +22,36 @@
 //!                     member_id str, group_instance_id opt, client_id str, client_host str,
 //!                     session_timeout_ms i64, rebalance_timeout_ms i64, protocol count u32,
 //!                     (name str, metadata bytes) per protocol, assignment bytes
-//! 4 group tombstone   group str (drops the group's metadata and all its offsets)
+//! 4 group tombstone   group str (drops the group's metadata, its offsets and its consumer-group
+//!                     records)
+//! 5 consumer group    group str, group_epoch i32, assignment_epoch i32, subscribed topic
+//!                     count u32, then per topic: name str, id (16 bytes), partitions i32
+//! 6 consumer member   group str, member_id str, instance_id opt, rack_id opt, client_id str,
+//!                     client_host str, topic count u32 + topic str each, topic_regex opt,
+//!                     server_assignor opt, rebalance_timeout_ms i32, member_epoch i32,
+//!                     previous_epoch i32, state u8 (0 stable, 1 unrevoked partitions,
+//!                     2 unreleased partitions), then three assignments (assigned, pending
+//!                     revocation, target), each: topic count u32, per topic the topic id
+//!                     (16 bytes), partition count u32, partition i32 each
+//! 7 consumer member   group str, member_id str (the member left or was removed)
+//!   tombstone
+//! 8 consumer group    group str (the id became a classic group: drops kinds 5-7 of the group,
+//!   tombstone         keeps its offsets)
 //! ```
+//!
+//! Kinds 5-8 hold consumer groups of the KIP-848 protocol: a group with a kind 5 record is a
+//! consumer group, whatever kind 3 record it also has.
+//!
+//! 9 batch             record count u32, then per record: payload length u32 and the payload
+//!                     of one record of kinds 1-8 (what one append wrote: replay applies all of
+//!                     it or, if the frame is torn, none)
 //!
 //! A later record for the same key (group; or group, topic, partition) replaces the earlier.
 //! Every append is fsynced before the coordinator replies. Replay stops at the first frame
 //! that is short, too long or fails its CRC: that torn tail (a crash during an append) is
-//! truncated. A whole frame whose CRC matches but which does not decode is not a torn write:
-//! the log is not opened (and not changed), with an error naming its position. When the file
+//! truncated. A whole frame whose CRC matches but which does not decode (for a batch: any of
+//! its records) is not a torn write: the log is not opened (and not changed), with an error
+//! naming its position. When the file
 //! grows past 4x the size of its live records, it is rewritten as a snapshot of the live
 //! records (temporary file, fsync, rename, fsync of the directory), so it never grows without
 //! bound.
@@ -44,20 +66,27 @@ use std::path::{Path, PathBuf};
 
 use tracing::{info, warn};
 
-use super::codec::{encode_frame, read_frame};
+use super::codec::{encode_batch, encode_frame, read_frame};
+use super::consumer::assignor::Assignment;
+use super::consumer::member::ConsumerMember;
 use super::offsets::CommittedOffset;
-use super::record::{GroupMetadataRecord, LoadedGroup, Record};
+use super::record::{GroupMetadataRecord, LoadedConsumerGroup, LoadedGroup, Record};
 use crate::log::faults::{self, Point};
+use uuid::Uuid;
 
 pub(super) const MAGIC: &[u8; 8] = b"WEIRGRP1";
 pub(super) const FILE_NAME: &str = "groups.log";
 pub(super) const TMP_NAME: &str = "groups.log.tmp";
 
-/// The key a record replaces.
+/// The key a record replaces: a group id and what in the group.
+type Key = (String, Sub);
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Key {
-    Group(String),
-    Offset(String, String, i32),
+enum Sub {
+    Group,
+    Offset(String, i32),
+    Consumer,
+    ConsumerMember(String),
 }
 
 /// The open group log.
@@ -136,12 +165,13 @@ impl Store {
                     ),
                 ));
             };
-            let Some((record, frame_len)) = next else {
+            let Some((records, frame_len)) = next else {
                 break;
             };
-            let frame = data[pos..pos + frame_len].to_vec();
-            apply_image(&mut images, &record);
-            store.apply_live(&record, frame);
+            for (record, frame) in records {
+                apply_image(&mut images, &record);
+                store.apply_live(&record, frame);
+            }
             pos += frame_len;
         }
         if pos < data.len() {
@@ -170,6 +200,12 @@ impl Store {
                     LoadedGroup {
                         metadata: img.metadata,
                         offsets,
+                        consumer: img.consumer.map(|c| LoadedConsumerGroup {
+                            epoch: c.epoch,
+                            assignment_epoch: c.assignment_epoch,
+                            topics: c.topics,
+                            members: c.members.into_values().collect(),
+                        }),
                     },
                 )
             })
@@ -181,16 +217,15 @@ impl Store {
     pub fn append(&mut self, records: &[Record]) -> io::Result<()> {
         // A compaction's rename must be durable before anything written after it is confirmed.
         self.sync_pending_dir()?;
-        let mut frames = Vec::with_capacity(records.len());
-        let mut buf = Vec::new();
-        for r in records {
-            let frame = encode_frame(r)?;
-            buf.extend_from_slice(&frame);
-            frames.push(frame);
-        }
-        if buf.is_empty() {
-            return Ok(());
-        }
+        let frames = records
+            .iter()
+            .map(encode_frame)
+            .collect::<io::Result<Vec<_>>>()?;
+        let buf = match frames.len() {
+            0 => return Ok(()),
+            1 => frames[0].clone(),
+            _ => encode_batch(records)?,
+        };
         let path = self.dir.join(FILE_NAME);
         let written = faults::check(Point::Write, &path)
             .and_then(|()| self.file.write_all(&buf))
@@ -291,40 +326,52 @@ impl Store {
     }
 
     fn apply_live(&mut self, record: &Record, frame: Vec<u8>) {
+        let g = |id: &String| id.clone();
         match record {
             Record::Offset {
                 group_id,
                 topic,
                 partition,
                 ..
-            } => {
-                self.put_live(
-                    Key::Offset(group_id.clone(), topic.clone(), *partition),
-                    frame,
-                );
-            }
+            } => self.put_live((g(group_id), Sub::Offset(topic.clone(), *partition)), frame),
             Record::OffsetTombstone {
                 group_id,
                 topic,
                 partition,
-            } => {
-                self.remove_live(&Key::Offset(group_id.clone(), topic.clone(), *partition));
+            } => self.remove_live(&(g(group_id), Sub::Offset(topic.clone(), *partition))),
+            Record::Group { group_id, .. } => self.put_live((g(group_id), Sub::Group), frame),
+            Record::GroupTombstone { group_id } => self.remove_where(group_id, |_| true),
+            Record::ConsumerGroup { group_id, .. } => {
+                self.put_live((g(group_id), Sub::Consumer), frame)
             }
-            Record::Group { group_id, .. } => self.put_live(Key::Group(group_id.clone()), frame),
-            Record::GroupTombstone { group_id } => {
-                self.remove_live(&Key::Group(group_id.clone()));
-                let start = Key::Offset(group_id.clone(), String::new(), i32::MIN);
-                let keys: Vec<Key> = self
-                    .live
-                    .range(start..)
-                    .map(|(k, _)| k)
-                    .take_while(|k| matches!(k, Key::Offset(g, _, _) if g == group_id))
-                    .cloned()
-                    .collect();
-                for k in keys {
-                    self.remove_live(&k);
-                }
-            }
+            Record::ConsumerMember {
+                group_id, member, ..
+            } => self.put_live(
+                (g(group_id), Sub::ConsumerMember(member.member_id.clone())),
+                frame,
+            ),
+            Record::ConsumerMemberTombstone {
+                group_id,
+                member_id,
+            } => self.remove_live(&(g(group_id), Sub::ConsumerMember(member_id.clone()))),
+            Record::ConsumerGroupTombstone { group_id } => self.remove_where(group_id, |sub| {
+                matches!(sub, Sub::Consumer | Sub::ConsumerMember(_))
+            }),
+        }
+    }
+
+    /// Drops the live records of `group_id` whose key matches.
+    fn remove_where(&mut self, group_id: &str, wanted: impl Fn(&Sub) -> bool) {
+        let keys: Vec<Key> = self
+            .live
+            .range((group_id.to_string(), Sub::Group)..)
+            .map(|(k, _)| k)
+            .take_while(|(g, _)| g == group_id)
+            .filter(|(_, sub)| wanted(sub))
+            .cloned()
+            .collect();
+        for k in keys {
+            self.remove_live(&k);
         }
     }
 
@@ -358,6 +405,21 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
 struct Image {
     metadata: Option<GroupMetadataRecord>,
     offsets: BTreeMap<(String, i32), CommittedOffset>,
+    consumer: Option<ConsumerImage>,
+}
+
+#[derive(Default)]
+struct ConsumerImage {
+    epoch: i32,
+    assignment_epoch: i32,
+    topics: Vec<(String, Uuid, i32)>,
+    members: BTreeMap<String, (ConsumerMember, Assignment)>,
+}
+
+impl Image {
+    fn is_empty(&self) -> bool {
+        self.metadata.is_none() && self.offsets.is_empty() && self.consumer.is_none()
+    }
 }
 
 fn apply_image(images: &mut BTreeMap<String, Image>, record: &Record) {
@@ -381,7 +443,7 @@ fn apply_image(images: &mut BTreeMap<String, Image>, record: &Record) {
         } => {
             if let Some(img) = images.get_mut(group_id) {
                 img.offsets.remove(&(topic.clone(), *partition));
-                if img.metadata.is_none() && img.offsets.is_empty() {
+                if img.is_empty() {
                     images.remove(group_id);
                 }
             }
@@ -391,6 +453,53 @@ fn apply_image(images: &mut BTreeMap<String, Image>, record: &Record) {
         }
         Record::GroupTombstone { group_id } => {
             images.remove(group_id);
+        }
+        Record::ConsumerGroup {
+            group_id,
+            epoch,
+            assignment_epoch,
+            topics,
+        } => {
+            let c = images
+                .entry(group_id.clone())
+                .or_default()
+                .consumer
+                .get_or_insert_with(ConsumerImage::default);
+            c.epoch = *epoch;
+            c.assignment_epoch = *assignment_epoch;
+            c.topics = topics.clone();
+        }
+        Record::ConsumerMember {
+            group_id,
+            member,
+            target,
+        } => {
+            images
+                .entry(group_id.clone())
+                .or_default()
+                .consumer
+                .get_or_insert_with(ConsumerImage::default)
+                .members
+                .insert(
+                    member.member_id.clone(),
+                    ((**member).clone(), target.clone()),
+                );
+        }
+        Record::ConsumerMemberTombstone {
+            group_id,
+            member_id,
+        } => {
+            if let Some(c) = images.get_mut(group_id).and_then(|i| i.consumer.as_mut()) {
+                c.members.remove(member_id);
+            }
+        }
+        Record::ConsumerGroupTombstone { group_id } => {
+            if let Some(img) = images.get_mut(group_id) {
+                img.consumer = None;
+                if img.is_empty() {
+                    images.remove(group_id);
+                }
+            }
         }
     }
 }

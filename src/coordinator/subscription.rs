@@ -41,18 +41,45 @@ fn take_i32(buf: &mut &[u8]) -> Option<i32> {
     Some(i32::from_be_bytes(*head))
 }
 
-/// Encodes a v0 subscription (tests only: what a consumer sends).
-#[cfg(test)]
-pub fn encode_subscription(topics: &[&str]) -> bytes::Bytes {
+/// Encodes a v0 subscription: what a classic consumer sends (DescribeGroups shows consumer-group
+/// members this way).
+pub fn encode_subscription(topics: &[impl AsRef<str>]) -> bytes::Bytes {
     let mut out = Vec::new();
     out.extend_from_slice(&0i16.to_be_bytes());
-    out.extend_from_slice(&(topics.len() as i32).to_be_bytes());
+    put_len(&mut out, topics.len());
     for t in topics {
-        out.extend_from_slice(&(t.len() as i16).to_be_bytes());
-        out.extend_from_slice(t.as_bytes());
+        put_str(&mut out, t.as_ref());
     }
     out.extend_from_slice(&(-1i32).to_be_bytes()); // null user data
     bytes::Bytes::from(out)
+}
+
+/// Encodes a v0 ConsumerProtocol assignment: `int16 version`, `array` of (topic `string`,
+/// `array(int32)` partitions), null user data.
+pub fn encode_assignment(topics: &[(String, Vec<i32>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0i16.to_be_bytes());
+    put_len(&mut out, topics.len());
+    for (topic, partitions) in topics {
+        put_str(&mut out, topic);
+        put_len(&mut out, partitions.len());
+        for p in partitions {
+            out.extend_from_slice(&p.to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&(-1i32).to_be_bytes());
+    out
+}
+
+fn put_len(out: &mut Vec<u8>, n: usize) {
+    out.extend_from_slice(&i32::try_from(n).unwrap_or(i32::MAX).to_be_bytes());
+}
+
+/// Topic names are at most 249 bytes, well within an int16 length.
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    let len = i16::try_from(s.len()).unwrap_or(i16::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&s.as_bytes()[..len as usize]);
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ enum Msg {
 
 /// A handle to the writer task.
 #[derive(Debug, Clone)]
-pub(crate) struct StoreWriter {
+pub(super) struct StoreWriter {
     tx: mpsc::UnboundedSender<Msg>,
 }
 

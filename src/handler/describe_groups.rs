@@ -16,7 +16,7 @@ pub async fn handle(broker: &Broker, request: DescribeGroupsRequest) -> Describe
             let out = DescribedGroup::default().with_group_id(GroupId(str_bytes(id)));
             match described {
                 Ok(d) => out
-                    .with_group_state(str_bytes(d.state.as_str()))
+                    .with_group_state(str_bytes(d.state))
                     .with_protocol_type(str_bytes(d.protocol_type))
                     .with_protocol_data(str_bytes(d.protocol_data))
                     .with_members(

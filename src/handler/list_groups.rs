@@ -4,23 +4,15 @@ use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
 use super::str_bytes;
 use crate::broker::Broker;
 
-/// Every group weir has is a classic group; a type filter without "classic" matches none.
+/// Classic and consumer groups, filtered by state (v4+) and type (v5+).
 pub fn handle(broker: &Broker, version: i16, request: ListGroupsRequest) -> ListGroupsResponse {
     let states: Vec<String> = request
         .states_filter
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let classic_wanted = request.types_filter.is_empty()
-        || request
-            .types_filter
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case("classic"));
-    let groups = if classic_wanted {
-        broker.groups.list_groups(&states)
-    } else {
-        Vec::new()
-    };
+    let types: Vec<String> = request.types_filter.iter().map(|s| s.to_string()).collect();
+    let groups = broker.groups.list_groups(&states, &types);
     let groups = groups
         .into_iter()
         .map(|g| {
@@ -28,12 +20,12 @@ pub fn handle(broker: &Broker, version: i16, request: ListGroupsRequest) -> List
                 .with_group_id(GroupId(str_bytes(g.group_id)))
                 .with_protocol_type(str_bytes(g.protocol_type));
             let listed = if version >= 4 {
-                listed.with_group_state(str_bytes(g.state.as_str()))
+                listed.with_group_state(str_bytes(g.state))
             } else {
                 listed
             };
             if version >= 5 {
-                listed.with_group_type(str_bytes("classic"))
+                listed.with_group_type(str_bytes(g.group_type))
             } else {
                 listed
             }

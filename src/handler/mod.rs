@@ -2,6 +2,8 @@
 
 mod alter_configs;
 mod api_versions;
+mod consumer_group_describe;
+mod consumer_group_heartbeat;
 mod create_partitions;
 mod create_topics;
 mod delete_groups;
@@ -58,7 +60,9 @@ pub async fn respond(
         body,
     } = request;
     let response = match body {
-        RequestKind::ApiVersions(r) => ResponseKind::ApiVersions(api_versions::handle(version, r)),
+        RequestKind::ApiVersions(r) => {
+            ResponseKind::ApiVersions(api_versions::handle(broker, version, r))
+        }
         RequestKind::Metadata(r) => {
             ResponseKind::Metadata(metadata::handle(broker, version, r).await)
         }
@@ -91,6 +95,18 @@ pub async fn respond(
                 host: format!("/{}", peer.ip()),
             };
             ResponseKind::JoinGroup(join_group::handle(broker, version, &requester, r).await)
+        }
+        RequestKind::ConsumerGroupHeartbeat(r) => {
+            let requester = Requester {
+                client_id: opt_string(&header.client_id).unwrap_or_default(),
+                host: format!("/{}", peer.ip()),
+            };
+            ResponseKind::ConsumerGroupHeartbeat(
+                consumer_group_heartbeat::handle(broker, version, &requester, r).await,
+            )
+        }
+        RequestKind::ConsumerGroupDescribe(r) => {
+            ResponseKind::ConsumerGroupDescribe(consumer_group_describe::handle(broker, r).await)
         }
         RequestKind::SyncGroup(r) => ResponseKind::SyncGroup(sync_group::handle(broker, r).await),
         RequestKind::Heartbeat(r) => ResponseKind::Heartbeat(heartbeat::handle(broker, r).await),

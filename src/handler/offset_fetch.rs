@@ -28,6 +28,7 @@ pub async fn handle(
             broker,
             request.group_id.as_str(),
             wanted,
+            None,
             request.require_stable,
         )
         .await;
@@ -63,8 +64,19 @@ pub async fn handle(
                 .map(|t| (t.name.to_string(), t.partition_indexes))
                 .collect()
         });
-        let (topics, code) =
-            fetch(broker, g.group_id.as_str(), wanted, request.require_stable).await;
+        // v9+: a consumer-group member names itself and its epoch.
+        let member = g
+            .member_id
+            .as_ref()
+            .map(|id| (id.to_string(), g.member_epoch));
+        let (topics, code) = fetch(
+            broker,
+            g.group_id.as_str(),
+            wanted,
+            member,
+            request.require_stable,
+        )
+        .await;
         let topics = topics
             .into_iter()
             .map(|(topic, offsets)| {
@@ -99,11 +111,12 @@ async fn fetch(
     broker: &Broker,
     group: &str,
     wanted: Wanted,
+    member: Option<(String, i32)>,
     require_stable: bool,
 ) -> (Vec<(String, Vec<FetchedOffset>)>, i16) {
     let offsets = match broker
         .groups
-        .fetch_offsets(group, wanted, require_stable)
+        .fetch_member_offsets(group, wanted, member, require_stable)
         .await
     {
         Ok(offsets) => offsets,

@@ -74,10 +74,15 @@ impl Snapshot {
             load(&c.last_pass_micros),
         ];
 
-        let groups = broker.groups.list_groups(&[]);
+        let groups = broker.groups.list_groups(&[], &[]);
         let groups_by_state = STATES
             .iter()
-            .map(|s| (*s, groups.iter().filter(|g| g.state == *s).count() as i64))
+            .map(|s| {
+                (
+                    *s,
+                    groups.iter().filter(|g| g.state == s.as_str()).count() as i64,
+                )
+            })
             .collect();
         let mut lag = Vec::new();
         for group in &groups {

@@ -200,6 +200,24 @@ pub fn check(body: &RequestKind) -> Result<(), String> {
             "topics.topic",
             r.topics.iter().flatten().map(|t| t.topic.as_str()),
         ),
+        RequestKind::ConsumerGroupHeartbeat(r) => {
+            one("groupId", &r.group_id)?;
+            one("memberId", &r.member_id)?;
+            opt("instanceId", r.instance_id.as_deref())?;
+            opt("rackId", r.rack_id.as_deref())?;
+            each(
+                "subscribedTopicNames",
+                r.subscribed_topic_names
+                    .iter()
+                    .flatten()
+                    .map(|t| t.as_str()),
+            )?;
+            opt("subscribedTopicRegex", r.subscribed_topic_regex.as_deref())?;
+            opt("serverAssignor", r.server_assignor.as_deref())
+        }
+        RequestKind::ConsumerGroupDescribe(r) => {
+            each("groupIds", r.group_ids.iter().map(|g| g.as_str()))
+        }
         // No string fields (DescribeCluster), or not served: the versions table refuses them.
         _ => Ok(()),
     }
@@ -207,10 +225,49 @@ pub fn check(body: &RequestKind) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use kafka_protocol::messages::{GroupId, OffsetCommitRequest};
+    use kafka_protocol::messages::{
+        ConsumerGroupDescribeRequest, ConsumerGroupHeartbeatRequest, GroupId, OffsetCommitRequest,
+        TopicName,
+    };
     use kafka_protocol::protocol::StrBytes;
 
     use super::*;
+
+    #[test]
+    fn consumer_group_requests_are_checked_field_by_field() {
+        let long = || StrBytes::from_string("x".repeat(MAX_STRING_BYTES + 1));
+        let beat = ConsumerGroupHeartbeatRequest::default()
+            .with_group_id(GroupId(StrBytes::from_static_str("g")))
+            .with_subscribed_topic_names(Some(vec![TopicName(StrBytes::from_static_str("t"))]));
+        assert!(check(&RequestKind::ConsumerGroupHeartbeat(beat.clone())).is_ok());
+        for (field, request) in [
+            ("memberId", beat.clone().with_member_id(long())),
+            ("instanceId", beat.clone().with_instance_id(Some(long()))),
+            ("rackId", beat.clone().with_rack_id(Some(long()))),
+            (
+                "subscribedTopicNames",
+                beat.clone()
+                    .with_subscribed_topic_names(Some(vec![TopicName(long())])),
+            ),
+            (
+                "subscribedTopicRegex",
+                beat.clone().with_subscribed_topic_regex(Some(long())),
+            ),
+            (
+                "serverAssignor",
+                beat.clone().with_server_assignor(Some(long())),
+            ),
+        ] {
+            let err = check(&RequestKind::ConsumerGroupHeartbeat(request)).unwrap_err();
+            assert!(err.contains(field), "{field}: {err}");
+        }
+        let describe = ConsumerGroupDescribeRequest::default().with_group_ids(vec![
+            GroupId(StrBytes::from_static_str("g")),
+            GroupId(long()),
+        ]);
+        let err = check(&RequestKind::ConsumerGroupDescribe(describe)).unwrap_err();
+        assert!(err.contains("groupIds"), "{err}");
+    }
 
     #[test]
     fn strings_up_to_the_limit_pass_and_longer_ones_are_named() {

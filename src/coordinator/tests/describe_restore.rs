@@ -8,7 +8,7 @@ fn describe_shows_metadata_and_assignments_only_when_stable() {
     let d = h.g.describe();
     assert_eq!(
         (d.state, d.protocol_type.as_str(), d.protocol_data.as_str()),
-        (GroupState::Stable, "consumer", "range")
+        (GroupState::Stable.as_str(), "consumer", "range")
     );
     assert_eq!(d.members.len(), 2);
     assert_eq!(d.members[0].client_id, "client");
@@ -19,13 +19,13 @@ fn describe_shows_metadata_and_assignments_only_when_stable() {
     let d = h.g.describe();
     assert_eq!(
         (d.state, d.protocol_data.as_str()),
-        (GroupState::PreparingRebalance, "")
+        (GroupState::PreparingRebalance.as_str(), "")
     );
     assert!(d
         .members
         .iter()
         .all(|m| m.metadata.is_empty() && m.assignment.is_empty()));
-    assert_eq!(H::new().g.describe().state, GroupState::Dead);
+    assert_eq!(H::new().g.describe().state, GroupState::Dead.as_str());
 }
 
 #[test]
@@ -47,10 +47,11 @@ fn restored_group_is_stable_with_members_and_fresh_session_timers() {
         LoadedGroup {
             metadata: Some(metadata),
             offsets,
+            consumer: None,
         },
         later,
     );
-    let mut out = Outbox::default();
+    let mut out = Effects::default();
     g.on_loaded(later, &mut out);
     assert_eq!(g.state(), GroupState::Stable);
     assert_eq!(g.generation(), 1);
@@ -94,10 +95,11 @@ fn restored_empty_group_and_over_capacity_group() {
         LoadedGroup {
             metadata: Some(metadata),
             offsets: vec![],
+            consumer: None,
         },
         T0,
     );
-    let mut out = Outbox::default();
+    let mut out = Effects::default();
     g.on_loaded(T0, &mut out);
     assert_eq!(g.state(), GroupState::PreparingRebalance);
 }

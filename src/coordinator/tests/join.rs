@@ -22,7 +22,7 @@ fn first_join_v4_requires_member_id_then_waits_the_initial_delay() {
     let t = h.join(req("m1"), T0 + 5);
     assert!(h.join_reply(t).is_none(), "parked until the initial delay");
     assert_eq!(h.g.state(), GroupState::PreparingRebalance);
-    assert_eq!(h.g.join_deadline, Some(T0 + 5 + 3_000));
+    assert_eq!(h.g.join_deadline(), Some(T0 + 5 + 3_000));
 
     h.tick(T0 + 3_004);
     assert!(h.join_reply(t).is_none());
@@ -55,10 +55,10 @@ fn initial_delay_extends_while_members_arrive_up_to_the_rebalance_timeout() {
     let b = h.join(short.clone(), T0 + 2_000);
     h.tick(T0 + 3_000); // extended: delay min(3000, 4000), remaining 1000
     assert_eq!(h.g.state(), GroupState::PreparingRebalance);
-    assert_eq!(h.g.join_deadline, Some(T0 + 6_000));
+    assert_eq!(h.g.join_deadline(), Some(T0 + 6_000));
     let c = h.join(short.clone(), T0 + 5_000);
     h.tick(T0 + 6_000); // extended once more: delay min(3000, 1000) = 1000, remaining 0
-    assert_eq!(h.g.join_deadline, Some(T0 + 7_000));
+    assert_eq!(h.g.join_deadline(), Some(T0 + 7_000));
     let d = h.join(short, T0 + 6_500);
     h.tick(T0 + 7_000); // remaining 0: complete although a member just arrived
     assert_eq!(h.g.state(), GroupState::CompletingRebalance);
@@ -303,7 +303,7 @@ fn new_member_joining_a_stable_group_rebalances_and_waits_for_everyone() {
     let (mut h, now) = stable(2);
     let t3 = h.join(req(""), now + 10);
     assert_eq!(h.g.state(), GroupState::PreparingRebalance);
-    assert_eq!(h.g.join_deadline, Some(now + 10 + REBALANCE));
+    assert_eq!(h.g.join_deadline(), Some(now + 10 + REBALANCE));
     let t1 = h.join(req("m1"), now + 20);
     assert!(h.join_reply(t1).is_none(), "m2 has not rejoined");
     let t2 = h.join(req("m2"), now + 30);

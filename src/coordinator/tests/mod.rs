@@ -7,7 +7,7 @@ use bytes::Bytes;
 use super::api::*;
 use super::config::GroupConfig;
 use super::error::GroupError;
-use super::group::{Group, Outbox};
+use super::group::{Effects, Group};
 use super::member::Ticket;
 use super::offsets::CommittedOffset;
 use super::record::{LoadedGroup, Record};
@@ -68,7 +68,7 @@ fn with_protocols(mut r: JoinRequest, protocols: &[(&str, Bytes)]) -> JoinReques
 /// A group plus the bookkeeping an actor would do.
 struct H {
     g: Group,
-    out: Outbox,
+    out: Effects,
     ticket: Ticket,
     fresh: u64,
 }
@@ -81,7 +81,7 @@ impl H {
     fn with(cfg: GroupConfig) -> H {
         H {
             g: Group::absent("g", cfg, T0),
-            out: Outbox::default(),
+            out: Effects::default(),
             ticket: 0,
             fresh: 0,
         }
@@ -185,7 +185,7 @@ impl H {
         while self.g.state() == GroupState::PreparingRebalance {
             now = self
                 .g
-                .join_deadline
+                .join_deadline()
                 .expect("an open round has a join timer");
             self.tick(now);
         }
@@ -288,6 +288,7 @@ fn stable(n: usize) -> (H, i64) {
     (h, now)
 }
 
+mod consumer_store;
 mod describe_restore;
 mod heartbeat;
 /// A Stable group of two static members: m1 (instance i1, leader, assigned "a1") and m2

@@ -33,7 +33,10 @@ fn standalone_commit_creates_a_simple_group() {
     );
     assert_eq!(h.g.fetch_offsets(None, true).len(), 2);
     let l = h.g.listing().unwrap();
-    assert_eq!((l.protocol_type.as_str(), l.state), ("", GroupState::Empty));
+    assert_eq!(
+        (l.protocol_type.as_str(), l.state),
+        ("", GroupState::Empty.as_str())
+    );
 }
 
 #[test]
@@ -130,7 +133,7 @@ fn commit_metadata_too_large_is_rejected_per_partition() {
 fn undo_restores_offsets_after_a_failed_write() {
     let mut h = H::new();
     h.commit(-1, "", &[("t", 0, 1)], T0);
-    h.out = Outbox::default();
+    h.out = Effects::default();
     h.commit(-1, "", &[("t", 0, 2), ("u", 0, 3)], T0);
     let undo = std::mem::take(&mut h.out.undo_offsets);
     h.g.undo_offsets(undo);
@@ -175,7 +178,7 @@ fn delete_offsets_with_garbage_subscriptions_and_other_protocols() {
     );
     h.finish_round();
     h.joined(t);
-    h.g.offsets.put(
+    h.g.offsets_mut().put(
         "t",
         0,
         CommittedOffset {
@@ -237,7 +240,7 @@ fn delete_group_rules() {
         h.g.delete_group(now, &mut h.out),
         GroupError::GroupIdNotFound
     );
-    assert_eq!(h.g.describe().state, GroupState::Dead);
+    assert_eq!(h.g.describe().state, GroupState::Dead.as_str());
     assert!(h.g.listing().is_none());
 }
 

@@ -142,7 +142,7 @@ fn a_round_with_only_absent_static_members_waits_for_them() {
     h.tick(now + 1 + REBALANCE);
     // Nobody rejoined and only a static member is left: the round is postponed.
     assert_eq!(h.g.state(), GroupState::PreparingRebalance);
-    assert_eq!(h.g.join_deadline, Some(now + 1 + 2 * REBALANCE));
+    assert_eq!(h.g.join_deadline(), Some(now + 1 + 2 * REBALANCE));
     assert_eq!(h.g.member_ids(), vec!["m2"]);
     let t = h.join(static_req("m2", "i2"), now + REBALANCE + 10);
     let r = h.joined(t);

@@ -106,7 +106,7 @@ fn members_that_never_sync_are_removed_after_the_rebalance_timeout() {
     let now = h.finish_round();
     h.joined(a);
     h.joined(b);
-    assert_eq!(h.g.sync_deadline, Some(now + REBALANCE));
+    assert_eq!(h.g.sync_deadline(), Some(now + REBALANCE));
     let s1 = h.sync("m1", 1, &[("m1", "x"), ("m2", "y")], now + 1);
     h.synced(s1);
     // m2 heartbeats but never syncs.

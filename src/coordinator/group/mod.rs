@@ -1,29 +1,40 @@
-//! The group state machine: the [`Group`] struct, its constructor, accessors, descriptions
-//! and state transitions, and the [`Outbox`] every operation writes to. Pure: every operation
-//! takes `now_ms` and writes its replies and durable records into an [`Outbox`]; no I/O, no
-//! runtime. Modelled on Apache Kafka's classic group coordinator. The rest of the machine:
-//! rebalance.rs (join rounds, protocol selection), roster.rs (adding, removing and validating
-//! members; assignments), timers.rs (`tick`, `next_deadline`), recovery.rs (restore from the
-//! store, undo after a failed write); the per-request operations live in join.rs,
-//! membership.rs (sync, heartbeat, leave) and commit.rs (offsets).
+//! The classic group state machine: the [`Group`] struct, its constructor, accessors,
+//! descriptions and state transitions, and the [`Effects`] every operation writes to. Pure:
+//! every operation takes `now_ms` and writes its replies and durable records into an
+//! [`Effects`]; no I/O, no runtime. Modelled on Apache Kafka's classic group coordinator. The
+//! fields are private to this module and its children, the rest of the machine: rebalance.rs
+//! (join rounds, protocol selection), roster.rs (adding, removing and validating members;
+//! assignments), timers.rs (`tick`, `next_deadline`), recovery.rs (restore from the store, undo
+//! after a failed write); the per-request operations live in join.rs, membership.rs (sync,
+//! heartbeat, leave) and commit.rs (offsets).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use tracing::error;
 
-use super::api::{GroupDescription, GroupListing, JoinResponse, MemberDescription, SyncResponse};
-use super::config::GroupConfig;
-use super::error::GroupError;
-use super::member::{Member, Ticket};
-use super::offsets::{CommittedOffset, Offsets};
-use super::record::{GroupMetadataRecord, Record};
-use super::state::GroupState;
+use crate::coordinator::api::{
+    GroupDescription, GroupListing, JoinResponse, MemberDescription, SyncResponse,
+};
+use crate::coordinator::config::GroupConfig;
+use crate::coordinator::error::GroupError;
+use crate::coordinator::member::{Member, Ticket};
+use crate::coordinator::offsets::{CommittedOffset, Offsets};
+use crate::coordinator::record::{GroupMetadataRecord, Record};
+use crate::coordinator::state::GroupState;
 
-/// What an operation produced: replies to parked or immediate JoinGroup/SyncGroup requests,
+mod commit;
+mod join;
+mod membership;
+mod rebalance;
+mod recovery;
+mod roster;
+mod timers;
+
+/// The effects of a state transition: replies to parked or immediate JoinGroup/SyncGroup requests,
 /// and records that must be durable before any of these replies is sent.
 #[derive(Debug, Default)]
-pub struct Outbox {
+pub struct Effects {
     pub joins: Vec<(Ticket, Result<JoinResponse, GroupError>)>,
     pub syncs: Vec<(Ticket, Result<SyncResponse, GroupError>)>,
     pub records: Vec<Record>,
@@ -31,23 +42,19 @@ pub struct Outbox {
     pub undo_offsets: Vec<(String, i32, Option<CommittedOffset>)>,
 }
 
-impl Outbox {
-    pub(crate) fn join_reply(&mut self, ticket: Ticket, r: Result<JoinResponse, GroupError>) {
+impl Effects {
+    fn join_reply(&mut self, ticket: Ticket, r: Result<JoinResponse, GroupError>) {
         self.joins.push((ticket, r));
     }
 
-    pub(crate) fn sync_reply(&mut self, ticket: Ticket, r: Result<SyncResponse, GroupError>) {
+    fn sync_reply(&mut self, ticket: Ticket, r: Result<SyncResponse, GroupError>) {
         self.syncs.push((ticket, r));
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.joins.is_empty() && self.syncs.is_empty() && self.records.is_empty()
     }
 }
 
 /// How the open join round ends when its timer fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum JoinTimer {
+enum JoinTimer {
     /// The first round of an empty group: `group.initial.rebalance.delay.ms`, extended while
     /// new members keep arriving, for at most `remaining_ms` more.
     Initial { delay_ms: i64, remaining_ms: i64 },
@@ -59,32 +66,32 @@ pub(crate) enum JoinTimer {
 /// One classic group.
 #[derive(Debug)]
 pub struct Group {
-    pub(crate) id: String,
-    pub(crate) cfg: GroupConfig,
+    id: String,
+    cfg: GroupConfig,
     /// False for a group nobody created yet (a request addressed an unknown group id).
-    pub(crate) exists: bool,
-    pub(crate) state: GroupState,
-    pub(crate) previous_state: GroupState,
-    pub(crate) state_timestamp_ms: i64,
-    pub(crate) generation: i32,
-    pub(crate) protocol_type: Option<String>,
-    pub(crate) protocol_name: Option<String>,
-    pub(crate) leader: Option<String>,
-    pub(crate) members: BTreeMap<String, Member>,
+    exists: bool,
+    state: GroupState,
+    previous_state: GroupState,
+    state_timestamp_ms: i64,
+    generation: i32,
+    protocol_type: Option<String>,
+    protocol_name: Option<String>,
+    leader: Option<String>,
+    members: BTreeMap<String, Member>,
     /// group.instance.id -> member id.
-    pub(crate) static_members: BTreeMap<String, String>,
+    static_members: BTreeMap<String, String>,
     /// Member ids handed out with MEMBER_ID_REQUIRED, awaiting the rejoin -> expiry deadline.
-    pub(crate) pending_members: BTreeMap<String, i64>,
+    pending_members: BTreeMap<String, i64>,
     /// Members of the current generation that have not sent SyncGroup yet.
-    pub(crate) pending_sync: BTreeSet<String>,
-    pub(crate) sync_deadline: Option<i64>,
-    pub(crate) join_deadline: Option<i64>,
-    pub(crate) join_timer: JoinTimer,
+    pending_sync: BTreeSet<String>,
+    sync_deadline: Option<i64>,
+    join_deadline: Option<i64>,
+    join_timer: JoinTimer,
     /// A member joined during the initial delay: extend it once more.
-    pub(crate) new_member_added: bool,
+    new_member_added: bool,
     next_seq: u64,
-    pub(crate) offsets: Offsets,
-    pub(crate) next_expiry_check_ms: i64,
+    offsets: Offsets,
+    next_expiry_check_ms: i64,
 }
 
 impl Group {
@@ -123,26 +130,41 @@ impl Group {
         &self.id
     }
 
+    pub fn config(&self) -> &GroupConfig {
+        &self.cfg
+    }
+
+    /// Whether any member (or member-to-be) is in the group.
+    pub fn has_members(&self) -> bool {
+        !self.members.is_empty() || !self.pending_members.is_empty()
+    }
+
+    #[cfg(test)]
     pub fn state(&self) -> GroupState {
         self.state
     }
 
+    #[cfg(test)]
     pub fn exists(&self) -> bool {
         self.exists
     }
 
+    #[cfg(test)]
     pub fn generation(&self) -> i32 {
         self.generation
     }
 
+    #[cfg(test)]
     pub fn leader(&self) -> Option<&str> {
         self.leader.as_deref()
     }
 
+    #[cfg(test)]
     pub fn protocol_name(&self) -> Option<&str> {
         self.protocol_name.as_deref()
     }
 
+    #[cfg(test)]
     pub fn offsets(&self) -> &Offsets {
         &self.offsets
     }
@@ -165,6 +187,23 @@ impl Group {
         !self.exists || self.state == GroupState::Dead
     }
 
+    /// When the open join round ends (tests).
+    #[cfg(test)]
+    pub(super) fn join_deadline(&self) -> Option<i64> {
+        self.join_deadline
+    }
+
+    /// When members that have not synced are removed (tests).
+    #[cfg(test)]
+    pub(super) fn sync_deadline(&self) -> Option<i64> {
+        self.sync_deadline
+    }
+
+    #[cfg(test)]
+    pub(super) fn offsets_mut(&mut self) -> &mut Offsets {
+        &mut self.offsets
+    }
+
     // ----- descriptions --------------------------------------------------------------------
 
     /// The DescribeGroups view (Kafka shows metadata and assignments only when Stable).
@@ -172,7 +211,7 @@ impl Group {
         if self.is_gone() {
             return GroupDescription {
                 group_id: self.id.clone(),
-                state: GroupState::Dead,
+                state: GroupState::Dead.as_str(),
                 protocol_type: String::new(),
                 protocol_data: String::new(),
                 members: Vec::new(),
@@ -182,7 +221,7 @@ impl Group {
         let protocol = self.protocol_name.clone().unwrap_or_default();
         GroupDescription {
             group_id: self.id.clone(),
-            state: self.state,
+            state: self.state.as_str(),
             protocol_type: self.protocol_type.clone().unwrap_or_default(),
             protocol_data: if stable {
                 protocol.clone()
@@ -217,12 +256,13 @@ impl Group {
         (!self.is_gone()).then(|| GroupListing {
             group_id: self.id.clone(),
             protocol_type: self.protocol_type.clone().unwrap_or_default(),
-            state: self.state,
+            state: self.state.as_str(),
+            group_type: "classic",
         })
     }
 
     /// The durable form of the group's membership.
-    pub(crate) fn metadata_record(&self) -> Record {
+    pub(super) fn metadata_record(&self) -> Record {
         Record::Group {
             group_id: self.id.clone(),
             metadata: GroupMetadataRecord {
@@ -242,7 +282,7 @@ impl Group {
 
     // ----- state -----------------------------------------------------------------------------
 
-    pub(crate) fn transition(&mut self, to: GroupState, now_ms: i64) {
+    fn transition(&mut self, to: GroupState, now_ms: i64) {
         if !to.can_enter_from(self.state) {
             error!(group = %self.id, from = %self.state, to = %to, "invalid group state transition");
             #[cfg(test)]
@@ -255,17 +295,17 @@ impl Group {
 
     // ----- member order ----------------------------------------------------------------------
 
-    pub(crate) fn members_in_order(&self) -> Vec<&Member> {
+    fn members_in_order(&self) -> Vec<&Member> {
         let mut v: Vec<&Member> = self.members.values().collect();
         v.sort_by_key(|m| m.seq);
         v
     }
 
-    pub(super) fn first_member_id(&self) -> Option<String> {
+    fn first_member_id(&self) -> Option<String> {
         self.members_in_order().first().map(|m| m.member_id.clone())
     }
 
-    pub(crate) fn take_seq(&mut self) -> u64 {
+    fn take_seq(&mut self) -> u64 {
         self.next_seq += 1;
         self.next_seq
     }

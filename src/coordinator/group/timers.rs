@@ -3,8 +3,8 @@
 
 use tracing::info;
 
-use super::group::{Group, JoinTimer, Outbox};
-use super::state::GroupState;
+use super::{Effects, Group, JoinTimer};
+use crate::coordinator::state::GroupState;
 
 impl Group {
     /// The earliest time at which [`Group::tick`] has something to do.
@@ -23,7 +23,7 @@ impl Group {
 
     /// Fires every timer due at `now_ms`: pending member ids and sessions expire, the join
     /// round or the sync wait times out, offsets expire.
-    pub fn tick(&mut self, now_ms: i64, out: &mut Outbox) {
+    pub fn tick(&mut self, now_ms: i64, out: &mut Effects) {
         let expired: Vec<String> = self
             .pending_members
             .iter()
@@ -73,7 +73,7 @@ impl Group {
         }
     }
 
-    fn on_join_timer(&mut self, now_ms: i64, out: &mut Outbox) {
+    fn on_join_timer(&mut self, now_ms: i64, out: &mut Effects) {
         self.join_deadline = None;
         if self.state != GroupState::PreparingRebalance {
             return;
@@ -98,7 +98,7 @@ impl Group {
 
     /// Members that did not send SyncGroup within the rebalance timeout after the round
     /// completed are removed and the group rebalances.
-    fn on_sync_timeout(&mut self, now_ms: i64, out: &mut Outbox) {
+    fn on_sync_timeout(&mut self, now_ms: i64, out: &mut Effects) {
         self.sync_deadline = None;
         if !matches!(
             self.state,
@@ -113,5 +113,16 @@ impl Group {
             self.remove_member(&id, out);
         }
         self.prepare_rebalance(now_ms, out);
+    }
+
+    /// Keeps the offset expiry timer from firing while a consumer group (which keeps its own
+    /// members) owns this group id: its offsets expire only once it is empty.
+    pub fn postpone_expiry(&mut self, now_ms: i64) {
+        self.next_expiry_check_ms = now_ms + self.cfg.offsets_retention_check_interval_ms.max(1);
+    }
+
+    /// The group id is in use (by a consumer group); its offsets live here.
+    pub fn ensure_exists(&mut self) {
+        self.exists = true;
     }
 }

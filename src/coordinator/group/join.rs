@@ -4,11 +4,11 @@
 use bytes::Bytes;
 use tracing::{debug, info};
 
-use super::api::{JoinRequest, JoinResponse};
-use super::error::GroupError;
-use super::group::{Group, Outbox};
-use super::member::{Member, Ticket};
-use super::state::GroupState;
+use super::{Effects, Group};
+use crate::coordinator::api::{JoinRequest, JoinResponse};
+use crate::coordinator::error::GroupError;
+use crate::coordinator::member::{Member, Ticket};
+use crate::coordinator::state::GroupState;
 
 impl Group {
     /// Handles a JoinGroup. The reply is written to `out` under `ticket`: at once, or when
@@ -19,7 +19,7 @@ impl Group {
         ticket: Ticket,
         fresh_member_id: String,
         now_ms: i64,
-        out: &mut Outbox,
+        out: &mut Effects,
     ) {
         let session = i64::from(req.session_timeout_ms);
         if session < self.cfg.min_session_timeout_ms || session > self.cfg.max_session_timeout_ms {
@@ -82,7 +82,7 @@ impl Group {
         ticket: Ticket,
         new_id: String,
         now_ms: i64,
-        out: &mut Outbox,
+        out: &mut Effects,
     ) {
         if self.state == GroupState::Dead {
             return out.join_reply(ticket, Err(GroupError::CoordinatorNotAvailable));
@@ -115,7 +115,7 @@ impl Group {
         req: JoinRequest,
         ticket: Ticket,
         now_ms: i64,
-        out: &mut Outbox,
+        out: &mut Effects,
     ) {
         let member_id = req.member_id.clone();
         if self.state == GroupState::Dead {
@@ -168,7 +168,7 @@ impl Group {
         req: JoinRequest,
         ticket: Ticket,
         now_ms: i64,
-        out: &mut Outbox,
+        out: &mut Effects,
     ) {
         let seq = self.take_seq();
         let member = Member {
@@ -200,7 +200,7 @@ impl Group {
         req: JoinRequest,
         ticket: Ticket,
         now_ms: i64,
-        out: &mut Outbox,
+        out: &mut Effects,
     ) {
         let Some(m) = self.members.get_mut(&req.member_id) else {
             return out.join_reply(ticket, Err(GroupError::UnknownMemberId));
@@ -226,7 +226,7 @@ impl Group {
         req: JoinRequest,
         ticket: Ticket,
         now_ms: i64,
-        out: &mut Outbox,
+        out: &mut Effects,
     ) {
         let previous_leader = self.leader.clone().unwrap_or_default();
         let Some(mut m) = self.members.remove(old_id) else {

@@ -3,12 +3,12 @@
 
 use tracing::info;
 
-use super::config::GroupConfig;
-use super::group::{Group, Outbox};
-use super::member::Member;
-use super::offsets::CommittedOffset;
-use super::record::LoadedGroup;
-use super::state::GroupState;
+use super::{Effects, Group};
+use crate::coordinator::config::GroupConfig;
+use crate::coordinator::member::Member;
+use crate::coordinator::offsets::CommittedOffset;
+use crate::coordinator::record::LoadedGroup;
+use crate::coordinator::state::GroupState;
 
 impl Group {
     /// A group replayed from the store: Stable with its members if it had any (their session
@@ -46,7 +46,7 @@ impl Group {
     }
 
     /// Called once after [`Group::restore`].
-    pub fn on_loaded(&mut self, now_ms: i64, out: &mut Outbox) {
+    pub fn on_loaded(&mut self, now_ms: i64, out: &mut Effects) {
         if self.state == GroupState::Stable && self.members.len() as i64 > self.cfg.max_size as i64
         {
             info!(group = %self.id, "loaded group is over group.max.size; rebalancing");
@@ -56,7 +56,7 @@ impl Group {
 
     /// After the store failed to persist this step: rebalance, as Kafka does when storing an
     /// assignment fails (members are told to rejoin; nothing half-written is kept).
-    pub fn on_store_failure(&mut self, now_ms: i64, out: &mut Outbox) {
+    pub fn on_store_failure(&mut self, now_ms: i64, out: &mut Effects) {
         if matches!(
             self.state,
             GroupState::Stable | GroupState::CompletingRebalance

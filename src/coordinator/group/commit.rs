@@ -5,14 +5,14 @@ use std::collections::BTreeSet;
 
 use tracing::info;
 
-use super::api::{CommitRequest, FetchedOffset, PartitionResult};
-use super::codec::offset_frame_len;
-use super::error::GroupError;
-use super::group::{Group, Outbox};
-use super::offsets::CommittedOffset;
-use super::record::Record;
-use super::state::GroupState;
-use super::subscription::subscribed_topics;
+use super::{Effects, Group};
+use crate::coordinator::api::{CommitRequest, FetchedOffset, PartitionResult};
+use crate::coordinator::codec::offset_frame_len;
+use crate::coordinator::error::GroupError;
+use crate::coordinator::offsets::CommittedOffset;
+use crate::coordinator::record::Record;
+use crate::coordinator::state::GroupState;
+use crate::coordinator::subscription::subscribed_topics;
 
 /// The protocol type of Kafka consumers; only their subscriptions are read by the broker.
 const CONSUMER_PROTOCOL_TYPE: &str = "consumer";
@@ -25,11 +25,21 @@ impl Group {
         &mut self,
         req: CommitRequest,
         now_ms: i64,
-        out: &mut Outbox,
+        out: &mut Effects,
     ) -> Vec<PartitionResult> {
-        let verdict = self
-            .validate_commit(&req, now_ms)
-            .and_then(|()| self.check_commit_size(&req));
+        let verdict = self.validate_commit(&req, now_ms);
+        self.store_offsets(req, verdict, now_ms, out)
+    }
+
+    /// Applies a commit already judged by `verdict` (a consumer group judges its members' own).
+    pub fn store_offsets(
+        &mut self,
+        req: CommitRequest,
+        verdict: Result<(), GroupError>,
+        now_ms: i64,
+        out: &mut Effects,
+    ) -> Vec<PartitionResult> {
+        let verdict = verdict.and_then(|()| self.check_commit_size(&req));
         let mut results = Vec::with_capacity(req.partitions.len());
         for p in req.partitions {
             let metadata = p.metadata.unwrap_or_default();
@@ -149,7 +159,7 @@ impl Group {
 
     /// The topics the members subscribe to (consumer protocol), and whether every member's
     /// subscription could be read. An unreadable subscription contributes no topic.
-    pub(crate) fn subscriptions(&self) -> (BTreeSet<String>, bool) {
+    pub(super) fn subscriptions(&self) -> (BTreeSet<String>, bool) {
         let protocol = self.protocol_name.clone().unwrap_or_default();
         let mut topics = BTreeSet::new();
         let mut all_readable = true;
@@ -178,7 +188,7 @@ impl Group {
     pub fn delete_offsets(
         &mut self,
         topics: Vec<(String, Vec<i32>)>,
-        out: &mut Outbox,
+        out: &mut Effects,
     ) -> Result<Vec<PartitionResult>, GroupError> {
         if self.is_gone() {
             return Err(GroupError::GroupIdNotFound);
@@ -194,6 +204,16 @@ impl Group {
             }
             _ => return Err(GroupError::NonEmptyGroup),
         };
+        Ok(self.delete_offsets_except(topics, &subscribed, out))
+    }
+
+    /// Deletes the offsets of `topics` except those of topics in `subscribed`.
+    pub fn delete_offsets_except(
+        &mut self,
+        topics: Vec<(String, Vec<i32>)>,
+        subscribed: &BTreeSet<String>,
+        out: &mut Effects,
+    ) -> Vec<PartitionResult> {
         let mut results = Vec::new();
         for (topic, partitions) in topics {
             for partition in partitions {
@@ -210,10 +230,10 @@ impl Group {
                 });
             }
         }
-        Ok(results)
+        results
     }
 
-    fn remove_offset(&mut self, topic: &str, partition: i32, out: &mut Outbox) {
+    fn remove_offset(&mut self, topic: &str, partition: i32, out: &mut Effects) {
         if let Some(old) = self.offsets.remove(topic, partition) {
             out.undo_offsets
                 .push((topic.to_string(), partition, Some(old)));
@@ -226,7 +246,7 @@ impl Group {
     }
 
     /// Handles DeleteGroups for this group: only an Empty group can be deleted.
-    pub fn delete_group(&mut self, now_ms: i64, out: &mut Outbox) -> Result<(), GroupError> {
+    pub fn delete_group(&mut self, now_ms: i64, out: &mut Effects) -> Result<(), GroupError> {
         if self.is_gone() {
             return Err(GroupError::GroupIdNotFound);
         }
@@ -238,7 +258,7 @@ impl Group {
         Ok(())
     }
 
-    fn make_dead(&mut self, now_ms: i64, out: &mut Outbox) {
+    fn make_dead(&mut self, now_ms: i64, out: &mut Effects) {
         self.transition(GroupState::Dead, now_ms);
         self.offsets.clear();
         self.pending_members.clear();
@@ -254,7 +274,7 @@ impl Group {
     /// type), each one that long after its commit; in a Stable consumer group whose
     /// subscriptions are all readable, those of topics nobody subscribes to any more. An Empty
     /// group left without offsets dies.
-    pub fn expire_offsets(&mut self, now_ms: i64, out: &mut Outbox) {
+    pub fn expire_offsets(&mut self, now_ms: i64, out: &mut Effects) {
         if self.is_gone() {
             return;
         }

@@ -4,10 +4,10 @@
 use bytes::Bytes;
 use tracing::info;
 
-use super::api::{JoinResponse, JoinedMember};
-use super::error::GroupError;
-use super::group::{Group, JoinTimer, Outbox};
-use super::state::GroupState;
+use super::{Effects, Group, JoinTimer};
+use crate::coordinator::api::{JoinResponse, JoinedMember};
+use crate::coordinator::error::GroupError;
+use crate::coordinator::state::GroupState;
 
 impl Group {
     fn can_rebalance(&self) -> bool {
@@ -18,7 +18,7 @@ impl Group {
     }
 
     /// The largest rebalance timeout of the members (bounds a join round).
-    pub(crate) fn rebalance_timeout_ms(&self) -> i64 {
+    pub(super) fn rebalance_timeout_ms(&self) -> i64 {
         self.members
             .values()
             .map(|m| m.rebalance_timeout_ms)
@@ -26,10 +26,10 @@ impl Group {
             .unwrap_or(0)
     }
 
-    pub(crate) fn maybe_prepare_rebalance_or_complete_join(
+    pub(super) fn maybe_prepare_rebalance_or_complete_join(
         &mut self,
         now_ms: i64,
-        out: &mut Outbox,
+        out: &mut Effects,
     ) {
         if self.can_rebalance() {
             self.prepare_rebalance(now_ms, out);
@@ -39,7 +39,7 @@ impl Group {
     }
 
     /// Opens a join round: parked syncs are told to rejoin, the join timer is armed.
-    pub(crate) fn prepare_rebalance(&mut self, now_ms: i64, out: &mut Outbox) {
+    pub(super) fn prepare_rebalance(&mut self, now_ms: i64, out: &mut Effects) {
         if self.state == GroupState::CompletingRebalance {
             self.reset_and_propagate_assignment_error(GroupError::RebalanceInProgress, out);
         }
@@ -69,7 +69,7 @@ impl Group {
     }
 
     /// Completes a (non-initial) round early once everyone has rejoined.
-    pub(crate) fn maybe_complete_join(&mut self, now_ms: i64, out: &mut Outbox) {
+    pub(super) fn maybe_complete_join(&mut self, now_ms: i64, out: &mut Effects) {
         if self.state == GroupState::PreparingRebalance
             && self.join_timer == JoinTimer::Rebalance
             && self.has_all_members_joined()
@@ -80,7 +80,7 @@ impl Group {
 
     /// Ends the join round: dynamic members that did not rejoin are removed, a new generation
     /// starts with a selected protocol and a leader, and every parked JoinGroup is answered.
-    pub(super) fn complete_join(&mut self, now_ms: i64, out: &mut Outbox) {
+    pub(super) fn complete_join(&mut self, now_ms: i64, out: &mut Effects) {
         let not_rejoined: Vec<String> = self
             .members
             .values()
@@ -159,7 +159,7 @@ impl Group {
     }
 
     /// The current generation as a JoinGroup response (for a rejoin that changes nothing).
-    pub(crate) fn current_join_response(
+    pub(super) fn current_join_response(
         &self,
         member_id: &str,
         include_members: bool,
@@ -202,7 +202,7 @@ impl Group {
 
     /// The protocol every member supports that most members prefer (ties go to the earliest
     /// joined member's vote), as Kafka's `selectProtocol`.
-    pub(crate) fn select_protocol(&self) -> String {
+    pub(super) fn select_protocol(&self) -> String {
         let members = self.members_in_order();
         let candidates: Vec<&str> = match members.first() {
             Some(first) => first
@@ -240,7 +240,7 @@ impl Group {
     }
 
     /// Whether a member with these protocols may be in the group (Kafka's `supportsProtocols`).
-    pub(crate) fn supports_protocols(
+    pub(super) fn supports_protocols(
         &self,
         protocol_type: &str,
         protocols: &[(String, Bytes)],
@@ -255,7 +255,7 @@ impl Group {
     }
 
     /// The members as listed to the leader.
-    pub(crate) fn current_members(&self) -> Vec<JoinedMember> {
+    pub(super) fn current_members(&self) -> Vec<JoinedMember> {
         let protocol = self.protocol_name.clone().unwrap_or_default();
         self.members_in_order()
             .into_iter()

@@ -5,15 +5,15 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::api::SyncResponse;
-use super::error::GroupError;
-use super::group::{Group, Outbox};
-use super::member::Member;
-use super::state::GroupState;
+use super::{Effects, Group};
+use crate::coordinator::api::SyncResponse;
+use crate::coordinator::error::GroupError;
+use crate::coordinator::member::Member;
+use crate::coordinator::state::GroupState;
 
 impl Group {
     /// Adds a member (the first one sets the group's protocol type and becomes leader).
-    pub(crate) fn add_member(&mut self, member: Member, protocol_type: &str) {
+    pub(super) fn add_member(&mut self, member: Member, protocol_type: &str) {
         if self.members.is_empty() {
             self.protocol_type = Some(protocol_type.to_string());
         }
@@ -30,7 +30,7 @@ impl Group {
 
     /// Removes a member, answering its parked requests with UNKNOWN_MEMBER_ID (Kafka answers
     /// a parked join this way so that a live client rejoins). The leader passes on.
-    pub(crate) fn remove_member(&mut self, member_id: &str, out: &mut Outbox) -> Option<Member> {
+    pub(super) fn remove_member(&mut self, member_id: &str, out: &mut Effects) -> Option<Member> {
         let mut m = self.members.remove(member_id)?;
         if let Some(t) = m.awaiting_join.take() {
             out.join_reply(t, Err(GroupError::UnknownMemberId));
@@ -56,11 +56,11 @@ impl Group {
 
     /// Removes a member and lets the group react: a rebalance if it was Stable or
     /// CompletingRebalance, a possible end of the join round if one is open.
-    pub(crate) fn remove_member_and_update(
+    pub(super) fn remove_member_and_update(
         &mut self,
         member_id: &str,
         now_ms: i64,
-        out: &mut Outbox,
+        out: &mut Effects,
     ) {
         if self.remove_member(member_id, out).is_none() {
             return;
@@ -78,7 +78,7 @@ impl Group {
     pub(super) fn reset_and_propagate_assignment_error(
         &mut self,
         error: GroupError,
-        out: &mut Outbox,
+        out: &mut Effects,
     ) {
         for m in self.members.values_mut() {
             m.assignment = Bytes::new();
@@ -90,11 +90,11 @@ impl Group {
 
     /// Installs the leader's assignment (members it left out get an empty one) and answers
     /// every parked SyncGroup.
-    pub(crate) fn set_and_propagate_assignment(
+    pub(super) fn set_and_propagate_assignment(
         &mut self,
         assignments: BTreeMap<String, Bytes>,
         now_ms: i64,
-        out: &mut Outbox,
+        out: &mut Effects,
     ) {
         let response = |assignment: Bytes| SyncResponse {
             protocol_type: self.protocol_type.clone(),
@@ -115,7 +115,7 @@ impl Group {
     }
 
     /// Validates a request's member and instance ids (Kafka's `validateMember`).
-    pub(crate) fn validate_member(
+    pub(super) fn validate_member(
         &self,
         member_id: &str,
         instance: Option<&str>,
@@ -133,7 +133,7 @@ impl Group {
         Ok(())
     }
 
-    pub(crate) fn refresh_heartbeat(&mut self, member_id: &str, now_ms: i64) {
+    pub(super) fn refresh_heartbeat(&mut self, member_id: &str, now_ms: i64) {
         if let Some(m) = self.members.get_mut(member_id) {
             m.heartbeat_deadline = Some(now_ms + m.session_timeout_ms);
         }

@@ -4,16 +4,18 @@ use std::collections::BTreeMap;
 
 use tracing::info;
 
-use super::api::{HeartbeatRequest, LeaveMember, LeaveResult, SyncRequest, SyncResponse};
-use super::error::GroupError;
-use super::group::{Group, Outbox};
-use super::member::Ticket;
-use super::state::GroupState;
+use super::{Effects, Group};
+use crate::coordinator::api::{
+    HeartbeatRequest, LeaveMember, LeaveResult, SyncRequest, SyncResponse,
+};
+use crate::coordinator::error::GroupError;
+use crate::coordinator::member::Ticket;
+use crate::coordinator::state::GroupState;
 
 impl Group {
     /// Handles a SyncGroup. The reply is written to `out` under `ticket`: at once, or (for a
     /// follower while CompletingRebalance) when the leader's assignment arrives.
-    pub fn sync(&mut self, req: SyncRequest, ticket: Ticket, now_ms: i64, out: &mut Outbox) {
+    pub fn sync(&mut self, req: SyncRequest, ticket: Ticket, now_ms: i64, out: &mut Effects) {
         if let Err(e) = self.validate_sync(&req) {
             return out.sync_reply(ticket, Err(e));
         }
@@ -109,7 +111,7 @@ impl Group {
         &mut self,
         members: Vec<LeaveMember>,
         now_ms: i64,
-        out: &mut Outbox,
+        out: &mut Effects,
     ) -> Result<Vec<LeaveResult>, GroupError> {
         if self.exists && self.state == GroupState::Dead {
             return Err(GroupError::CoordinatorNotAvailable);
@@ -143,7 +145,7 @@ impl Group {
         &mut self,
         leaving: &LeaveMember,
         now_ms: i64,
-        out: &mut Outbox,
+        out: &mut Effects,
     ) -> Result<(), GroupError> {
         let instance = leaving.group_instance_id.as_deref();
         if leaving.member_id.is_empty() {
