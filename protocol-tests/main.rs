@@ -26,4 +26,5 @@ mod kcat;
 mod metrics;
 mod rdkafka_basic;
 mod reliability;
+mod security;
 mod settings;

@@ -74,6 +74,9 @@ apt_packages_needed() {
   # librdkafka 2.12's cmake build includes curl.h even with curl support off.
   compgen -G '/usr/include/*/curl/curl.h' >/dev/null || [[ -e /usr/include/curl/curl.h ]] \
     || pkgs+=(libcurl4-openssl-dev)
+  # rdkafka's `ssl` feature (the security tests) builds against the system OpenSSL.
+  [[ -e /usr/include/openssl/ssl.h ]] || pkgs+=(libssl-dev)
+  command -v pkg-config >/dev/null || pkgs+=(pkg-config)
   command -v javac >/dev/null || pkgs+=(openjdk-17-jdk-headless)
   { command -v python3 && python3 -c 'import venv, ensurepip'; } >/dev/null 2>&1 \
     || pkgs+=(python3 python3-venv)

@@ -84,7 +84,13 @@ async fn bad_settings_stop_the_broker_at_start_naming_the_key() {
         case(
             &["--set", "advertised.listeners=SSL://h:9093"],
             &[],
-            "PLAINTEXT",
+            "SSL is not one of the listeners",
+        ),
+        // The listener becomes a TLS one without a certificate.
+        case(
+            &["--set", "listener.security.protocol.map=PLAINTEXT:SSL"],
+            &[],
+            "ssl.keystore.location",
         ),
         case(&["--admin-listen", "127.0.0.1"], &[], "admin.listen"),
         case(&["--config", &file], &[], "\"log.segmnet.bytes\""),

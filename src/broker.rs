@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 use crate::admin::AdminServer;
 use crate::clock::Clock;
@@ -17,6 +18,9 @@ use crate::error::Error;
 use crate::metadata::{ClusterMeta, ProducerIds, Topics};
 use crate::metrics::Metrics;
 use crate::partition::cleaning::{self, CleanerTotals};
+use crate::security::{tls, Credentials};
+use crate::server::listener::{Bound, ListenerContext};
+use crate::server::sasl::SaslSettings;
 
 /// Everything a request handler may use.
 pub struct Broker {
@@ -27,10 +31,12 @@ pub struct Broker {
     pub groups: GroupCoordinator,
     /// What the log cleaner has done since the broker started.
     pub cleaner: Arc<CleanerTotals>,
+    /// SCRAM credentials (and PLAIN passwords checked against them).
+    pub credentials: Arc<Credentials>,
     metrics: Metrics,
     clock: Clock,
-    advertised_host: String,
-    advertised_port: i32,
+    /// Per listener name, the host and port its clients are told to connect to.
+    advertised: Vec<(String, String, i32)>,
 }
 
 impl Broker {
@@ -46,9 +52,13 @@ impl Broker {
         self.config.node_id
     }
 
-    /// The host and port clients are told to connect to.
-    pub fn advertised(&self) -> (&str, i32) {
-        (&self.advertised_host, self.advertised_port)
+    /// The host and port clients of `listener` are told to connect to.
+    pub fn advertised(&self, listener: &str) -> (&str, i32) {
+        self.advertised
+            .iter()
+            .find(|(name, _, _)| name == listener)
+            .or(self.advertised.first())
+            .map_or(("", -1), |(_, host, port)| (host.as_str(), *port))
     }
 
     /// The broker's metrics (no-ops unless `admin.listen` is set).
@@ -180,7 +190,8 @@ impl Drop for TempDataDir {
 /// ports are closed. Dropping the handle inside a tokio runtime starts the same shutdown in
 /// the background; outside one it only signals the tasks to stop.
 pub struct BrokerHandle {
-    addr: SocketAddr,
+    /// Every listener's name and bound address, in `listeners` order.
+    listeners: Vec<(String, SocketAddr)>,
     /// Stopped last, so health checks see the broker stopping.
     admin: Option<AdminServer>,
     broker: Arc<Broker>,
@@ -192,9 +203,23 @@ pub struct BrokerHandle {
 }
 
 impl BrokerHandle {
-    /// The address the broker is bound to.
+    /// The address the first listener is bound to.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.listeners[0].1
+    }
+
+    /// The address listener `name` (`PLAINTEXT`, `SASL_SSL`, ...) is bound to.
+    pub fn listener_addr(&self, name: &str) -> Option<SocketAddr> {
+        let name = name.to_ascii_uppercase();
+        self.listeners
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, addr)| *addr)
+    }
+
+    /// Every listener's name and bound address.
+    pub fn listeners(&self) -> &[(String, SocketAddr)] {
+        &self.listeners
     }
 
     /// Where the admin HTTP listener (`/metrics`, `/health/live`, `/health/ready`) is bound,
@@ -225,7 +250,7 @@ impl BrokerHandle {
         let temp_dir = self.temp_dir.take();
         let admin = self.admin.take();
         stop(&self.stop, self.broker.clone(), tasks, admin, temp_dir).await;
-        tracing::info!(addr = %self.addr, "broker stopped");
+        tracing::info!(addr = %self.addr(), "broker stopped");
     }
 }
 
@@ -280,7 +305,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<BrokerHandle, Error> 
         None => None,
     };
     let metrics = Metrics::new(admin.is_some());
-    let (broker, listener, addr) = match open(config, metrics, clock).await {
+    let (broker, bound) = match open(config, metrics, clock).await {
         Ok(opened) => opened,
         Err(e) => {
             if let Some(admin) = admin {
@@ -289,11 +314,11 @@ pub async fn start(config: Config, clock: Clock) -> Result<BrokerHandle, Error> 
             return Err(e);
         }
     };
-    let server = tokio::spawn(crate::server::serve(
-        listener,
-        broker.clone(),
-        stopped.clone(),
-    ));
+    let listeners: Vec<(String, SocketAddr)> = bound
+        .iter()
+        .map(|b| (b.context.name.to_string(), b.addr))
+        .collect();
+    let server = tokio::spawn(crate::server::serve(bound, broker.clone(), stopped.clone()));
     let mut tasks = vec![
         server,
         tokio::spawn(retention_loop(broker.clone(), stopped.clone())),
@@ -302,9 +327,13 @@ pub async fn start(config: Config, clock: Clock) -> Result<BrokerHandle, Error> 
     if let Some(admin) = &admin {
         admin.attach(broker.clone());
     }
-    tracing::info!(addr = %addr, cluster_id = %broker.cluster.cluster_id, "broker ready");
+    for (name, addr) in &listeners[1..] {
+        tracing::info!(listener = %name, addr = %addr, "listener ready");
+    }
+    let (first_name, first) = &listeners[0];
+    tracing::info!(addr = %first, listener = %first_name, cluster_id = %broker.cluster.cluster_id, "broker ready");
     Ok(BrokerHandle {
-        addr,
+        listeners,
         admin,
         broker,
         stop,
@@ -314,24 +343,29 @@ pub async fn start(config: Config, clock: Clock) -> Result<BrokerHandle, Error> 
     })
 }
 
-/// Opens the logs and the group coordinator and binds the Kafka listener.
+/// Opens the logs, the credential store and the group coordinator, and binds the listeners.
 async fn open(
     config: Config,
     metrics: Metrics,
     clock: Clock,
-) -> Result<(Arc<Broker>, TcpListener, SocketAddr), Error> {
+) -> Result<(Arc<Broker>, Vec<Bound>), Error> {
     let data_dir = config.data_dir.clone();
     let log_config = config.log.clone();
     let node_id = config.node_id;
+    let tls_config = config.clone();
     let topics_clock = clock.clone();
-    let (topics, cluster, producer_ids) = tokio::task::spawn_blocking(move || {
-        std::fs::create_dir_all(&data_dir)?;
-        let cluster = ClusterMeta::load_or_create(&data_dir, node_id)?;
-        let producer_ids = ProducerIds::open(&data_dir)?;
-        let topics = Topics::open(&data_dir, log_config, topics_clock)?;
-        Ok::<_, Error>((topics, cluster, producer_ids))
-    })
-    .await??;
+    let (topics, cluster, producer_ids, credentials, tls) =
+        tokio::task::spawn_blocking(move || {
+            // Certificates first: a listener that cannot serve fails before any data is touched.
+            let tls = tls_configs(&tls_config)?;
+            std::fs::create_dir_all(&data_dir)?;
+            let cluster = ClusterMeta::load_or_create(&data_dir, node_id)?;
+            let producer_ids = ProducerIds::open(&data_dir)?;
+            let credentials = Credentials::open(&data_dir)?;
+            let topics = Topics::open(&data_dir, log_config, topics_clock)?;
+            Ok::<_, Error>((topics, cluster, producer_ids, Arc::new(credentials), tls))
+        })
+        .await??;
 
     let groups = GroupCoordinator::start(
         config.data_dir.join(GROUPS_DIR),
@@ -339,19 +373,21 @@ async fn open(
         clock.clone(),
     )
     .await?;
-    let bound = match TcpListener::bind(&config.listen).await {
-        Ok(listener) => listener.local_addr().map(|addr| (listener, addr)),
-        Err(e) => Err(e),
-    };
-    let (listener, addr) = match bound {
+    let bound = match bind(&config, tls, &credentials).await {
         Ok(bound) => bound,
         Err(e) => {
             // The group tasks were started: stop them rather than leak them.
             groups.shutdown().await;
-            return Err(e.into());
+            return Err(e);
         }
     };
-    let (advertised_host, advertised_port) = advertised(&config, addr);
+    let advertised = bound
+        .iter()
+        .map(|b| {
+            let (host, port) = advertised(&config, &b.context.name, b.addr);
+            (b.context.name.to_string(), host, port)
+        })
+        .collect();
     let broker = Arc::new(Broker {
         config,
         topics,
@@ -359,12 +395,65 @@ async fn open(
         producer_ids,
         groups,
         cleaner: Arc::default(),
+        credentials,
         metrics,
         clock,
-        advertised_host,
-        advertised_port,
+        advertised,
     });
-    Ok((broker, listener, addr))
+    Ok((broker, bound))
+}
+
+/// The rustls config of each TLS listener, by position in `config.listeners`. Blocking.
+fn tls_configs(config: &Config) -> Result<Vec<Option<TlsAcceptor>>, Error> {
+    config
+        .listeners
+        .iter()
+        .map(|listener| {
+            if !listener.protocol.tls() {
+                return Ok(None);
+            }
+            tls::server_config(config.security_of(&listener.name))
+                .map(|c| Some(TlsAcceptor::from(c)))
+                .map_err(|e| Error::Security(format!("listener {}: {e}", listener.name)))
+        })
+        .collect()
+}
+
+/// Binds every listener, each with what its connections need.
+async fn bind(
+    config: &Config,
+    tls: Vec<Option<TlsAcceptor>>,
+    credentials: &Arc<Credentials>,
+) -> Result<Vec<Bound>, Error> {
+    let mut bound = Vec::new();
+    for (listener, tls) in config.listeners.iter().zip(tls) {
+        let security = config.security_of(&listener.name);
+        let sasl = if listener.protocol.sasl() {
+            let settings = SaslSettings::new(
+                security,
+                credentials.clone(),
+                config.connections_max_reauth_ms,
+            )
+            .map_err(|e| Error::Security(format!("listener {}: {e}", listener.name)))?;
+            Some(Arc::new(settings))
+        } else {
+            None
+        };
+        let socket = TcpListener::bind(listener.endpoint.bind_addr()).await?;
+        let addr = socket.local_addr()?;
+        bound.push(Bound {
+            listener: socket,
+            addr,
+            context: Arc::new(ListenerContext {
+                name: Arc::from(listener.name.as_str()),
+                protocol: listener.protocol,
+                tls,
+                sasl,
+                mapper: security.principal_mapper.clone(),
+            }),
+        });
+    }
+    Ok(bound)
 }
 
 /// Consumer group state lives here, beside the topic folders (which always end in `-<n>`).
@@ -451,9 +540,9 @@ fn spawn_cleaner(broker: &Arc<Broker>, stopped: watch::Receiver<bool>) -> Vec<Jo
     )
 }
 
-fn advertised(config: &Config, bound: SocketAddr) -> (String, i32) {
-    let (host, port) = match &config.advertised {
-        Some(adv) => (adv.host.clone(), i32::from(adv.port)),
+fn advertised(config: &Config, listener: &str, bound: SocketAddr) -> (String, i32) {
+    let (host, port) = match config.advertised.iter().find(|a| a.name == listener) {
+        Some(adv) => (adv.endpoint.host.clone(), i32::from(adv.endpoint.port)),
         None => (bound.ip().to_string(), 0),
     };
     let port = if port == 0 {
@@ -462,7 +551,7 @@ fn advertised(config: &Config, bound: SocketAddr) -> (String, i32) {
         port
     };
     let host = if host.is_empty() || host == "0.0.0.0" || host == "::" {
-        tracing::warn!("listening on all interfaces; advertising 127.0.0.1 (set advertised.listeners for remote clients)");
+        tracing::warn!(%listener, "listening on all interfaces; advertising 127.0.0.1 (set advertised.listeners for remote clients)");
         "127.0.0.1".to_string()
     } else {
         host

@@ -195,6 +195,11 @@ pub mod monotonic {
             Instant::now() >= self.0
         }
 
+        /// Real time left until the deadline (zero once it passed).
+        pub fn remaining(&self) -> Duration {
+            self.0.saturating_duration_since(Instant::now())
+        }
+
         /// Runs `future` until it completes (`Some`) or the deadline passes (`None`).
         pub async fn run<F: Future>(&self, future: F) -> Option<F::Output> {
             tokio::time::timeout_at(self.0, future).await.ok()

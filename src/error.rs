@@ -19,6 +19,11 @@ pub enum Error {
     Config(#[from] crate::config::ConfigError),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    /// A listener's TLS or SASL settings cannot be used (names the setting, never a secret).
+    #[error("config: {0}")]
+    Security(String),
+    #[error(transparent)]
+    Credentials(#[from] crate::security::credentials::CredentialError),
     #[error("task failed: {0}")]
     Task(String),
 }
@@ -76,7 +81,8 @@ pub fn kafka_code(err: &Error) -> i16 {
                 K::CoordinatorNotAvailable
             }
         },
-        Error::Config(_) => K::InvalidConfig,
+        Error::Config(_) | Error::Security(_) => K::InvalidConfig,
+        Error::Credentials(_) => K::KafkaStorageError,
         Error::Io(_) => K::KafkaStorageError,
         Error::Task(_) => K::UnknownServerError,
     };

@@ -94,6 +94,7 @@ pub mod metadata;
 pub mod metrics;
 pub mod partition;
 pub mod protocol;
+pub mod security;
 pub mod server;
 
 pub use broker::{Broker, BrokerBuilder, BrokerHandle};

@@ -31,11 +31,13 @@ struct ServeArgs {
     /// TOML config file (keys as Kafka names them, e.g. `log.segment.bytes`).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1:9092].
-    #[arg(long)]
+    /// Listeners, as Kafka writes them: `PLAINTEXT://127.0.0.1:9092,SASL_SSL://:9094` (a bare
+    /// HOST:PORT is the PLAINTEXT listener) [default: 127.0.0.1:9092].
+    #[arg(long, value_name = "LISTENERS")]
     listen: Option<String>,
-    /// Address clients are told to connect to [default: the listen address].
-    #[arg(long)]
+    /// Addresses clients are told to connect to, per listener name, in the same form
+    /// [default: each listener's address].
+    #[arg(long, value_name = "LISTENERS")]
     advertised: Option<String>,
     /// Folder for topic data [default: ./data].
     #[arg(long)]
@@ -118,6 +120,12 @@ fn serve(args: ServeArgs) -> ExitCode {
     };
     match runtime.block_on(weir::broker::run_until_signal(config)) {
         Ok(()) => ExitCode::SUCCESS,
+        // Settings that cannot be used (a listener's certificate, say) are refused like any
+        // other bad setting.
+        Err(e @ weir::Error::Security(_)) => {
+            tracing::error!("{e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             tracing::error!("{e}");
             ExitCode::FAILURE

@@ -21,11 +21,32 @@ mod stats;
 use stats::Stats;
 
 const SETUP: Duration = Duration::from_secs(20);
+
+/// Client settings every client of this bench gets on top of its own (security settings for
+/// the TLS and SASL workloads); empty for plaintext.
+static SECURITY: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+/// Sets the security settings of the clients created from now on.
+pub fn set_security(settings: &[(&str, String)]) {
+    let mut current = SECURITY.lock().unwrap_or_else(|p| p.into_inner());
+    *current = settings
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+}
+
+fn client_config() -> ClientConfig {
+    let mut config = ClientConfig::new();
+    for (k, v) in SECURITY.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        config.set(k, v);
+    }
+    config
+}
 /// Upper bound for any one phase; a run that takes longer is reported as failed.
 const PHASE_LIMIT: Duration = Duration::from_secs(300);
 
 pub fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+    let admin: AdminClient<DefaultClientContext> = client_config()
         .set("bootstrap.servers", bootstrap)
         .create()
         .expect("admin client");
@@ -71,7 +92,7 @@ impl ProducerContext for Counting {
 }
 
 fn producer_config(bootstrap: &str, acks: i32, linger_ms: u32) -> ClientConfig {
-    let mut config = ClientConfig::new();
+    let mut config = client_config();
     config
         .set("bootstrap.servers", bootstrap)
         .set("acks", acks.to_string())
@@ -151,7 +172,7 @@ fn produce_one(bootstrap: &str, topic: &str, spec: ProduceSpec, count: u64, star
 }
 
 fn consumer_config(bootstrap: &str, group: &str) -> ClientConfig {
-    let mut config = ClientConfig::new();
+    let mut config = client_config();
     config
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)

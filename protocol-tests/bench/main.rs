@@ -13,8 +13,9 @@
 //!
 //! `--quick` runs a reduced set once each (under two minutes); without it every workload runs
 //! three times and the median is reported. `--only throughput|reference|latency|start|groups|
-//! <text>` runs one part (`<text>`: the workloads whose name contains it); `groups` is the
-//! consumer-group figures (groups.rs).
+//! security|<text>` runs one part (`<text>`: the workloads whose name contains it); `groups` is
+//! the consumer-group figures (groups.rs); `security` (see `security.rs`) compares TLS and
+//! SASL_SSL with plaintext on one broker.
 //!
 //! Environment: `WEIR_BENCH_BIN=<path>` runs another `weir` build (before/after comparisons);
 //! `WEIR_BENCH_PERF=<folder>` attaches `perf record` to each broker and leaves its profile
@@ -25,6 +26,7 @@ mod clients;
 mod compaction;
 mod groups;
 mod process;
+mod security;
 
 use std::time::{Duration, Instant};
 
@@ -172,7 +174,7 @@ fn run(w: &Workload) -> Run {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
@@ -232,7 +234,7 @@ fn main() {
     match only.as_deref() {
         None | Some("throughput") => {}
         Some("reference") => list.truncate(1),
-        Some("latency" | "start" | "groups" | "compaction") => list.clear(),
+        Some("latency" | "start" | "groups" | "security" | "compaction") => list.clear(),
         // Anything else picks the workloads whose name contains it.
         Some(filter) => list.retain(|w| w.name().contains(filter)),
     }
@@ -298,6 +300,11 @@ fn main() {
 
     let group_rows = if part("groups") {
         groups::run(repeats)
+    } else {
+        Vec::new()
+    };
+    let security_rows = if part("security") {
+        security::run(quick)
     } else {
         Vec::new()
     };
@@ -372,6 +379,14 @@ fn main() {
         println!("| consumer groups (raw-protocol members) | consumer protocol (KIP-848) | classic protocol, Kafka defaults | classic / consumer |");
         println!("| --- | ---: | ---: | ---: |");
         for row in &group_rows {
+            println!("{row}");
+        }
+    }
+    if !security_rows.is_empty() {
+        println!();
+        println!("| security (same broker, same run) | PLAINTEXT | SSL | SASL_SSL SCRAM-SHA-512 |");
+        println!("| --- | ---: | ---: | ---: |");
+        for row in &security_rows {
             println!("{row}");
         }
     }

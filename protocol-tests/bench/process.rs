@@ -21,6 +21,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 pub struct BrokerProcess {
     child: Child,
     pub addr: String,
+    /// Every listener's address by name (`PLAINTEXT`, `SSL`, ...).
+    pub listeners: std::collections::HashMap<String, String>,
     /// `perf record` attached to the broker when `WEIR_BENCH_PERF=<folder>` is set.
     perf: Option<Child>,
     _data: tempfile::TempDir,
@@ -37,17 +39,34 @@ impl BrokerProcess {
     /// Starts `weir serve --listen 127.0.0.1:0` on an empty data folder with `settings`
     /// (`key=value`, passed as `--set`) and waits for its ready line.
     pub fn start(settings: &[String]) -> BrokerProcess {
+        Self::start_on("127.0.0.1:0", settings)
+    }
+
+    /// As [`BrokerProcess::start`] with `listeners` (Kafka's form, several allowed).
+    pub fn start_on(listen: &str, settings: &[String]) -> BrokerProcess {
         let data = data_dir();
-        let mut child = command(&data, "127.0.0.1:0", settings)
+        let mut child = command(&data, listen, settings)
             .spawn()
             .expect("start weir");
         let stderr = child.stderr.take().expect("broker stderr");
         let (tx, rx) = mpsc::channel();
         // Drains the broker's log for its whole life (a full pipe would block it).
+        let (listener_tx, listener_rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
+                if line.contains("listener ready") || line.contains(READY) {
+                    let field = |name: &str| {
+                        line.split(name)
+                            .nth(1)
+                            .and_then(|r| r.split_whitespace().next())
+                            .map(str::to_string)
+                    };
+                    if let (Some(name), Some(addr)) = (field("listener="), field("addr=")) {
+                        let _ = listener_tx.send((name, addr));
+                    }
+                }
                 if let Some(at) = line.find(READY) {
                     let addr = line[at + READY.len()..]
                         .split_whitespace()
@@ -65,6 +84,7 @@ impl BrokerProcess {
         let addr = rx
             .recv_timeout(START_TIMEOUT)
             .expect("broker printed no ready line");
+        let listeners = listener_rx.try_iter().collect();
         let perf = std::env::var_os("WEIR_BENCH_PERF").map(|dir| {
             let out = std::path::Path::new(&dir).join(format!("weir-{}.data", child.id()));
             Command::new("perf")
@@ -80,6 +100,7 @@ impl BrokerProcess {
         BrokerProcess {
             child,
             addr,
+            listeners,
             perf,
             _data: data,
         }

@@ -52,6 +52,92 @@ pub fn request_body(data: &[u8]) {
     let _ = weir::protocol::decode(Bytes::from(frame));
 }
 
+/// The SASL exchange of one connection on a SASL listener, through the connection's gate:
+/// the input is a sequence of frames, each a one-byte length and its bytes (raw tokens after a
+/// v0 handshake, requests otherwise). No input may authenticate with PLAIN or SCRAM: the only
+/// user's password is not in the input's reach (it is random per process). OAUTHBEARER's
+/// unsecured tokens authenticate anyone by design, so its validator is fed every frame on the
+/// side, for panics only.
+pub fn sasl_exchange(data: &[u8]) {
+    use std::sync::OnceLock;
+    use weir::protocol::{decode, Decoded, ResponseBuffer};
+    use weir::server::sasl::{Admit, Gate, Outcome, SaslSettings};
+
+    struct Fixture {
+        runtime: tokio::runtime::Runtime,
+        settings: std::sync::Arc<SaslSettings>,
+        _dir: tempfile::TempDir,
+    }
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    let fixture = FIXTURE.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = weir::security::Credentials::open(dir.path()).expect("store");
+        let password: String = weir::security::scram::random_bytes(16)
+            .expect("random")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let changes = weir::security::Scram::BOTH
+            .into_iter()
+            .map(|mech| weir::security::credentials::Change::Upsert {
+                user: "alice".into(),
+                mech,
+                credential: weir::security::scram::Credential::new(mech, &password, 4096)
+                    .expect("credential"),
+            })
+            .collect();
+        store.apply(changes).expect("store alice");
+        let mut security = weir::config::ListenerSecurity::default();
+        security.sasl_mechanisms = vec![
+            weir::security::Mechanism::Plain,
+            weir::security::Mechanism::ScramSha256,
+            weir::security::Mechanism::ScramSha512,
+        ];
+        let settings =
+            SaslSettings::new(&security, std::sync::Arc::new(store), 1000).expect("settings");
+        Fixture {
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime"),
+            settings: std::sync::Arc::new(settings),
+            _dir: dir,
+        }
+    });
+    let mut gate = Gate::new(Some(fixture.settings.clone()), weir::clock::Clock::system());
+    let mut out = ResponseBuffer::default();
+    let mut rest = data;
+    fixture.runtime.block_on(async {
+        while let Some((&len, tail)) = rest.split_first() {
+            let len = usize::from(len).min(tail.len());
+            let (frame, next) = tail.split_at(len);
+            rest = next;
+            let _ = weir::security::oauthbearer::Validator::default().validate(frame, 0);
+            let outcome = if gate.wants_raw_token() {
+                gate.raw_token(Bytes::copy_from_slice(frame), &mut out)
+                    .await
+            } else {
+                let Ok(Decoded::Request(request)) = decode(Bytes::copy_from_slice(frame)) else {
+                    return;
+                };
+                match gate.admit(&request) {
+                    Admit::Gate => match gate.handle(*request, &mut out).await {
+                        Ok(outcome) => outcome,
+                        Err(_) => return,
+                    },
+                    Admit::Handler => Outcome::Continue,
+                    Admit::Refuse(_) => return,
+                }
+            };
+            match outcome {
+                Outcome::Authenticated(p) => panic!("authenticated as {p} without the password"),
+                Outcome::Failed(_) | Outcome::Close(_) => return,
+                Outcome::Continue => {}
+            }
+        }
+    });
+}
+
 /// Small segments and a dense index, so a few appends already roll and index.
 pub fn small_config() -> LogConfig {
     LogConfig {

@@ -195,6 +195,47 @@ fn fuzz_log_recovery_regressions_and_mutations() {
     );
 }
 
+/// SASL frames for the gate: handshakes (v0 and v1) for every mechanism, then a first message.
+fn sasl_seeds() -> Vec<Vec<u8>> {
+    use kafka_protocol::messages::{SaslAuthenticateRequest, SaslHandshakeRequest};
+    use kafka_protocol::protocol::StrBytes;
+    let chunk = |frame: &[u8]| -> Vec<u8> {
+        let frame = &frame[..frame.len().min(255)];
+        [&[frame.len() as u8][..], frame].concat()
+    };
+    let mut seeds = Vec::new();
+    for (mechanism, first) in [
+        ("PLAIN", b"\0alice\0guess".to_vec()),
+        ("SCRAM-SHA-256", b"n,,n=alice,r=abcdefgh".to_vec()),
+        ("SCRAM-SHA-512", b"n,,n=alice,r=abcdefgh".to_vec()),
+        (
+            "OAUTHBEARER",
+            weir::security::oauthbearer::client_message("alice", 9_999_999_999),
+        ),
+    ] {
+        for version in [0i16, 1] {
+            let handshake = request_frame(
+                &SaslHandshakeRequest::default()
+                    .with_mechanism(StrBytes::from_static_str(mechanism)),
+                version,
+                1,
+            );
+            let token = if version == 0 {
+                first.clone()
+            } else {
+                request_frame(
+                    &SaslAuthenticateRequest::default().with_auth_bytes(first.clone().into()),
+                    2,
+                    2,
+                )[4..]
+                    .to_vec()
+            };
+            seeds.push([chunk(&handshake[4..]), chunk(&token)].concat());
+        }
+    }
+    seeds
+}
+
 /// Single batches for `produce_records`: plain, and with every codec applied by the target
 /// (flags bits 1-3), with record headers, null keys and values.
 fn record_seeds() -> Vec<Vec<u8>> {
@@ -244,6 +285,16 @@ fn record_seeds() -> Vec<Vec<u8>> {
         }
     }
     seeds
+}
+
+#[test]
+fn fuzz_sasl_exchange_regressions_and_mutations() {
+    run(
+        "sasl_exchange",
+        targets::sasl_exchange,
+        sasl_seeds(),
+        iterations(20_000) / 10,
+    );
 }
 
 #[test]

@@ -29,7 +29,10 @@ async fn connect_from(source: IpAddr, addr: SocketAddr) -> TcpStream {
 }
 
 /// One ApiVersions v0 round trip on an open connection.
-async fn api_versions_ok(stream: &mut TcpStream, correlation_id: i32) -> bool {
+async fn api_versions_ok<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    stream: &mut S,
+    correlation_id: i32,
+) -> bool {
     send_raw(
         stream,
         &request_frame(&ApiVersionsRequest::default(), 0, correlation_id),

@@ -58,6 +58,8 @@ async fn start_in(dir: &Path, settings: &[(&str, &str)]) -> weir::BrokerHandle {
 pub struct ProcessBroker {
     pub child: Child,
     pub addr: SocketAddr,
+    /// Everything the broker wrote to stderr so far.
+    log: Arc<Mutex<String>>,
     /// I/O failures the broker injected (`--io-faults`), by point, counted from its log.
     pub injected: Arc<Mutex<BTreeMap<String, usize>>>,
 }
@@ -127,11 +129,17 @@ impl ProcessBroker {
             .expect("spawn weir serve");
         let stderr = child.stderr.take().expect("stderr piped");
         let (tx, rx) = std::sync::mpsc::channel();
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
         let injected = Arc::new(Mutex::new(BTreeMap::new()));
         let counter = injected.clone();
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(mut log) = sink.lock() {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
                 if line.contains("injected I/O failure") || line.contains("injected I/O stall") {
                     let point = line
                         .split("point=")
@@ -169,8 +177,14 @@ impl ProcessBroker {
         ProcessBroker {
             child,
             addr,
+            log,
             injected,
         }
+    }
+
+    /// What the broker logged so far (stderr).
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// SIGKILL: no chance to flush or close anything.

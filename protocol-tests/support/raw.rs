@@ -24,8 +24,7 @@ use kafka_protocol::protocol::Request;
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::timeout;
 use weir::client::{is_disconnect, wire, ClientError, Connection};
 
@@ -92,7 +91,7 @@ pub(crate) fn frame(header: &RequestHeader, header_version: i16, body: &[u8]) ->
 }
 
 /// Writes bytes, tolerating the broker having already closed the connection.
-pub(crate) async fn send_raw(stream: &mut TcpStream, bytes: &[u8]) {
+pub(crate) async fn send_raw<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8]) {
     match timeout(IO_TIMEOUT, stream.write_all(bytes)).await {
         Err(_) => panic!("writing {} bytes timed out", bytes.len()),
         Ok(Ok(())) => {}
@@ -103,7 +102,7 @@ pub(crate) async fn send_raw(stream: &mut TcpStream, bytes: &[u8]) {
 
 /// Reads one response frame (without its length prefix); `None` when the broker closed the
 /// connection (EOF or reset) before a whole frame arrived.
-pub(crate) async fn read_frame(stream: &mut TcpStream) -> Option<Bytes> {
+pub(crate) async fn read_frame<S: AsyncRead + Unpin>(stream: &mut S) -> Option<Bytes> {
     let read = wire::read_frame(stream, MAX_RESPONSE);
     match timeout(IO_TIMEOUT, read).await {
         Err(_) => panic!("no response (and no close) within {IO_TIMEOUT:?}"),
@@ -114,7 +113,7 @@ pub(crate) async fn read_frame(stream: &mut TcpStream) -> Option<Bytes> {
 }
 
 /// The broker must close the connection promptly without sending anything.
-pub(crate) async fn expect_closed(stream: &mut TcpStream, what: &str) {
+pub(crate) async fn expect_closed<S: AsyncRead + Unpin>(stream: &mut S, what: &str) {
     let mut buf = [0u8; 256];
     match timeout(CLOSE_TIMEOUT, stream.read(&mut buf)).await {
         Err(_) => panic!("{what}: connection still open {CLOSE_TIMEOUT:?} later"),
@@ -185,7 +184,7 @@ impl RawClient {
     }
 
     /// The socket, for bytes that are not a request.
-    pub(crate) fn stream(&mut self) -> &mut TcpStream {
+    pub(crate) fn stream(&mut self) -> &mut weir::client::Stream {
         self.conn.stream()
     }
 

@@ -17,6 +17,7 @@ mod produce;
 mod records;
 mod seek;
 mod topic;
+mod user;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -47,6 +48,10 @@ pub struct Connect {
     /// Timeout for connecting and for each request, in seconds.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS", global = true)]
     pub timeout: f64,
+    /// Kafka client properties for secured listeners: security.protocol, sasl.mechanism,
+    /// sasl.jaas.config, ssl.truststore.location, ssl.keystore.location, ... (PEM files).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub command_config: Option<std::path::PathBuf>,
 }
 
 impl Connect {
@@ -60,7 +65,12 @@ impl Connect {
         if self.bootstrap.split(',').all(|a| a.trim().is_empty()) {
             return Err(CliError::Usage("--bootstrap is empty".into()));
         }
-        Ok(Client::connect(&self.bootstrap, CLIENT_ID, timeout).await?)
+        let security = match &self.command_config {
+            Some(path) => crate::client::ClientSecurity::from_file(path)
+                .map_err(|e| CliError::Usage(format!("--command-config {e}")))?,
+            None => crate::client::ClientSecurity::default(),
+        };
+        Ok(Client::connect_with(&self.bootstrap, CLIENT_ID, timeout, security).await?)
     }
 
     pub fn json(&self) -> bool {
@@ -81,6 +91,8 @@ pub enum Command {
     Consume(consume::ConsumeArgs),
     /// Show the cluster: id, controller, brokers, API versions.
     Cluster(cluster::ClusterArgs),
+    /// SCRAM users: list, describe, add (or change the password), remove.
+    User(user::UserArgs),
 }
 
 /// Runs a client command on a single-threaded runtime; prints errors as `error: ...`.
@@ -102,6 +114,7 @@ pub fn run(command: Command) -> ExitCode {
             Command::Produce(args) => produce::run(args).await,
             Command::Consume(args) => consume::run(args).await,
             Command::Cluster(args) => cluster::run(args).await,
+            Command::User(args) => user::run(args).await,
         }
     });
     match result {

@@ -9,6 +9,7 @@ use kafka_protocol::protocol::Request;
 
 use super::connection::Connection;
 use super::error::{check_msg, ClientError};
+use super::security::ClientSecurity;
 use super::{s, topic_name};
 
 /// Starts from a bootstrap address and follows Metadata (partition leaders) and
@@ -17,6 +18,7 @@ use super::{s, topic_name};
 pub struct Client {
     timeout: Duration,
     client_id: String,
+    security: ClientSecurity,
     boot: Connection,
     /// node id -> "host:port", from Metadata and FindCoordinator.
     nodes: HashMap<i32, String>,
@@ -31,17 +33,28 @@ impl Client {
         client_id: &str,
         timeout: Duration,
     ) -> Result<Client, ClientError> {
+        Self::connect_with(bootstrap, client_id, timeout, ClientSecurity::default()).await
+    }
+
+    /// As [`Client::connect`], over TLS and SASL as `security` says (every connection).
+    pub async fn connect_with(
+        bootstrap: &str,
+        client_id: &str,
+        timeout: Duration,
+        security: ClientSecurity,
+    ) -> Result<Client, ClientError> {
         let mut last = None;
         for addr in bootstrap
             .split(',')
             .map(str::trim)
             .filter(|a| !a.is_empty())
         {
-            match open(addr, client_id, timeout).await {
+            match open(addr, client_id, timeout, &security).await {
                 Ok(boot) => {
                     return Ok(Client {
                         timeout,
                         client_id: client_id.to_string(),
+                        security,
                         boot,
                         nodes: HashMap::new(),
                         conns: HashMap::new(),
@@ -103,7 +116,7 @@ impl Client {
             return Ok(&mut self.boot);
         }
         if !self.conns.contains_key(&node) {
-            let conn = open(&addr, &self.client_id, self.timeout).await?;
+            let conn = open(&addr, &self.client_id, self.timeout, &self.security).await?;
             self.conns.insert(node, conn);
         }
         self.conns
@@ -191,10 +204,16 @@ impl Client {
     }
 }
 
-async fn open(addr: &str, client_id: &str, timeout: Duration) -> Result<Connection, ClientError> {
-    let mut conn = Connection::open(addr, timeout)
+async fn open(
+    addr: &str,
+    client_id: &str,
+    timeout: Duration,
+    security: &ClientSecurity,
+) -> Result<Connection, ClientError> {
+    let mut conn = Connection::open_with(addr, timeout, security)
         .await?
         .with_client_id(client_id);
     conn.negotiate().await?;
+    conn.authenticate(security).await?;
     Ok(conn)
 }

@@ -7,9 +7,9 @@ use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest};
 use kafka_protocol::protocol::{Request, StrBytes};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 
 use super::error::{check_msg, ClientError};
+use super::security::{ClientSecurity, Stream};
 use super::wire::{self, api_name, WireError};
 
 /// The client id sent unless [`Connection::with_client_id`] says otherwise.
@@ -31,7 +31,7 @@ fn our_max(api: ApiKey) -> Option<i16> {
 /// asked, so the first request is the caller's. Requests carry correlation ids 1, 2, ...
 pub struct Connection {
     addr: String,
-    stream: TcpStream,
+    stream: Stream,
     last_correlation_id: i32,
     timeout: Duration,
     client_id: String,
@@ -49,9 +49,30 @@ impl Connection {
         Ok(conn)
     }
 
+    /// Connects over TLS and SASL as `security` says, negotiates versions and authenticates.
+    pub async fn connect_with(
+        addr: &str,
+        timeout: Duration,
+        security: &ClientSecurity,
+    ) -> Result<Connection, ClientError> {
+        let mut conn = Connection::open_with(addr, timeout, security).await?;
+        conn.negotiate().await?;
+        conn.authenticate(security).await?;
+        Ok(conn)
+    }
+
     /// Connects without sending anything.
     pub async fn open(addr: &str, timeout: Duration) -> Result<Connection, ClientError> {
-        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        Self::open_with(addr, timeout, &ClientSecurity::default()).await
+    }
+
+    /// Connects (completing the TLS handshake for TLS protocols) without sending anything.
+    pub async fn open_with(
+        addr: &str,
+        timeout: Duration,
+        security: &ClientSecurity,
+    ) -> Result<Connection, ClientError> {
+        let stream = match tokio::time::timeout(timeout, security.connect(addr)).await {
             Err(_) => {
                 return Err(ClientError::ConnectTimeout {
                     addr: addr.to_string(),
@@ -66,7 +87,6 @@ impl Connection {
             }
             Ok(Ok(stream)) => stream,
         };
-        let _ = stream.set_nodelay(true);
         Ok(Connection {
             addr: addr.to_string(),
             stream,
@@ -105,8 +125,69 @@ impl Connection {
     }
 
     /// The socket, for bytes that are not a request at all.
-    pub fn stream(&mut self) -> &mut TcpStream {
+    pub fn stream(&mut self) -> &mut Stream {
         &mut self.stream
+    }
+
+    /// Authenticates with SASL, as `security` says (nothing for protocols without SASL):
+    /// SaslHandshake v1, then SaslAuthenticate until the mechanism is done.
+    pub async fn authenticate(&mut self, security: &ClientSecurity) -> Result<(), ClientError> {
+        use crate::security::{plain, scram::ScramClient};
+        use kafka_protocol::messages::SaslHandshakeRequest;
+        let Some((mechanism, user, password)) = &security.sasl else {
+            return Ok(());
+        };
+        let addr = self.addr.clone();
+        let context = || format!("SASL {mechanism} with {addr}");
+        let handshake = self
+            .call(
+                1,
+                &SaslHandshakeRequest::default()
+                    .with_mechanism(StrBytes::from_static_str(mechanism.name())),
+            )
+            .await?;
+        check_msg(handshake.error_code, None, context)?;
+        let version = self
+            .versions
+            .get(&(ApiKey::SaslAuthenticate as i16))
+            .map_or(0, |(_, max)| (*max).min(2));
+        let failed = |e: String| ClientError::kafka(context(), 58, Some(e));
+        match mechanism.scram() {
+            None => {
+                let response = self
+                    .sasl_token(version, plain::message(user, password))
+                    .await?;
+                check_msg(
+                    response.error_code,
+                    response.error_message.as_ref(),
+                    context,
+                )
+            }
+            Some(scram) => {
+                let mut client =
+                    ScramClient::new(scram, user, password).map_err(|e| failed(e.to_string()))?;
+                let first = self.sasl_token(version, client.first_message()).await?;
+                check_msg(first.error_code, first.error_message.as_ref(), context)?;
+                let last = client
+                    .final_message(&first.auth_bytes)
+                    .map_err(|e| failed(e.to_string()))?;
+                let done = self.sasl_token(version, last).await?;
+                check_msg(done.error_code, done.error_message.as_ref(), context)?;
+                client
+                    .verify_server(&done.auth_bytes)
+                    .map_err(|e| failed(e.to_string()))
+            }
+        }
+    }
+
+    async fn sasl_token(
+        &mut self,
+        version: i16,
+        bytes: Vec<u8>,
+    ) -> Result<kafka_protocol::messages::SaslAuthenticateResponse, ClientError> {
+        let request = kafka_protocol::messages::SaslAuthenticateRequest::default()
+            .with_auth_bytes(Bytes::from(bytes));
+        self.call(version, &request).await
     }
 
     /// Asks at v3 first; a broker that does not know v3 answers UNSUPPORTED_VERSION in a

@@ -7,10 +7,13 @@
 //!   writes several requests before reading their responses (pipelining), writes raw bytes.
 //! - [`Client`]: a cluster from a bootstrap list, following Metadata (partition leaders) and
 //!   FindCoordinator (group coordinators) to the right broker.
+//! - [`security`]: TLS (rustls) and SASL (PLAIN, SCRAM) for secured listeners, from Kafka
+//!   client properties.
 
 mod cluster;
 mod connection;
 mod error;
+pub mod security;
 pub mod wire;
 
 use kafka_protocol::messages::TopicName;
@@ -19,6 +22,7 @@ use kafka_protocol::protocol::StrBytes;
 pub use cluster::Client;
 pub use connection::{Connection, DEFAULT_CLIENT_ID, MAX_RESPONSE_BYTES};
 pub use error::{check_msg, error_name, is_disconnect, ClientError};
+pub use security::{ClientSecurity, Stream};
 pub use wire::api_name;
 
 /// `text` as a protocol string.

@@ -9,9 +9,13 @@
 use std::path::PathBuf;
 
 use super::listener::{self, Endpoint};
+
+use super::security::{self, ClientAuth, NamedEndpoint, Secret, SecurityProtocol, TlsVersion};
 use super::Config;
 use crate::coordinator::Assignor;
 use crate::log::TimestampType;
+use crate::security::mapping::PrincipalMapper;
+use crate::security::Mechanism;
 
 /// Kafka's config types as DescribeConfigs v3+ reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,12 +56,24 @@ pub enum Kind {
     ChoiceList(&'static [&'static str], fn(&mut Config, &[&str])),
     /// One of these words (Kafka STRING).
     Choice(&'static [&'static str], fn(&mut Config, &'static str)),
-    /// One Kafka listener, `host:port` or `PLAINTEXT://host:port`; empty is allowed (and gives
-    /// `None`) unless `required`.
-    Listener {
+    /// Kafka listeners, `NAME://host:port,...` (a bare `host:port` is `PLAINTEXT`); empty is
+    /// allowed (and gives no entries) unless `required`.
+    Listeners {
         required: bool,
-        set: fn(&mut Config, Option<Endpoint>),
+        set: fn(&mut Config, Vec<NamedEndpoint>),
     },
+    /// `listener.security.protocol.map`: `NAME:PROTOCOL,...`.
+    ProtocolMap(fn(&mut Config, Vec<(String, SecurityProtocol)>)),
+    /// A file; empty means none (Kafka STRING).
+    Path(fn(&mut Config, Option<PathBuf>)),
+    /// A secret (Kafka PASSWORD); empty means none.
+    Secret(fn(&mut Config, Option<Secret>)),
+    /// SASL mechanism names (Kafka LIST).
+    Mechanisms(fn(&mut Config, Vec<Mechanism>)),
+    /// TLS protocol versions, `TLSv1.2,TLSv1.3` (Kafka LIST).
+    TlsVersions(fn(&mut Config, Vec<TlsVersion>)),
+    /// `ssl.principal.mapping.rules` (Kafka STRING).
+    PrincipalRules(fn(&mut Config, PrincipalMapper)),
     /// A `host:port` address of weir's own (no scheme); empty means off.
     Address(fn(&mut Config, Option<Endpoint>)),
     /// One folder.
@@ -75,6 +91,7 @@ pub enum Section {
     Topics,
     Log,
     Groups,
+    Security,
     Admin,
 }
 
@@ -86,6 +103,9 @@ impl Section {
             Section::Topics => "Topics",
             Section::Log => "Log",
             Section::Groups => "Consumer groups",
+            Section::Security => {
+                "Security: TLS and SASL (per listener: listener.name.<name>.<key>)"
+            }
             Section::Admin => "Admin HTTP listener (metrics, health checks)",
         }
     }
@@ -108,6 +128,8 @@ pub struct BrokerKey {
     pub dynamic: bool,
     /// Whether the value is secret: DescribeConfigs then reports it as null.
     pub sensitive: bool,
+    /// Whether `listener.name.<name>.<key>` may set it for one listener.
+    pub per_listener: bool,
 }
 
 /// The columns every entry of a section shares; entries override what differs.
@@ -121,6 +143,23 @@ const fn in_section(section: Section) -> BrokerKey {
         section,
         dynamic: false,
         sensitive: false,
+        per_listener: false,
+    }
+}
+
+/// An `ssl.*` or `sasl.*` setting a listener prefix may override.
+const fn per_listener() -> BrokerKey {
+    BrokerKey {
+        per_listener: true,
+        ..in_section(Section::Security)
+    }
+}
+
+/// A secret `ssl.*` setting (Kafka PASSWORD), per listener too.
+const fn secret() -> BrokerKey {
+    BrokerKey {
+        sensitive: true,
+        ..per_listener()
     }
 }
 
@@ -132,15 +171,22 @@ pub const KEYS: &[BrokerKey] = &[
     BrokerKey {
         name: "listeners",
         default: "127.0.0.1:9092",
-        kind: Kind::Listener { required: true, set: |c, v| c.listen = v.map(|e| e.bind_addr()).unwrap_or_default() },
-        doc: "The address the broker listens on: host:port, or Kafka's PLAINTEXT://host:port. weir serves one plaintext listener; port 0 picks a free port, an empty host listens on every interface.",
+        kind: Kind::Listeners { required: true, set: |c, v| c.listener_endpoints = v },
+        doc: "The listeners to serve, comma-separated NAME://host:port (a bare host:port is the PLAINTEXT listener), e.g. PLAINTEXT://127.0.0.1:9092,SASL_SSL://:9094. Each name maps to a security protocol through listener.security.protocol.map; port 0 picks a free port, an empty host listens on every interface.",
         ..in_section(Section::Network)
     },
     BrokerKey {
         name: "advertised.listeners",
         default: "",
-        kind: Kind::Listener { required: false, set: |c, v| c.advertised = v },
-        doc: "The address clients are told to connect to (in Metadata responses), in the same forms as listeners. Empty: the listen address, with the bound port when listening on port 0.",
+        kind: Kind::Listeners { required: false, set: |c, v| c.advertised = v },
+        doc: "The addresses clients are told to connect to (in Metadata responses), per listener name, in the same forms as listeners. A client is told the address of the listener it came in on; a listener not listed here advertises its own address, with the bound port when listening on port 0.",
+        ..in_section(Section::Network)
+    },
+    BrokerKey {
+        name: "listener.security.protocol.map",
+        default: "SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT",
+        kind: Kind::ProtocolMap(|c, v| c.protocol_map = v),
+        doc: "The security protocol of each listener name, NAME:PROTOCOL,... with PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.",
         ..in_section(Section::Network)
     },
     BrokerKey {
@@ -492,6 +538,110 @@ pub const KEYS: &[BrokerKey] = &[
         ..in_section(Section::Groups)
     },
     BrokerKey {
+        name: "ssl.keystore.type",
+        default: "PEM",
+        kind: Kind::Choice(&["PEM"], |_, _| {}),
+        doc: "The format of the broker's certificate and key. weir reads PEM only (Kafka's default is JKS): convert a JKS or PKCS12 keystore to PEM.",
+        ..per_listener()
+    },
+    BrokerKey {
+        name: "ssl.keystore.location",
+        default: "",
+        kind: Kind::Path(|c, v| c.security.keystore_location = v),
+        doc: "A PEM file holding the broker's private key (unencrypted PKCS#8, PKCS#1 or SEC1) and its certificate chain, for SSL and SASL_SSL listeners.",
+        ..per_listener()
+    },
+    BrokerKey {
+        name: "ssl.keystore.certificate.chain",
+        default: "",
+        kind: Kind::Secret(|c, v| c.security.keystore_certificate_chain = v),
+        doc: "The broker's certificate chain as inline PEM, instead of ssl.keystore.location (with ssl.keystore.key).",
+        ..secret()
+    },
+    BrokerKey {
+        name: "ssl.keystore.key",
+        default: "",
+        kind: Kind::Secret(|c, v| c.security.keystore_key = v),
+        doc: "The broker's private key as inline PEM (unencrypted), instead of ssl.keystore.location.",
+        ..secret()
+    },
+    BrokerKey {
+        name: "ssl.truststore.type",
+        default: "PEM",
+        kind: Kind::Choice(&["PEM"], |_, _| {}),
+        doc: "The format of the trusted CA certificates. weir reads PEM only (Kafka's default is JKS).",
+        ..per_listener()
+    },
+    BrokerKey {
+        name: "ssl.truststore.location",
+        default: "",
+        kind: Kind::Path(|c, v| c.security.truststore_location = v),
+        doc: "A PEM file of the CA certificates client certificates are checked against (ssl.client.auth).",
+        ..per_listener()
+    },
+    BrokerKey {
+        name: "ssl.truststore.certificates",
+        default: "",
+        kind: Kind::Secret(|c, v| c.security.truststore_certificates = v),
+        doc: "The trusted CA certificates as inline PEM, instead of ssl.truststore.location.",
+        ..secret()
+    },
+    BrokerKey {
+        name: "ssl.client.auth",
+        default: "none",
+        kind: Kind::Choice(&["none", "requested", "required"], |c, v| {
+            c.security.client_auth = match v {
+                "required" => ClientAuth::Required,
+                "requested" => ClientAuth::Requested,
+                _ => ClientAuth::None,
+            }
+        }),
+        doc: "Client certificates on SSL and SASL_SSL listeners: none asks for none; requested accepts clients without one; required refuses them. A certificate must be signed by a trusted CA; on an SSL listener its subject gives the principal.",
+        ..per_listener()
+    },
+    BrokerKey {
+        name: "ssl.principal.mapping.rules",
+        default: "DEFAULT",
+        kind: Kind::PrincipalRules(|c, v| c.security.principal_mapper = v),
+        doc: "How a client certificate's subject (RFC 2253, CN=alice,OU=eng,O=acme) becomes the principal name on SSL listeners: a list of RULE:pattern/replacement/ (optional L or U after the last '/' to lower- or upper-case), first match wins; DEFAULT keeps the whole subject. A client no rule matches is refused.",
+        ..per_listener()
+    },
+    BrokerKey {
+        name: "ssl.enabled.protocols",
+        default: "TLSv1.2,TLSv1.3",
+        kind: Kind::TlsVersions(|c, v| c.security.enabled_protocols = v),
+        doc: "The TLS versions served.",
+        ..per_listener()
+    },
+    BrokerKey {
+        name: "sasl.enabled.mechanisms",
+        default: "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+        kind: Kind::Mechanisms(|c, v| c.security.sasl_mechanisms = v),
+        doc: "The SASL mechanisms served on SASL_PLAINTEXT and SASL_SSL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER (unsecured JWS tokens, for tests). Kafka's default is GSSAPI, which weir does not serve. SCRAM users are managed with AlterUserScramCredentials or `weir user`; PLAIN checks the listener's PlainLoginModule users (listener.name.<name>.plain.sasl.jaas.config, user_<name>=\"<password>\" options), then the SCRAM users' passwords.",
+        ..per_listener()
+    },
+    BrokerKey {
+        name: "connection.failed.authentication.delay.ms",
+        default: "100",
+        kind: Kind::Int { min: 0, max: INT_MAX, set: |c, v| c.failed_authentication_delay_ms = v as u64 },
+        doc: "How long a connection whose authentication failed waits before the failure is answered and the connection closed (slows down password guessing). Must be less than connections.max.idle.ms.",
+        ..in_section(Section::Security)
+    },
+    BrokerKey {
+        name: "connections.max.reauth.ms",
+        default: "0",
+        kind: Kind::Long { min: 0, max: LONG_MAX, set: |c, v| c.connections_max_reauth_ms = v as u64 },
+        doc: "When above 0, a SASL session lasts at most this long (KIP-368): clients that support it authenticate again on the same connection before it ends; a connection that sends anything else after its session ended is closed.",
+        ..in_section(Section::Security)
+    },
+    BrokerKey {
+        name: "sasl.server.max.receive.size",
+        default: "524288",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.sasl_server_max_receive_size = v as usize },
+        doc: "The largest frame a SASL listener accepts before the client has authenticated; a larger one closes the connection.",
+        ..in_section(Section::Security)
+    },
+    BrokerKey {
         name: "admin.listen",
         aliases: &["metrics.listen"],
         default: "",
@@ -553,6 +703,68 @@ pub fn lookup(name: &str) -> Option<&'static BrokerKey> {
         .find(|k| k.name == name || k.aliases.contains(&name))
 }
 
+/// What a `listener.name.<listener>.<key>` setting sets for one listener.
+#[derive(Debug, Clone, Copy)]
+pub enum ListenerKey {
+    /// A per-listener key of the table (`ssl.*`, `sasl.enabled.mechanisms`).
+    Table(&'static BrokerKey),
+    /// `<mechanism>.sasl.jaas.config`: the login module of one SASL mechanism.
+    Jaas(Mechanism),
+}
+
+impl ListenerKey {
+    pub fn suffix(self) -> String {
+        match self {
+            ListenerKey::Table(key) => key.name.to_string(),
+            ListenerKey::Jaas(m) => format!("{}.sasl.jaas.config", m.name().to_ascii_lowercase()),
+        }
+    }
+
+    pub fn sensitive(self) -> bool {
+        match self {
+            ListenerKey::Table(key) => key.sensitive,
+            ListenerKey::Jaas(_) => true,
+        }
+    }
+
+    /// Every suffix a listener prefix may carry.
+    pub fn all() -> impl Iterator<Item = ListenerKey> {
+        KEYS.iter()
+            .filter(|k| k.per_listener)
+            .map(ListenerKey::Table)
+            .chain(
+                crate::security::mechanism::ALL
+                    .into_iter()
+                    .map(ListenerKey::Jaas),
+            )
+    }
+}
+
+pub const LISTENER_PREFIX: &str = "listener.name.";
+
+/// `listener.name.<listener>.<key>` -> (listener name, key); `None` without the prefix.
+pub fn lookup_listener_key(name: &str) -> Option<Result<(String, ListenerKey), String>> {
+    let rest = name.strip_prefix(LISTENER_PREFIX)?;
+    let Some((listener, suffix)) = rest.split_once('.') else {
+        return Some(Err("no setting after the listener name".into()));
+    };
+    let listener = match security::listener_name(listener) {
+        Ok(l) => l,
+        Err(e) => return Some(Err(e)),
+    };
+    Some(
+        ListenerKey::all()
+            .find(|k| k.suffix() == suffix)
+            .map(|k| (listener, k))
+            .ok_or_else(|| {
+                format!(
+                    "{suffix:?} cannot be set per listener (ssl.* settings, \
+                     sasl.enabled.mechanisms and <mechanism>.sasl.jaas.config can)"
+                )
+            }),
+    )
+}
+
 impl Kind {
     pub fn config_type(&self) -> ConfigType {
         match self {
@@ -560,10 +772,17 @@ impl Kind {
             Kind::Long { .. } => ConfigType::Long,
             Kind::Double { .. } => ConfigType::Double,
             Kind::Bool(_) => ConfigType::Boolean,
-            Kind::Choice(..) | Kind::Address(_) => ConfigType::String,
-            Kind::Listener { .. } | Kind::Dir(_) | Kind::List(_) | Kind::ChoiceList(..) => {
-                ConfigType::List
+            Kind::Choice(..) | Kind::Address(_) | Kind::Path(_) | Kind::PrincipalRules(_) => {
+                ConfigType::String
             }
+            Kind::Secret(_) => ConfigType::Password,
+            Kind::Listeners { .. }
+            | Kind::ProtocolMap(_)
+            | Kind::Mechanisms(_)
+            | Kind::TlsVersions(_)
+            | Kind::Dir(_)
+            | Kind::List(_)
+            | Kind::ChoiceList(..) => ConfigType::List,
         }
     }
 
@@ -581,6 +800,12 @@ impl Kind {
             Kind::Double { min, max, .. } => Some(format!("{min} to {max}")),
             Kind::Choice(words, _) => Some(words.join(", ")),
             Kind::ChoiceList(words, _) => Some(format!("a list of {}", words.join(", "))),
+            Kind::Mechanisms(_) => Some(
+                crate::security::mechanism::ALL
+                    .map(Mechanism::name)
+                    .join(", "),
+            ),
+            Kind::TlsVersions(_) => Some("TLSv1.2, TLSv1.3".into()),
             _ => None,
         }
     }
@@ -628,13 +853,46 @@ impl Kind {
                 Some(word) => set(config, word),
                 None => return Err(format!("must be one of {}", words.join(", "))),
             },
-            Kind::Listener { required, set } => {
-                let endpoint = listener::parse_listener(value)?;
-                if required && endpoint.is_none() {
-                    return Err("must name an address (host:port)".into());
+            Kind::Listeners { required, set } => {
+                if value.is_empty() {
+                    if required {
+                        return Err("must name an address (host:port)".into());
+                    }
+                    set(config, Vec::new());
+                } else {
+                    set(config, listener::parse_listeners(value)?);
                 }
-                set(config, endpoint);
             }
+            Kind::ProtocolMap(set) => set(config, security::parse_protocol_map(value)?),
+            Kind::Path(set) => set(config, (!value.is_empty()).then(|| PathBuf::from(value))),
+            Kind::Secret(set) => set(config, (!value.is_empty()).then(|| Secret::new(value))),
+            Kind::Mechanisms(set) => {
+                let mut mechanisms = Vec::new();
+                for word in security::words(value) {
+                    let mechanism = Mechanism::parse(word).ok_or_else(|| {
+                        format!("weir does not serve the SASL mechanism {word:?}")
+                    })?;
+                    if !mechanisms.contains(&mechanism) {
+                        mechanisms.push(mechanism);
+                    }
+                }
+                set(config, mechanisms);
+            }
+            Kind::TlsVersions(set) => {
+                let mut versions = Vec::new();
+                for word in security::words(value) {
+                    versions.push(match word {
+                        "TLSv1.2" => TlsVersion::Tls12,
+                        "TLSv1.3" => TlsVersion::Tls13,
+                        other => return Err(format!("{other:?} is not TLSv1.2 or TLSv1.3")),
+                    });
+                }
+                if versions.is_empty() {
+                    return Err("must name at least one TLS version".into());
+                }
+                set(config, versions);
+            }
+            Kind::PrincipalRules(set) => set(config, PrincipalMapper::parse(value)?),
             Kind::Address(set) => set(config, listener::parse_address(value)?),
             Kind::Dir(set) => {
                 if value.is_empty() {

@@ -1,6 +1,8 @@
 //! Listener addresses as Kafka writes them (`PLAINTEXT://host:port`, or a bare `host:port`).
 //! A malformed address is refused with the reason, never guessed at.
 
+use super::security::{listener_name, NamedEndpoint};
+
 /// A host and port. `host` keeps IPv6 brackets off (`::1`); empty means every interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
@@ -19,34 +21,28 @@ impl Endpoint {
     }
 }
 
-/// The security protocols Kafka names; weir serves the first only (for now).
-const PROTOCOLS: &[&str] = &["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
-
-/// One Kafka listener; empty gives `None`.
-pub fn parse_listener(value: &str) -> Result<Option<Endpoint>, String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Ok(None);
-    }
-    let count = value.split(',').count();
-    if count > 1 {
-        return Err(format!("weir serves one listener, not {count}"));
-    }
-    let address = match value.split_once("://") {
-        Some((name, address)) => {
-            let name = name.to_ascii_uppercase();
-            if name != "PLAINTEXT" {
-                return Err(if PROTOCOLS.contains(&name.as_str()) {
-                    format!("weir serves PLAINTEXT listeners only, not {name}")
-                } else {
-                    format!("unknown listener name {name:?} (weir serves PLAINTEXT)")
-                });
-            }
-            address
+/// `listeners` or `advertised.listeners`: comma-separated `NAME://host:port` entries, where a
+/// bare `host:port` is the `PLAINTEXT` listener. Names are upper-cased as Kafka does, and each
+/// appears once.
+pub fn parse_listeners(value: &str) -> Result<Vec<NamedEndpoint>, String> {
+    let mut out: Vec<NamedEndpoint> = Vec::new();
+    for entry in value.split(',').map(str::trim) {
+        if entry.is_empty() {
+            return Err("an empty entry in the list".into());
         }
-        None => value,
-    };
-    parse_host_port(address).map(Some)
+        let (name, address) = match entry.split_once("://") {
+            Some((name, address)) => (listener_name(name)?, address),
+            None => ("PLAINTEXT".to_string(), entry),
+        };
+        if out.iter().any(|l| l.name == name) {
+            return Err(format!("listener name {name} appears twice"));
+        }
+        out.push(NamedEndpoint {
+            name,
+            endpoint: parse_host_port(address)?,
+        });
+    }
+    Ok(out)
 }
 
 /// A `host:port` of weir's own (no scheme); empty gives `None`.
@@ -92,26 +88,41 @@ fn parse_host_port(address: &str) -> Result<Endpoint, String> {
 mod tests {
     use super::*;
 
-    fn ep(host: &str, port: u16) -> Option<Endpoint> {
-        Some(Endpoint {
+    fn ep(host: &str, port: u16) -> Endpoint {
+        Endpoint {
             host: host.to_string(),
             port,
-        })
+        }
+    }
+
+    fn one(value: &str) -> Result<(String, Endpoint), String> {
+        let mut all = parse_listeners(value)?;
+        assert_eq!(all.len(), 1);
+        let l = all.remove(0);
+        Ok((l.name, l.endpoint))
     }
 
     #[test]
     fn kafka_and_bare_forms() {
         assert_eq!(
-            parse_listener("PLAINTEXT://0.0.0.0:9093"),
-            Ok(ep("0.0.0.0", 9093))
+            one("PLAINTEXT://0.0.0.0:9093"),
+            Ok(("PLAINTEXT".into(), ep("0.0.0.0", 9093)))
         );
-        assert_eq!(parse_listener("plaintext://h:1"), Ok(ep("h", 1)));
-        assert_eq!(parse_listener("localhost:0"), Ok(ep("localhost", 0)));
-        assert_eq!(parse_listener("[::1]:9092"), Ok(ep("::1", 9092)));
-        assert_eq!(parse_listener("PLAINTEXT://:9092"), Ok(ep("", 9092)));
-        assert_eq!(parse_listener(""), Ok(None));
-        assert_eq!(ep("", 9092).unwrap().bind_addr(), "0.0.0.0:9092");
-        assert_eq!(ep("::1", 1).unwrap().bind_addr(), "[::1]:1");
+        assert_eq!(one("plaintext://h:1"), Ok(("PLAINTEXT".into(), ep("h", 1))));
+        assert_eq!(
+            one("localhost:0"),
+            Ok(("PLAINTEXT".into(), ep("localhost", 0)))
+        );
+        assert_eq!(one("[::1]:9092"), Ok(("PLAINTEXT".into(), ep("::1", 9092))));
+        assert_eq!(
+            one("SASL_SSL://:9094"),
+            Ok(("SASL_SSL".into(), ep("", 9094)))
+        );
+        assert_eq!(one("internal://h:1"), Ok(("INTERNAL".into(), ep("h", 1))));
+        let two = parse_listeners("PLAINTEXT://a:1, SSL://b:2").unwrap();
+        assert_eq!(two[1].name, "SSL");
+        assert_eq!(ep("", 9092).bind_addr(), "0.0.0.0:9092");
+        assert_eq!(ep("::1", 1).bind_addr(), "[::1]:1");
     }
 
     #[test]
@@ -123,16 +134,15 @@ mod tests {
             "host:70000",
             "::1:9092",
             "[::1:9092",
-            "SSL://h:9093",
-            "INTERNAL://h:9093",
             "PLAINTEXT://a:1,PLAINTEXT://b:2",
+            "a:1,b:2",
+            "PLAINTEXT://a:1,",
+            "BAD NAME://a:1",
         ] {
-            assert!(parse_listener(bad).is_err(), "{bad} was accepted");
+            assert!(parse_listeners(bad).is_err(), "{bad} was accepted");
         }
-        assert!(parse_listener("SSL://h:9093")
-            .unwrap_err()
-            .contains("PLAINTEXT"));
+        assert!(parse_listeners("a:1,b:2").unwrap_err().contains("twice"));
         assert!(parse_address("http://h:1").is_err());
-        assert_eq!(parse_address("h:1"), Ok(ep("h", 1)));
+        assert_eq!(parse_address("h:1"), Ok(Some(ep("h", 1))));
     }
 }

@@ -8,16 +8,23 @@
 mod keys;
 mod listener;
 mod rules;
+mod security;
 mod sources;
 mod template;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::coordinator::Assignor;
 use crate::log::{CleanerConfig, LogConfig, TimestampType};
+use crate::security::jaas;
+use crate::security::Mechanism;
 
-pub use keys::{lookup, BrokerKey, ConfigType, Kind, Section, KEYS};
+pub use keys::{lookup, BrokerKey, ConfigType, Kind, ListenerKey, Section, KEYS};
 pub use listener::Endpoint;
+pub use security::{
+    ClientAuth, Listener, ListenerSecurity, NamedEndpoint, Secret, SecurityProtocol, TlsVersion,
+};
 pub use sources::{env_name, Origin};
 pub use template::weir_toml;
 
@@ -42,9 +49,23 @@ pub enum ConfigError {
 /// [`keys::KEYS`].
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `listeners`, as an address to bind.
-    pub listen: String,
-    pub advertised: Option<Endpoint>,
+    /// `listeners`, each with its security protocol (from `listener.security.protocol.map`).
+    pub listeners: Vec<Listener>,
+    /// `advertised.listeners`, by listener name.
+    pub advertised: Vec<NamedEndpoint>,
+    /// `listeners` as given, before their names are mapped to protocols.
+    listener_endpoints: Vec<NamedEndpoint>,
+    protocol_map: Vec<(String, SecurityProtocol)>,
+    /// The `ssl.*` and `sasl.*` settings of listeners without overrides.
+    pub security: ListenerSecurity,
+    /// Listeners with `listener.name.<name>.*` overrides: their whole security settings.
+    pub listener_security: BTreeMap<String, ListenerSecurity>,
+    /// `connection.failed.authentication.delay.ms`.
+    pub failed_authentication_delay_ms: u64,
+    /// `connections.max.reauth.ms`; 0 keeps SASL sessions for the connection's lifetime.
+    pub connections_max_reauth_ms: u64,
+    /// `sasl.server.max.receive.size`: the frame limit before SASL authentication.
+    pub sasl_server_max_receive_size: usize,
     pub node_id: i32,
     pub data_dir: PathBuf,
     pub num_partitions: i32,
@@ -82,6 +103,8 @@ pub struct Config {
     pub admin_max_connections: usize,
     /// Every key of the table as the layers gave it, for DescribeConfigs on the broker.
     pub settings: Vec<Setting>,
+    /// The `listener.name.<name>.<key>` settings given, for DescribeConfigs on the broker.
+    pub listener_settings: Vec<ListenerSetting>,
 }
 
 /// The `group.consumer.*` settings and `group.coordinator.rebalance.protocols`.
@@ -102,10 +125,41 @@ pub struct ConsumerGroupSettings {
 }
 
 /// One broker setting as DescribeConfigs shows it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Setting {
     pub key: &'static BrokerKey,
     pub value: String,
+}
+
+impl std::fmt::Debug for Setting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = if self.key.sensitive {
+            "[hidden]"
+        } else {
+            &self.value
+        };
+        write!(f, "{}={value:?}", self.key.name)
+    }
+}
+
+/// One per-listener setting as DescribeConfigs shows it.
+#[derive(Clone)]
+pub struct ListenerSetting {
+    /// `listener.name.<name>.<key>`.
+    pub name: String,
+    pub key: ListenerKey,
+    pub value: String,
+}
+
+impl std::fmt::Debug for ListenerSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = if self.key.sensitive() {
+            "[hidden]"
+        } else {
+            &self.value
+        };
+        write!(f, "{}={value:?}", self.name)
+    }
 }
 
 impl Setting {
@@ -165,6 +219,8 @@ impl Config {
                 value: value.trim().to_string(),
             });
         }
+        config.apply_listener_values(&layers)?;
+        config.resolve_listeners(&layers)?;
         rules::check(&config).map_err(|broken| {
             let index = KEYS.iter().position(|k| k.name == broken.key);
             let (value, origin) = match index {
@@ -184,11 +240,169 @@ impl Config {
         Ok(config)
     }
 
+    /// The security settings of listener `name`.
+    pub fn security_of(&self, name: &str) -> &ListenerSecurity {
+        self.listener_security.get(name).unwrap_or(&self.security)
+    }
+
+    /// `listener.name.<name>.<key>` settings: each listener with any starts from the global
+    /// settings and takes its own on top.
+    fn apply_listener_values(&mut self, layers: &sources::Layers) -> Result<(), ConfigError> {
+        for given in &layers.listener_values {
+            let invalid = |reason: String| ConfigError::Invalid {
+                key: given.name(),
+                value: if given.key.sensitive() {
+                    "[hidden]".into()
+                } else {
+                    given.value.clone()
+                },
+                origin: given.origin.clone(),
+                reason,
+            };
+            let mut scratch = Config::blank();
+            scratch.security = self
+                .listener_security
+                .get(&given.listener)
+                .unwrap_or(&self.security)
+                .clone();
+            match given.key {
+                ListenerKey::Table(key) => key
+                    .kind
+                    .apply(&mut scratch, &given.value)
+                    .map_err(invalid)?,
+                ListenerKey::Jaas(mechanism) => {
+                    let parsed = jaas::parse(&given.value).map_err(invalid)?;
+                    let module = match mechanism {
+                        Mechanism::Plain => jaas::PLAIN_MODULE,
+                        Mechanism::ScramSha256 | Mechanism::ScramSha512 => jaas::SCRAM_MODULE,
+                        Mechanism::OAuthBearer => jaas::OAUTHBEARER_MODULE,
+                    };
+                    if parsed.module != module {
+                        return Err(invalid(format!(
+                            "{mechanism} takes the login module {module}, not {}",
+                            parsed.module
+                        )));
+                    }
+                    scratch.security.jaas.insert(mechanism, parsed);
+                }
+            }
+            self.listener_security
+                .insert(given.listener.clone(), scratch.security);
+            self.listener_settings.push(ListenerSetting {
+                name: given.name(),
+                key: given.key,
+                value: given.value.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Maps listener names to protocols and checks what only the keys together can say.
+    fn resolve_listeners(&mut self, layers: &sources::Layers) -> Result<(), ConfigError> {
+        let origin_of = |name: &str| {
+            KEYS.iter()
+                .position(|k| k.name == name)
+                .map_or(Origin::Default, |i| layers.origin(i))
+        };
+        let setting = |name: &str| {
+            self.settings
+                .iter()
+                .find(|s| s.key.name == name)
+                .map_or(String::new(), |s| s.value.clone())
+        };
+        let invalid = |key: &str, reason: String| ConfigError::Invalid {
+            key: key.to_string(),
+            value: setting(key),
+            origin: origin_of(key),
+            reason,
+        };
+        let mut listeners = Vec::new();
+        for named in &self.listener_endpoints {
+            let protocol = self
+                .protocol_map
+                .iter()
+                .find(|(n, _)| *n == named.name)
+                .map(|(_, p)| *p)
+                .ok_or_else(|| {
+                    invalid(
+                        "listeners",
+                        format!(
+                            "listener {} has no security protocol in listener.security.protocol.map",
+                            named.name
+                        ),
+                    )
+                })?;
+            let port = named.endpoint.port;
+            if port != 0 && listeners.iter().any(|l: &Listener| l.endpoint.port == port) {
+                return Err(invalid(
+                    "listeners",
+                    format!("two listeners on port {port}"),
+                ));
+            }
+            listeners.push(Listener {
+                name: named.name.clone(),
+                protocol,
+                endpoint: named.endpoint.clone(),
+            });
+        }
+        for adv in &self.advertised {
+            if !listeners.iter().any(|l| l.name == adv.name) {
+                return Err(invalid(
+                    "advertised.listeners",
+                    format!("{} is not one of the listeners", adv.name),
+                ));
+            }
+        }
+        for given in &self.listener_settings {
+            let listener = given
+                .name
+                .strip_prefix("listener.name.")
+                .and_then(|r| r.split('.').next())
+                .unwrap_or("")
+                .to_ascii_uppercase();
+            if !listeners.iter().any(|l| l.name == listener) {
+                return Err(ConfigError::Invalid {
+                    key: given.name.clone(),
+                    value: String::new(),
+                    origin: Origin::Override,
+                    reason: format!("there is no listener named {listener}"),
+                });
+            }
+        }
+        for listener in &listeners {
+            let security = self.security_of(&listener.name);
+            if listener.protocol.sasl() && security.sasl_mechanisms.is_empty() {
+                return Err(invalid(
+                    "sasl.enabled.mechanisms",
+                    format!(
+                        "listener {} serves SASL but no mechanism is enabled",
+                        listener.name
+                    ),
+                ));
+            }
+        }
+        if self.failed_authentication_delay_ms >= self.connections_max_idle_ms {
+            return Err(invalid(
+                "connection.failed.authentication.delay.ms",
+                "must be less than connections.max.idle.ms".into(),
+            ));
+        }
+        self.listeners = listeners;
+        Ok(())
+    }
+
     /// A config whose fields the table's setters have not written yet.
     fn blank() -> Config {
         Config {
-            listen: String::new(),
-            advertised: None,
+            listeners: Vec::new(),
+            advertised: Vec::new(),
+            listener_endpoints: Vec::new(),
+            protocol_map: Vec::new(),
+            security: ListenerSecurity::default(),
+            listener_security: BTreeMap::new(),
+            failed_authentication_delay_ms: 0,
+            connections_max_reauth_ms: 0,
+            sasl_server_max_receive_size: 0,
             node_id: 0,
             data_dir: PathBuf::new(),
             num_partitions: 0,
@@ -215,6 +429,7 @@ impl Config {
             admin_listen: None,
             admin_max_connections: 0,
             settings: Vec::with_capacity(KEYS.len()),
+            listener_settings: Vec::new(),
         }
     }
 }
@@ -245,12 +460,14 @@ mod tests {
     #[test]
     fn defaults_follow_kafka() {
         let c = load(&[]).unwrap();
-        assert_eq!(c.listen, "127.0.0.1:9092");
+        assert_eq!(c.listeners.len(), 1);
+        assert_eq!(c.listeners[0].endpoint.bind_addr(), "127.0.0.1:9092");
+        assert_eq!(c.listeners[0].protocol, SecurityProtocol::Plaintext);
         assert_eq!(c.num_partitions, 1);
         assert_eq!(c.log.segment_bytes, 1_073_741_824);
         assert_eq!(c.log.max_message_bytes, 1_048_588);
         assert!(c.auto_create_topics);
-        assert_eq!(c.advertised, None);
+        assert!(c.advertised.is_empty());
         assert_eq!(c.admin_listen, None);
         assert_eq!(c.settings.len(), KEYS.len());
     }
@@ -262,9 +479,9 @@ mod tests {
         assert!(load(&[("num.partitions", "0")]).is_err());
         assert!(load(&[("num.partitions", "many")]).is_err());
         let c = load(&[("listeners", "PLAINTEXT://0.0.0.0:9093")]).unwrap();
-        assert_eq!(c.listen, "0.0.0.0:9093");
+        assert_eq!(c.listeners[0].endpoint.bind_addr(), "0.0.0.0:9093");
         let c = load(&[("listeners", "a:1"), ("listeners", "b:2")]).unwrap();
-        assert_eq!(c.listen, "b:2", "the later override wins");
+        assert_eq!(c.listeners[0].endpoint.host, "b", "the later override wins");
     }
 
     #[test]
@@ -292,11 +509,101 @@ mod tests {
         let c = load(&[("advertised.listeners", "PLAINTEXT://broker:9094")]).unwrap();
         assert_eq!(
             c.advertised,
-            Some(Endpoint {
-                host: "broker".into(),
-                port: 9094
-            })
+            vec![NamedEndpoint {
+                name: "PLAINTEXT".into(),
+                endpoint: Endpoint {
+                    host: "broker".into(),
+                    port: 9094
+                }
+            }]
         );
+    }
+
+    #[test]
+    fn several_listeners_with_their_own_security() {
+        let c = load(&[
+            (
+                "listeners",
+                "PLAINTEXT://127.0.0.1:0,SASL_SSL://:0,INTERNAL://127.0.0.1:0",
+            ),
+            (
+                "listener.security.protocol.map",
+                "PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,INTERNAL:SASL_PLAINTEXT",
+            ),
+            ("advertised.listeners", "SASL_SSL://broker:9094"),
+            ("sasl.enabled.mechanisms", "SCRAM-SHA-512"),
+            ("ssl.keystore.location", "/global.pem"),
+            ("listener.name.sasl_ssl.ssl.keystore.location", "/mine.pem"),
+            ("listener.name.internal.sasl.enabled.mechanisms", "PLAIN"),
+            (
+                "listener.name.internal.plain.sasl.jaas.config",
+                "org.apache.kafka.common.security.plain.PlainLoginModule required user_a=\"pw-a\";",
+            ),
+        ])
+        .unwrap();
+        let protocols: Vec<_> = c.listeners.iter().map(|l| l.protocol).collect();
+        assert_eq!(
+            protocols,
+            [
+                SecurityProtocol::Plaintext,
+                SecurityProtocol::SaslSsl,
+                SecurityProtocol::SaslPlaintext
+            ]
+        );
+        assert_eq!(
+            c.security_of("SASL_SSL").keystore_location,
+            Some(PathBuf::from("/mine.pem"))
+        );
+        assert_eq!(
+            c.security_of("SASL_SSL").sasl_mechanisms,
+            [Mechanism::ScramSha512]
+        );
+        assert_eq!(
+            c.security_of("INTERNAL").sasl_mechanisms,
+            [Mechanism::Plain]
+        );
+        assert_eq!(
+            c.security_of("PLAINTEXT").keystore_location,
+            Some(PathBuf::from("/global.pem"))
+        );
+        let jaas = &c.security_of("INTERNAL").jaas[&Mechanism::Plain];
+        assert_eq!(jaas.plain_users().collect::<Vec<_>>(), [("a", "pw-a")]);
+        assert!(
+            !format!("{c:?}").contains("pw-a"),
+            "secrets stay out of Debug"
+        );
+    }
+
+    #[test]
+    fn listener_combinations_that_cannot_work_are_refused() {
+        let cases: &[&[(&str, &str)]] = &[
+            &[("listeners", "INTERNAL://h:1")],
+            &[("listeners", "PLAINTEXT://h:1,SSL://h:1")],
+            &[("advertised.listeners", "SSL://h:1")],
+            &[("listener.name.ssl.ssl.client.auth", "required")],
+            &[
+                ("listeners", "SASL_PLAINTEXT://h:1"),
+                ("sasl.enabled.mechanisms", ""),
+            ],
+            &[("sasl.enabled.mechanisms", "GSSAPI")],
+            &[(
+                "listener.name.plaintext.plain.sasl.jaas.config",
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+            )],
+            &[("connection.failed.authentication.delay.ms", "600000")],
+            &[("ssl.keystore.type", "JKS")],
+            &[("ssl.principal.mapping.rules", "RULE:x")],
+        ];
+        for case in cases {
+            assert!(load(case).is_err(), "{case:?} was accepted");
+        }
+        let err = load(&[(
+            "listener.name.plaintext.plain.sasl.jaas.config",
+            "org.apache.kafka.common.security.plain.PlainLoginModule required user_a=\"topsecret",
+        )])
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("topsecret"), "{err}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use config::{File, FileFormat, Source, Value, ValueKind};
 
-use super::keys::{BrokerKey, KEYS};
+use super::keys::{lookup_listener_key, BrokerKey, ListenerKey, KEYS, LISTENER_PREFIX};
 use super::ConfigError;
 
 /// Environment variables with weir's prefix that are not broker settings: the command-line
@@ -41,15 +41,44 @@ impl fmt::Display for Origin {
     }
 }
 
-/// The value each key of [`KEYS`] was given, by index; `None` keeps the default.
+/// The value each key of [`KEYS`] was given, by index; `None` keeps the default. And the
+/// per-listener values (`listener.name.<name>.<key>`), in the order they were given.
 pub struct Layers {
     values: Vec<Option<(String, Origin)>>,
+    pub listener_values: Vec<ListenerValue>,
+}
+
+/// One `listener.name.<listener>.<key>` setting.
+#[derive(Debug, Clone)]
+pub struct ListenerValue {
+    pub listener: String,
+    pub key: ListenerKey,
+    pub value: String,
+    pub origin: Origin,
+}
+
+impl ListenerValue {
+    /// The setting's full name, with the listener name as Kafka writes it in prefixes.
+    pub fn name(&self) -> String {
+        format!(
+            "{LISTENER_PREFIX}{}.{}",
+            self.listener.to_ascii_lowercase(),
+            self.key.suffix()
+        )
+    }
+}
+
+/// Where a setting name points.
+enum Slot {
+    Key(usize),
+    Listener(String, ListenerKey),
 }
 
 impl Layers {
     pub fn new() -> Layers {
         Layers {
             values: vec![None; KEYS.len()],
+            listener_values: Vec::new(),
         }
     }
 
@@ -84,12 +113,13 @@ impl Layers {
                 origin: origin.clone(),
                 reason,
             })?;
-            let index = self.put(&name, text, &origin)?;
-            if !seen.insert(index) {
-                return Err(ConfigError::Twice {
-                    key: KEYS[index].name,
-                    origin,
-                });
+            if let Some(index) = self.put(&name, text, &origin)? {
+                if !seen.insert(index) {
+                    return Err(ConfigError::Twice {
+                        key: KEYS[index].name,
+                        origin,
+                    });
+                }
             }
         }
         Ok(())
@@ -109,6 +139,18 @@ impl Layers {
                 continue;
             }
             let origin = Origin::Env(name.to_string());
+            if let Some((listener, key)) = env_listener_key(name) {
+                let Some(value) = value.to_str() else {
+                    return Err(ConfigError::Invalid {
+                        key: name.to_string(),
+                        value: String::new(),
+                        origin,
+                        reason: "not valid UTF-8".into(),
+                    });
+                };
+                self.put_listener(listener, key, value.trim().to_string(), origin);
+                continue;
+            }
             let Some(index) = KEYS
                 .iter()
                 .position(|k| names(k).any(|n| env_name(n).eq_ignore_ascii_case(name)))
@@ -141,17 +183,76 @@ impl Layers {
             .map(|_| ())
     }
 
-    fn put(&mut self, name: &str, value: String, origin: &Origin) -> Result<usize, ConfigError> {
-        let index = KEYS
-            .iter()
-            .position(|k| names(k).any(|n| n == name))
-            .ok_or_else(|| ConfigError::Unknown {
-                key: name.to_string(),
-                origin: origin.clone(),
-            })?;
-        self.values[index] = Some((value, origin.clone()));
-        Ok(index)
+    /// Where `KEYS[index]`'s value came from.
+    pub fn origin(&self, index: usize) -> Origin {
+        self.get(index).1
     }
+
+    /// Sets `name`; the index of the table key it set, if it was one (not a listener's).
+    fn put(
+        &mut self,
+        name: &str,
+        value: String,
+        origin: &Origin,
+    ) -> Result<Option<usize>, ConfigError> {
+        match slot(name, origin)? {
+            Slot::Key(index) => {
+                self.values[index] = Some((value, origin.clone()));
+                Ok(Some(index))
+            }
+            Slot::Listener(listener, key) => {
+                self.put_listener(listener, key, value, origin.clone());
+                Ok(None)
+            }
+        }
+    }
+
+    fn put_listener(&mut self, listener: String, key: ListenerKey, value: String, origin: Origin) {
+        let suffix = key.suffix();
+        self.listener_values
+            .retain(|v| !(v.listener == listener && v.key.suffix() == suffix));
+        self.listener_values.push(ListenerValue {
+            listener,
+            key,
+            value,
+            origin,
+        });
+    }
+}
+
+fn slot(name: &str, origin: &Origin) -> Result<Slot, ConfigError> {
+    if let Some(index) = KEYS.iter().position(|k| names(k).any(|n| n == name)) {
+        return Ok(Slot::Key(index));
+    }
+    match lookup_listener_key(name) {
+        Some(Ok((listener, key))) => Ok(Slot::Listener(listener, key)),
+        Some(Err(reason)) => Err(ConfigError::Invalid {
+            key: name.to_string(),
+            value: String::new(),
+            origin: origin.clone(),
+            reason,
+        }),
+        None => Err(ConfigError::Unknown {
+            key: name.to_string(),
+            origin: origin.clone(),
+        }),
+    }
+}
+
+/// `WEIR_LISTENER_NAME_<LISTENER>_<KEY>`: the key is recognised from the end, so listener
+/// names may hold underscores.
+fn env_listener_key(name: &str) -> Option<(String, ListenerKey)> {
+    let rest = name
+        .get(..19)
+        .filter(|p| p.eq_ignore_ascii_case("WEIR_LISTENER_NAME_"))
+        .map(|_| &name[19..])?;
+    ListenerKey::all().find_map(|key| {
+        let suffix = format!("_{}", &env_name(&key.suffix())["WEIR_".len()..]);
+        let cut = rest.len().checked_sub(suffix.len()).filter(|c| *c > 0)?;
+        rest[cut..]
+            .eq_ignore_ascii_case(&suffix)
+            .then(|| (rest[..cut].to_ascii_uppercase(), key))
+    })
 }
 
 fn names(key: &BrokerKey) -> impl Iterator<Item = &'static str> {
@@ -235,6 +336,39 @@ mod tests {
             ]))
             .unwrap_err();
         assert!(twice.to_string().contains("admin.listen"), "{twice}");
+    }
+
+    #[test]
+    fn listener_prefixes_from_every_layer() {
+        let mut layers = Layers::new();
+        layers
+            .env(env(&[
+                (
+                    "WEIR_LISTENER_NAME_SASL_SSL_SSL_KEYSTORE_LOCATION",
+                    "/k.pem",
+                ),
+                ("WEIR_LISTENER_NAME_IN_SCRAM_SHA_512_SASL_JAAS_CONFIG", "x"),
+            ]))
+            .unwrap();
+        layers
+            .set("listener.name.sasl_ssl.ssl.keystore.location", "/other.pem")
+            .unwrap();
+        let names: Vec<String> = layers.listener_values.iter().map(|v| v.name()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "listener.name.in.scram-sha-512.sasl.jaas.config",
+                "listener.name.sasl_ssl.ssl.keystore.location"
+            ]
+        );
+        assert_eq!(layers.listener_values[1].value, "/other.pem");
+        for bad in [
+            "listener.name.x.log.dirs",
+            "listener.name.x",
+            "listener.name.x.gssapi.sasl.jaas.config",
+        ] {
+            assert!(Layers::new().set(bad, "v").is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -16,6 +16,10 @@ const PREAMBLE: &str = "\
 #   WEIR_LOG_SEGMENT_BYTES=1048576 sets log.segment.bytes.
 # A key weir does not know, or a value that does not fit its key, stops the broker at start
 # with a message naming the key.
+# Per listener, as in Kafka: listener.name.<name>.<key> overrides an ssl.* key or
+# sasl.enabled.mechanisms for that listener, and listener.name.<name>.<mechanism>.sasl.jaas.config
+# holds a SASL mechanism's login module, e.g. PLAIN users:
+#   \"listener.name.sasl_plaintext.plain.sasl.jaas.config\" = \"org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\\\"alice-secret\\\";\"
 ";
 
 /// The documented default config: every key with its doc and default, by section.

@@ -15,6 +15,7 @@ pub async fn handle(
     broker: &Broker,
     version: i16,
     requester: &Requester,
+    client_id: String,
     request: ConsumerGroupHeartbeatRequest,
 ) -> ConsumerGroupHeartbeatResponse {
     if !broker.config().group_consumer.enabled {
@@ -40,8 +41,8 @@ pub async fn handle(
                 .map(|t| (t.topic_id, t.partitions))
                 .collect()
         }),
-        client_id: requester.client_id.clone(),
-        client_host: requester.host.clone(),
+        client_id,
+        client_host: requester.host(),
         topics: Arc::new(topic_image(broker)),
         version,
     };

@@ -6,7 +6,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
 
-use super::str_bytes;
+use super::{str_bytes, Requester};
 use crate::broker::Broker;
 
 /// Endpoint types (v1+): weir serves the broker endpoint only.
@@ -27,6 +27,7 @@ const CLUSTER_OPERATIONS: i32 = (1 << 5)
 
 pub fn handle(
     broker: &Arc<Broker>,
+    requester: &Requester,
     version: i16,
     request: DescribeClusterRequest,
 ) -> DescribeClusterResponse {
@@ -40,7 +41,7 @@ pub fn handle(
                 request.endpoint_type
             ))));
     }
-    let (host, port) = broker.advertised();
+    let (host, port) = broker.advertised(&requester.listener);
     let node = BrokerId(broker.node_id());
     let mut response =
         response

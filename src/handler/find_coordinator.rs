@@ -2,7 +2,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 
-use super::str_bytes;
+use super::{str_bytes, Requester};
 use crate::broker::Broker;
 
 const GROUP: i8 = 0;
@@ -11,10 +11,11 @@ const GROUP: i8 = 0;
 /// such keys get COORDINATOR_NOT_AVAILABLE. v4+ batches keys.
 pub fn handle(
     broker: &Broker,
+    requester: &Requester,
     version: i16,
     request: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
-    let (host, port) = broker.advertised();
+    let (host, port) = broker.advertised(&requester.listener);
     let node = BrokerId(broker.node_id());
     let error =
         (request.key_type != GROUP).then_some(ResponseError::CoordinatorNotAvailable.code());

@@ -10,14 +10,15 @@ pub async fn handle(
     broker: &Broker,
     version: i16,
     requester: &Requester,
+    client_id: String,
     request: JoinGroupRequest,
 ) -> JoinGroupResponse {
     let join = JoinRequest {
         group_id: request.group_id.to_string(),
         member_id: request.member_id.to_string(),
         group_instance_id: opt_string(&request.group_instance_id),
-        client_id: requester.client_id.clone(),
-        client_host: requester.host.clone(),
+        client_id,
+        client_host: requester.host(),
         protocol_type: request.protocol_type.to_string(),
         protocols: request
             .protocols

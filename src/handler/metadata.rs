@@ -8,18 +8,19 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse};
 use uuid::Uuid;
 
-use super::{str_bytes, topic_name, LEADER_EPOCH};
+use super::{str_bytes, topic_name, Requester, LEADER_EPOCH};
 use crate::broker::Broker;
 use crate::error::code_of;
 use crate::metadata::{Topic, TopicSpec};
 
 pub async fn handle(
     broker: &Arc<Broker>,
+    requester: &Requester,
     version: i16,
     request: MetadataRequest,
 ) -> MetadataResponse {
     let node = broker.node_id();
-    let (host, port) = broker.advertised();
+    let (host, port) = broker.advertised(&requester.listener);
     let brokers = vec![MetadataResponseBroker::default()
         .with_node_id(BrokerId(node))
         .with_host(str_bytes(host))

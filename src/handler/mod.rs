@@ -1,6 +1,7 @@
 //! Request handlers, one file per API. This is the only place that dispatches on the API.
 
 mod alter_configs;
+mod alter_user_scram_credentials;
 mod api_versions;
 mod consumer_group_describe;
 mod consumer_group_heartbeat;
@@ -13,6 +14,7 @@ mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod describe_log_dirs;
+mod describe_user_scram_credentials;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -38,18 +40,30 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
 use crate::protocol::{self, ProtocolError, Request, ResponseBuffer};
+use crate::security::Principal;
 
-/// Who sent a request, for group membership descriptions.
+/// Who sent a request: the connection's authenticated principal (`User:ANONYMOUS` on
+/// plaintext listeners and TLS without a client certificate), the listener it came in on and
+/// the client's address. The server sets it up; handlers never look at TLS or SASL themselves.
+#[derive(Debug, Clone)]
 pub struct Requester {
-    pub client_id: String,
-    /// Kafka shows the client's address as `/ip`.
-    pub host: String,
+    pub principal: Principal,
+    /// The listener name (`PLAINTEXT`, `SASL_SSL`, ...).
+    pub listener: Arc<str>,
+    pub peer: SocketAddr,
+}
+
+impl Requester {
+    /// The client's address as Kafka shows it: `/ip`.
+    pub fn host(&self) -> String {
+        format!("/{}", self.peer.ip())
+    }
 }
 
 /// Handles one request and appends its response frame to `out` (nothing for acks=0 produce).
 pub async fn respond(
     broker: &Arc<Broker>,
-    peer: SocketAddr,
+    requester: &Requester,
     request: Request,
     out: &mut ResponseBuffer,
 ) -> Result<(), ProtocolError> {
@@ -64,7 +78,7 @@ pub async fn respond(
             ResponseKind::ApiVersions(api_versions::handle(broker, version, r))
         }
         RequestKind::Metadata(r) => {
-            ResponseKind::Metadata(metadata::handle(broker, version, r).await)
+            ResponseKind::Metadata(metadata::handle(broker, requester, version, r).await)
         }
         RequestKind::Produce(r) => match produce::handle(broker, version, r).await {
             Some(response) => ResponseKind::Produce(response),
@@ -87,22 +101,18 @@ pub async fn respond(
             ResponseKind::OffsetForLeaderEpoch(offset_for_leader_epoch::handle(broker, r))
         }
         RequestKind::FindCoordinator(r) => {
-            ResponseKind::FindCoordinator(find_coordinator::handle(broker, version, r))
+            ResponseKind::FindCoordinator(find_coordinator::handle(broker, requester, version, r))
         }
         RequestKind::JoinGroup(r) => {
-            let requester = Requester {
-                client_id: opt_string(&header.client_id).unwrap_or_default(),
-                host: format!("/{}", peer.ip()),
-            };
-            ResponseKind::JoinGroup(join_group::handle(broker, version, &requester, r).await)
+            let client_id = opt_string(&header.client_id).unwrap_or_default();
+            ResponseKind::JoinGroup(
+                join_group::handle(broker, version, requester, client_id, r).await,
+            )
         }
         RequestKind::ConsumerGroupHeartbeat(r) => {
-            let requester = Requester {
-                client_id: opt_string(&header.client_id).unwrap_or_default(),
-                host: format!("/{}", peer.ip()),
-            };
+            let client_id = opt_string(&header.client_id).unwrap_or_default();
             ResponseKind::ConsumerGroupHeartbeat(
-                consumer_group_heartbeat::handle(broker, version, &requester, r).await,
+                consumer_group_heartbeat::handle(broker, version, requester, client_id, r).await,
             )
         }
         RequestKind::ConsumerGroupDescribe(r) => {
@@ -147,11 +157,17 @@ pub async fn respond(
             ResponseKind::DeleteRecords(delete_records::handle(broker, r).await)
         }
         RequestKind::DescribeCluster(r) => {
-            ResponseKind::DescribeCluster(describe_cluster::handle(broker, version, r))
+            ResponseKind::DescribeCluster(describe_cluster::handle(broker, requester, version, r))
         }
         RequestKind::DescribeLogDirs(r) => {
             ResponseKind::DescribeLogDirs(describe_log_dirs::handle(broker, r).await)
         }
+        RequestKind::DescribeUserScramCredentials(r) => ResponseKind::DescribeUserScramCredentials(
+            describe_user_scram_credentials::handle(broker, r),
+        ),
+        RequestKind::AlterUserScramCredentials(r) => ResponseKind::AlterUserScramCredentials(
+            alter_user_scram_credentials::handle(broker, r).await,
+        ),
         _ => {
             // The versions table only admits the APIs above; anything else is a table bug.
             return Err(ProtocolError::UnsupportedVersion {

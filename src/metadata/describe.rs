@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{Config, ConfigType, Setting};
+use crate::config::{Config, ConfigType, ListenerKey, Setting};
 
 use super::topic_config::{self, TopicKey};
 
@@ -129,6 +129,32 @@ pub fn broker_configs(broker: &Config) -> Vec<ConfigDescription> {
             }
         })
         .collect();
+    // Per-listener settings (`listener.name.<name>.<key>`), as set in the broker's config.
+    all.extend(broker.listener_settings.iter().map(|setting| {
+        let sensitive = setting.key.sensitive();
+        let value = (!sensitive).then(|| setting.value.clone());
+        let (config_type, documentation) = match setting.key {
+            ListenerKey::Table(key) => (key.kind.config_type(), key.doc),
+            ListenerKey::Jaas(_) => (
+                ConfigType::Password,
+                "The JAAS login module of one SASL mechanism on one listener.",
+            ),
+        };
+        ConfigDescription {
+            name: setting.name.clone(),
+            value: value.clone(),
+            source: source::STATIC_BROKER_CONFIG,
+            read_only: true,
+            sensitive,
+            config_type,
+            documentation,
+            synonyms: vec![Synonym {
+                name: setting.name.clone(),
+                value,
+                source: source::STATIC_BROKER_CONFIG,
+            }],
+        }
+    }));
     all.sort_by(|a, b| a.name.cmp(&b.name));
     all
 }

@@ -13,6 +13,7 @@ mod topics;
 pub use budget::MAX_PARTITIONS_PER_REQUEST;
 pub use cluster::ClusterMeta;
 pub use producer_ids::ProducerIds;
+pub use store::write_atomically;
 pub use topics::{Topic, TopicSpec, Topics, EXCESSIVE_BATCH, EXCESSIVE_PARTITIONS};
 
 use crate::log::LogError;

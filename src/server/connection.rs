@@ -1,4 +1,5 @@
 //! One client connection: frames in, requests handled one at a time, responses out in order.
+//! On SASL listeners every frame passes the connection's [`Gate`] first.
 //!
 //! Requests are handled in the order they arrive (Kafka's ordering guarantee for pipelined
 //! produce depends on it); responses to pipelined requests are flushed together, with
@@ -9,17 +10,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 use super::frame::FrameReader;
+use super::listener::ListenerContext;
+use super::sasl::{Admit, Gate, Outcome};
 use crate::broker::Broker;
 use crate::clock::monotonic;
-use crate::handler;
+use crate::handler::{self, Requester};
 use crate::metrics::Metrics;
 use crate::protocol::{self, Decoded, ResponseBuffer};
+use crate::security::Principal;
 
 /// Flush responses once this much is pending even if more requests are buffered.
 const FLUSH_THRESHOLD: usize = 64 * 1024;
@@ -28,19 +30,31 @@ const INITIAL_CAPACITY: usize = 1024;
 /// Slices per vectored write (well under IOV_MAX).
 const MAX_SLICES: usize = 64;
 
-pub async fn run(
-    stream: TcpStream,
+pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
     peer: SocketAddr,
+    principal: Principal,
+    listener: Arc<ListenerContext>,
     broker: Arc<Broker>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let metrics = broker.metrics();
     let _open = metrics.connection_opened();
-    let (read, mut write) = stream.into_split();
     let config = broker.config();
-    let mut frames = FrameReader::new(read, config.socket_request_max_bytes);
+    let mut gate = Gate::new(listener.sasl.clone(), broker.clock().clone());
+    let max_frame = if gate.pending() {
+        config.sasl_server_max_receive_size
+    } else {
+        config.socket_request_max_bytes
+    };
+    let mut frames = FrameReader::new(stream, max_frame);
     let idle = Duration::from_millis(config.connections_max_idle_ms);
     let mut out = ResponseBuffer::with_capacity(INITIAL_CAPACITY);
+    let mut requester = Requester {
+        principal,
+        listener: listener.name.clone(),
+        peer,
+    };
     loop {
         let next = tokio::select! {
             next = monotonic::timeout(idle, frames.next()) => next,
@@ -58,27 +72,63 @@ pub async fn run(
                 break;
             }
         };
-        let api = protocol::peek_api_key(&frame);
+        let api = if gate.wants_raw_token() {
+            None
+        } else {
+            protocol::peek_api_key(&frame)
+        };
         metrics.bytes_in(frame.len());
         let timer = metrics.request(api);
-        let result = match protocol::decode(frame) {
-            Ok(Decoded::Request(request)) => {
-                handler::respond(&broker, peer, *request, &mut out).await
+        let result = if gate.wants_raw_token() {
+            Ok(gate.raw_token(frame, &mut out).await)
+        } else {
+            match protocol::decode(frame) {
+                Ok(Decoded::Request(request)) => match gate.admit(&request) {
+                    Admit::Handler => handler::respond(&broker, &requester, *request, &mut out)
+                        .await
+                        .map(|()| Outcome::Continue),
+                    Admit::Gate => gate.handle(*request, &mut out).await,
+                    Admit::Refuse(reason) => Ok(Outcome::Close(reason)),
+                },
+                Ok(Decoded::ApiVersionsTooNew { correlation_id }) => {
+                    protocol::encode_api_versions_too_new(&mut out, correlation_id)
+                        .map(|()| Outcome::Continue)
+                }
+                Err(e) => Err(e),
             }
-            Ok(Decoded::ApiVersionsTooNew { correlation_id }) => {
-                protocol::encode_api_versions_too_new(&mut out, correlation_id)
-            }
-            Err(e) => Err(e),
         };
         timer.finish();
-        if let Err(e) = result {
-            tracing::warn!(%peer, api_key = ?api, "closing connection: {e}");
-            break;
+        match result {
+            Ok(Outcome::Continue) => {}
+            Ok(Outcome::Authenticated(principal)) => {
+                tracing::debug!(%peer, listener = %listener.name, %principal, "authenticated");
+                requester.principal = principal;
+                frames.set_max(config.socket_request_max_bytes);
+            }
+            Ok(Outcome::Failed(reason)) => {
+                tracing::info!(%peer, listener = %listener.name, "failed authentication: {reason}");
+                // Answered late, so guessing passwords is slow; then closed.
+                let delay = Duration::from_millis(config.failed_authentication_delay_ms);
+                tokio::select! {
+                    _ = monotonic::sleep(delay) => {}
+                    _ = shutdown.wait_for(|stop| *stop) => {}
+                }
+                break;
+            }
+            Ok(Outcome::Close(reason)) => {
+                tracing::info!(%peer, listener = %listener.name, "closing connection: {reason}");
+                out = ResponseBuffer::default();
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(%peer, api_key = ?api, "closing connection: {e}");
+                break;
+            }
         }
         if !out.is_empty() && (!frames.has_frame() || out.len() >= FLUSH_THRESHOLD) {
             // A client that stops reading its responses is dropped after the idle timeout
             // rather than holding its buffers forever.
-            match monotonic::timeout(idle, write_out(&mut write, &mut out, metrics)).await {
+            match monotonic::timeout(idle, write_out(frames.get_mut(), &mut out, metrics)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     tracing::debug!(%peer, "write failed: {e}");
@@ -93,15 +143,16 @@ pub async fn run(
             out.shrink(KEEP_CAPACITY, INITIAL_CAPACITY);
         }
     }
+    let write = frames.get_mut();
     if !out.is_empty() {
-        let _ = monotonic::timeout(idle, write_out(&mut write, &mut out, metrics)).await;
+        let _ = monotonic::timeout(idle, write_out(write, &mut out, metrics)).await;
     }
     let _ = write.shutdown().await;
 }
 
 /// Writes everything pending, in as few vectored writes as the socket takes.
-async fn write_out(
-    write: &mut OwnedWriteHalf,
+async fn write_out<W: AsyncWrite + Unpin>(
+    write: &mut W,
     out: &mut ResponseBuffer,
     metrics: &Metrics,
 ) -> io::Result<()> {
@@ -115,5 +166,6 @@ async fn write_out(
         out.advance(n);
         metrics.bytes_out(n);
     }
-    Ok(())
+    // TLS streams hold the last records until flushed; for TCP this does nothing.
+    write.flush().await
 }

@@ -47,6 +47,16 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         }
     }
 
+    /// The stream underneath, for writing responses (reads and writes never overlap).
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    /// Changes the largest frame accepted from now on.
+    pub fn set_max(&mut self, max: usize) {
+        self.max = max;
+    }
+
     /// Whether a whole frame is already buffered (so responses can wait to be flushed together).
     pub fn has_frame(&self) -> bool {
         match self.declared_size() {

@@ -1,36 +1,60 @@
-//! The accept loop: connection limits (`max.connections` in all, `max.connections.per.ip` per
-//! client address), one task per connection, graceful shutdown. A connection over either limit
-//! is closed as soon as it is accepted, before anything is read from it; its slot is free again
-//! the moment a counted connection ends.
+//! The accept loops, one per listener: connection limits (`max.connections` in all,
+//! `max.connections.per.ip` per client address, across listeners), one task per connection,
+//! graceful shutdown. A connection over either limit is closed as soon as it is accepted,
+//! before anything is read from it; its slot is free again the moment a counted connection
+//! ends. On TLS listeners the handshake comes first; a client that fails it (garbage, plain
+//! Kafka requests, an untrusted certificate) is closed with a log line.
 
 mod connection;
 mod frame;
+pub mod listener;
+pub mod sasl;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::net::TcpStream;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::broker::Broker;
 use crate::clock::monotonic;
+use crate::security::Principal;
+use listener::{Bound, ListenerContext};
 
 /// How long shutdown waits for in-flight requests before dropping connections.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves connections until `shutdown` turns true, then waits for in-flight requests.
-pub async fn serve(
-    listener: TcpListener,
-    broker: Arc<Broker>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+/// Serves every listener until `shutdown` turns true, then waits for in-flight requests.
+pub async fn serve(listeners: Vec<Bound>, broker: Arc<Broker>, shutdown: watch::Receiver<bool>) {
     let limit = Arc::new(Semaphore::new(
         broker.config().max_connections.min(Semaphore::MAX_PERMITS),
     ));
     let per_ip = PerIp::new(broker.config().max_connections_per_ip);
+    let loops = listeners.into_iter().map(|bound| {
+        accept_loop(
+            bound,
+            limit.clone(),
+            per_ip.clone(),
+            broker.clone(),
+            shutdown.clone(),
+        )
+    });
+    futures_util::future::join_all(loops).await;
+}
+
+async fn accept_loop(
+    bound: Bound,
+    limit: Arc<Semaphore>,
+    per_ip: PerIp,
+    broker: Arc<Broker>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let Bound {
+        listener, context, ..
+    } = bound;
     let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -60,10 +84,10 @@ pub async fn serve(
         }
         let broker = broker.clone();
         let shutdown = shutdown.clone();
+        let context = context.clone();
         connections.spawn(async move {
-            connection::run(stream, peer, broker, shutdown).await;
+            open(stream, peer, context, broker, shutdown, permit).await;
             drop(ip_slot);
-            drop(permit);
         });
     }
     drop(listener);
@@ -74,6 +98,53 @@ pub async fn serve(
     if drained.is_err() {
         tracing::warn!("connections still busy after {DRAIN_TIMEOUT:?}, closing them");
         connections.shutdown().await;
+    }
+}
+
+/// Runs one accepted connection: the TLS handshake on TLS listeners, then the requests.
+async fn open(
+    stream: TcpStream,
+    peer: std::net::SocketAddr,
+    context: Arc<ListenerContext>,
+    broker: Arc<Broker>,
+    mut shutdown: watch::Receiver<bool>,
+    permit: OwnedSemaphorePermit,
+) {
+    let Some(acceptor) = context.tls.clone() else {
+        connection::run(
+            stream,
+            peer,
+            Principal::anonymous(),
+            context,
+            broker,
+            shutdown,
+        )
+        .await;
+        drop(permit);
+        return;
+    };
+    let listener = context.name.clone();
+    let idle = Duration::from_millis(broker.config().connections_max_idle_ms);
+    let handshake = tokio::select! {
+        result = monotonic::timeout(idle, acceptor.accept(stream)) => result,
+        _ = shutdown.wait_for(|stop| *stop) => return,
+    };
+    let stream = match handshake {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            tracing::info!(%peer, %listener, "closing connection: TLS handshake failed: {e}");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(%peer, %listener, "closing connection: no TLS handshake within {idle:?}");
+            return;
+        }
+    };
+    match context.tls_principal(&stream) {
+        Ok(principal) => {
+            connection::run(stream, peer, principal, context, broker, shutdown).await;
+        }
+        Err(reason) => tracing::info!(%peer, %listener, "closing connection: {reason}"),
     }
 }
 
