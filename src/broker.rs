@@ -11,30 +11,35 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::admin::AdminServer;
-use crate::clock::Clock;
+use crate::clock::{Clock, ManualClock};
 use crate::config::Config;
+use crate::control::{Control, ControlHandle};
 use crate::coordinator::{GroupConfig, GroupCoordinator};
 use crate::error::Error;
-use crate::metadata::{ClusterMeta, ProducerIds, Topics};
+use crate::metadata::{ClusterMeta, ProducerIds, TopicSpec, Topics};
 use crate::metrics::Metrics;
 use crate::partition::cleaning::{self, CleanerTotals};
 use crate::security::{tls, Credentials};
 use crate::server::listener::{Bound, ListenerContext};
 use crate::server::sasl::SaslSettings;
+use crate::txn::{TopicPartitions, TxnConfig, TxnCoordinator};
 
 /// Everything a request handler may use.
 pub struct Broker {
     config: Config,
-    pub topics: Topics,
+    pub topics: Arc<Topics>,
     pub cluster: ClusterMeta,
-    pub producer_ids: ProducerIds,
+    pub producer_ids: Arc<ProducerIds>,
     pub groups: GroupCoordinator,
     /// What the log cleaner has done since the broker started.
     pub cleaner: Arc<CleanerTotals>,
+    pub txns: TxnCoordinator,
     /// SCRAM credentials (and PLAIN passwords checked against them).
     pub credentials: Arc<Credentials>,
     metrics: Metrics,
     clock: Clock,
+    /// The test-control plane, when `control.enable` is set.
+    control: Option<Arc<Control>>,
     /// Per listener name, the host and port its clients are told to connect to.
     advertised: Vec<(String, String, i32)>,
 }
@@ -70,6 +75,11 @@ impl Broker {
     pub fn clock(&self) -> &Clock {
         &self.clock
     }
+
+    /// The test-control plane's state, when `control.enable` is set (see [`crate::control`]).
+    pub fn control(&self) -> Option<&Arc<Control>> {
+        self.control.as_ref()
+    }
 }
 
 /// Builds a broker, for the binary and for tests that embed one.
@@ -81,6 +91,9 @@ pub struct BrokerBuilder {
     /// Where an ephemeral data folder is made, if the broker gets one.
     ephemeral_root: Option<PathBuf>,
     clock: Clock,
+    /// Topics created at start (and by each control-plane reset).
+    seeds: Vec<TopicSpec>,
+    seed_file: Option<PathBuf>,
 }
 
 impl BrokerBuilder {
@@ -105,6 +118,32 @@ impl BrokerBuilder {
     /// retention and rebalance delays then move only when the test advances it.
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Serves the test-control plane (`control.enable`): fault rules, broker down/up, the
+    /// manual clock, request capture and reset, through [`BrokerHandle::control`] (and on the
+    /// admin listener, when there is one).
+    pub fn control(self) -> Self {
+        self.set("control.enable", "true")
+    }
+
+    /// Starts the broker on a manual clock (`control.clock=manual`, with the control plane)
+    /// that [`ControlHandle::advance`] moves. (Or give `clock` a [`ManualClock`]'s clock and
+    /// keep the handle.)
+    pub fn manual_clock(self) -> Self {
+        self.control().set("control.clock", "manual")
+    }
+
+    /// Topics to create at start if they do not exist (and again after each reset).
+    pub fn seed_topics(mut self, topics: Vec<TopicSpec>) -> Self {
+        self.seeds.extend(topics);
+        self
+    }
+
+    /// Topics to create at start, read from a TOML or JSON file (see [`crate::control::seed`]).
+    pub fn topics_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.seed_file = Some(path.into());
         self
     }
 
@@ -155,7 +194,17 @@ impl BrokerBuilder {
         };
         let config =
             Config::load_with_env(self.config_file.as_deref(), &self.settings, self.use_env)?;
-        let mut handle = start(config, self.clock).await?;
+        let mut seeds = self.seeds;
+        if let Some(path) = &self.seed_file {
+            let read = crate::control::seed::read(path, config.num_partitions);
+            seeds.extend(read.map_err(|e| Error::Io(std::io::Error::other(e)))?);
+        }
+        let clock = if config.control_manual_clock && self.clock.manual().is_none() {
+            ManualClock::new().clock()
+        } else {
+            self.clock
+        };
+        let mut handle = start(config, clock, seeds).await?;
         handle.temp_dir = temp;
         Ok(handle)
     }
@@ -242,6 +291,12 @@ impl BrokerHandle {
         &self.broker
     }
 
+    /// The test-control plane (fault rules, broker down/up, the clock, capture, reset), when
+    /// the broker was started with it (`control.enable`, [`BrokerBuilder::control`]).
+    pub fn control(&self) -> Option<ControlHandle> {
+        ControlHandle::of(&self.broker)
+    }
+
     /// Stops accepting, lets in-flight requests finish, then flushes and closes the logs
     /// (and removes an ephemeral data folder).
     pub async fn shutdown(mut self) {
@@ -268,6 +323,7 @@ async fn stop(
     for task in tasks {
         let _ = task.await;
     }
+    broker.txns.shutdown().await;
     let _ = tokio::task::spawn_blocking(move || broker.topics.flush_all()).await;
     if let Some(admin) = admin {
         admin.stop().await;
@@ -294,8 +350,13 @@ impl Drop for BrokerHandle {
     }
 }
 
-/// Starts a broker with `config` on `clock` and returns once it accepts connections.
-pub async fn start(config: Config, clock: Clock) -> Result<BrokerHandle, Error> {
+/// Starts a broker with `config` on `clock`, creates the `seeds` topics that do not exist,
+/// and returns once it accepts connections.
+pub async fn start(
+    config: Config,
+    clock: Clock,
+    seeds: Vec<TopicSpec>,
+) -> Result<BrokerHandle, Error> {
     let (stop, stopped) = watch::channel(false);
     // Up first, so health checks answer (not ready yet) while the logs are recovered.
     let admin = match &config.admin_listen {
@@ -305,7 +366,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<BrokerHandle, Error> 
         None => None,
     };
     let metrics = Metrics::new(admin.is_some());
-    let (broker, bound) = match open(config, metrics, clock).await {
+    let (broker, bound) = match open(config, metrics, clock, seeds).await {
         Ok(opened) => opened,
         Err(e) => {
             if let Some(admin) = admin {
@@ -348,12 +409,14 @@ async fn open(
     config: Config,
     metrics: Metrics,
     clock: Clock,
+    seeds: Vec<TopicSpec>,
 ) -> Result<(Arc<Broker>, Vec<Bound>), Error> {
     let data_dir = config.data_dir.clone();
     let log_config = config.log.clone();
     let node_id = config.node_id;
     let tls_config = config.clone();
     let topics_clock = clock.clone();
+    let seeded = seeds.clone();
     let (topics, cluster, producer_ids, credentials, tls) =
         tokio::task::spawn_blocking(move || {
             // Certificates first: a listener that cannot serve fails before any data is touched.
@@ -363,9 +426,19 @@ async fn open(
             let producer_ids = ProducerIds::open(&data_dir)?;
             let credentials = Credentials::open(&data_dir)?;
             let topics = Topics::open(&data_dir, log_config, topics_clock)?;
-            Ok::<_, Error>((topics, cluster, producer_ids, Arc::new(credentials), tls))
+            crate::control::seed::create(&topics, &seeded).map_err(std::io::Error::other)?;
+            Ok::<_, Error>((
+                Arc::new(topics),
+                cluster,
+                Arc::new(producer_ids),
+                Arc::new(credentials),
+                tls,
+            ))
         })
         .await??;
+    let control = config
+        .control_enable
+        .then(|| Arc::new(Control::new(clock.manual(), seeds)));
 
     let groups = GroupCoordinator::start(
         config.data_dir.join(GROUPS_DIR),
@@ -373,10 +446,27 @@ async fn open(
         clock.clone(),
     )
     .await?;
+    let txns = TxnCoordinator::start(
+        &config.data_dir.join(TRANSACTIONS_DIR),
+        txn_config(&config),
+        clock.clone(),
+        Arc::new(TopicPartitions(topics.clone())),
+        producer_ids.clone(),
+        Arc::new(groups.clone()),
+    )
+    .await;
+    let txns = match txns {
+        Ok(txns) => txns,
+        Err(e) => {
+            groups.shutdown().await;
+            return Err(e.into());
+        }
+    };
     let bound = match bind(&config, tls, &credentials).await {
         Ok(bound) => bound,
         Err(e) => {
-            // The group tasks were started: stop them rather than leak them.
+            // The coordinators' tasks were started: stop them rather than leak them.
+            txns.shutdown().await;
             groups.shutdown().await;
             return Err(e);
         }
@@ -395,9 +485,11 @@ async fn open(
         producer_ids,
         groups,
         cleaner: Arc::default(),
+        txns,
         credentials,
         metrics,
         clock,
+        control,
         advertised,
     });
     Ok((broker, bound))
@@ -458,6 +550,17 @@ async fn bind(
 
 /// Consumer group state lives here, beside the topic folders (which always end in `-<n>`).
 const GROUPS_DIR: &str = "__groups";
+/// The transaction log lives here, likewise.
+const TRANSACTIONS_DIR: &str = "__transactions";
+
+/// The transaction log is flushed like the partition logs: fsynced per change only when every
+/// message is (`log.flush.interval.messages=1`).
+fn txn_config(config: &Config) -> TxnConfig {
+    TxnConfig {
+        fsync: config.log.flush_interval_messages == 1,
+        ..config.txn.clone()
+    }
+}
 
 fn group_config(config: &Config) -> GroupConfig {
     GroupConfig {
@@ -478,9 +581,8 @@ fn group_config(config: &Config) -> GroupConfig {
     }
 }
 
-/// Runs the broker until SIGINT or SIGTERM, then shuts it down cleanly.
-pub async fn run_until_signal(config: Config) -> Result<(), Error> {
-    let handle = start(config, Clock::system()).await?;
+/// Runs a started broker until SIGINT or SIGTERM, then shuts it down cleanly.
+pub async fn run_until_signal(handle: BrokerHandle) -> Result<(), Error> {
     wait_for_signal().await?;
     tracing::info!("shutting down");
     handle.shutdown().await;

@@ -18,6 +18,12 @@
 //!   back-off, the metrics listener's timeouts and request durations. These never follow a
 //!   manual clock.
 //!
+//! A manual clock is either held by the embedding program or, with `control.clock=manual`,
+//! made by the broker and moved by the control plane (`crate::control`), which finds it
+//! through [`Clock::manual`]. Clients keep their own real-time timers (heartbeats, request
+//! timeouts): a live member's heartbeats land at whatever the broker clock reads when they
+//! arrive, which is why the control plane can spread an advance over real time.
+//!
 //! With a manual clock, a consumer group's first join round waits until the clock passes
 //! `group.initial.rebalance.delay.ms` (set it to 0 for tests that do not drive the clock), and
 //! retention only runs once the clock passes the check interval, exactly as on a real one.
@@ -94,6 +100,15 @@ impl Clock {
                     let _ = changes.wait_for(|ms| *ms >= deadline_ms).await;
                 }
             }
+        }
+    }
+
+    /// The [`ManualClock`] that drives this clock, if it is a manual one (the control plane
+    /// advances it).
+    pub fn manual(&self) -> Option<ManualClock> {
+        match &self.source {
+            Source::System => None,
+            Source::Manual(now) => Some(ManualClock { now: now.clone() }),
         }
     }
 

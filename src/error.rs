@@ -5,6 +5,7 @@ use kafka_protocol::error::ResponseError;
 use crate::coordinator::GroupError;
 use crate::log::LogError;
 use crate::metadata::MetadataError;
+use crate::txn::TxnError;
 
 /// An error any part of the broker can return.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +16,8 @@ pub enum Error {
     Metadata(#[from] MetadataError),
     #[error(transparent)]
     Group(#[from] GroupError),
+    #[error(transparent)]
+    Txn(#[from] TxnError),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     #[error("i/o: {0}")]
@@ -76,17 +79,38 @@ pub fn kafka_code(err: &Error) -> i16 {
             GroupError::InvalidRequest(_) => K::InvalidRequest,
             GroupError::NotConsumerGroup(_) => K::GroupIdNotFound,
             GroupError::InvalidCommitOffsetSize => K::InvalidCommitOffsetSize,
+            GroupError::UnstableOffsetCommit => K::UnstableOffsetCommit,
             // Kafka answers a failed append of group records with COORDINATOR_NOT_AVAILABLE.
             GroupError::CoordinatorNotAvailable | GroupError::Storage(_) => {
                 K::CoordinatorNotAvailable
             }
         },
+        Error::Txn(e) => txn_code(e),
         Error::Config(_) | Error::Security(_) => K::InvalidConfig,
         Error::Credentials(_) => K::KafkaStorageError,
         Error::Io(_) => K::KafkaStorageError,
         Error::Task(_) => K::UnknownServerError,
     };
     code.code()
+}
+
+fn txn_code(e: &TxnError) -> ResponseError {
+    use ResponseError as K;
+    match e {
+        TxnError::InvalidRequest(_) => K::InvalidRequest,
+        TxnError::InvalidTransactionTimeout(_) => K::InvalidTransactionTimeout,
+        TxnError::ConcurrentTransactions => K::ConcurrentTransactions,
+        TxnError::ProducerFenced(_) => K::ProducerFenced,
+        TxnError::InvalidProducerIdMapping(_) => K::InvalidProducerIdMapping,
+        TxnError::InvalidTxnState(_) => K::InvalidTxnState,
+        TxnError::TransactionalIdNotFound => K::TransactionalIdNotFound,
+        TxnError::TransactionAbortable => K::TransactionAbortable,
+        TxnError::CoordinatorNotAvailable => K::CoordinatorNotAvailable,
+        // Kafka answers a failed write of the transaction log with NOT_COORDINATOR (the client
+        // looks the coordinator up again and retries); one broker stays the coordinator.
+        TxnError::Storage(_) => K::CoordinatorNotAvailable,
+        TxnError::ProducerIds(_) => K::UnknownServerError,
+    }
 }
 
 fn log_code(e: &LogError) -> ResponseError {
@@ -102,6 +126,8 @@ fn log_code(e: &LogError) -> ResponseError {
         LogError::InvalidProducerEpoch(_) => K::InvalidProducerEpoch,
         LogError::InvalidOffset(_) => K::OffsetOutOfRange,
         LogError::PolicyViolation(_) => K::PolicyViolation,
+        LogError::InvalidTxnState(_) => K::InvalidTxnState,
+        LogError::CoordinatorFenced(_) => K::TransactionCoordinatorFenced,
     }
 }
 

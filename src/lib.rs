@@ -11,6 +11,7 @@
 //!                    its own operations; the long-poll fetch
 //!     ─► log/        per-partition segment files, indexes, recovery, retention, idempotence
 //!     ─► coordinator/ consumer groups and committed offsets
+//!     ─► txn/        the transaction coordinator (a sibling of the group coordinator)
 //! ```
 //!
 //! Beside the request path: `clock` is the one time source (every timestamp and Kafka timer
@@ -18,7 +19,9 @@
 //! `config/` holds the settings table every broker setting is declared
 //! in once (loading, DescribeConfigs, broker AlterConfigs and `config/weir.toml` read it),
 //! `metrics/` what is counted, and `admin/` the admin HTTP listener that serves metrics and
-//! health checks. [`client`] is a small Kafka client (the one the `weir` command-line tools
+//! health checks. [`control`] is the test-control plane (off unless `control.enable`): fault
+//! rules applied at one hook between decode and handler, broker down/up, the manual clock's
+//! driver, request capture and reset, served to embedding programs and on the admin listener. [`client`] is a small Kafka client (the one the `weir` command-line tools
 //! in [`cli`] and the protocol tests use).
 //!
 //! Embedding in tests:
@@ -86,6 +89,7 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod coordinator;
 pub mod error;
 pub mod handler;
@@ -96,6 +100,7 @@ pub mod partition;
 pub mod protocol;
 pub mod security;
 pub mod server;
+pub mod txn;
 
 pub use broker::{Broker, BrokerBuilder, BrokerHandle};
 pub use config::Config;

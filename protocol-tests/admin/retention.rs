@@ -93,14 +93,25 @@ async fn retention_set_by_incremental_alter_configs_deletes_old_segments_and_con
     let segments = partition.segment_count();
     assert!(segments >= 5, "300-byte segments roll: {segments}");
 
-    // Retention deletes every segment but the active one once it is older than 1.5 s.
+    // Retention deletes every segment once its records are older than 1.5 s, the active one
+    // too (rolled first), as Kafka does: the partition ends up empty at offset 20.
     let addr = broker.addr();
-    let start = wait_until_async("the log start offset to reach 18", WAIT, || async move {
+    let start = wait_until_async("the log start offset to reach 20", WAIT, || async move {
         let start = earliest(&mut connect_raw(addr).await).await;
-        (start >= 18).then_some(start)
+        (start == 20).then_some(start)
     })
     .await;
     assert_eq!(partition.segment_count(), 1);
+    // Records from now on are kept long enough for the consumers below to read them.
+    let b = bootstrap.clone();
+    blocking(move || {
+        python(
+            "confluent_admin.py",
+            &["alter", &b, TOPIC, "retention.ms=3600000"],
+        )
+    })
+    .await;
+    assert_eq!(produce(&bootstrap, TOPIC, 0, 1).await, vec![20]);
 
     let fetch = FetchRequest::default()
         .with_replica_id(BrokerId(-1))
@@ -149,12 +160,12 @@ async fn retention_set_by_incremental_alter_configs_deletes_old_segments_and_con
         message.offset()
     });
     // The record goes in only once the consumer has reset to the end and fetches from there.
-    wait_for("the consumer to reset to offset 20", WAIT, || {
+    wait_for("the consumer to reset to offset 21", WAIT, || {
         stats
             .partition(TOPIC, 0)
-            .is_some_and(|p| p.next_offset == 20 && p.fetch_state == "active")
+            .is_some_and(|p| p.next_offset == 21 && p.fetch_state == "active")
     })
     .await;
     produce(&bootstrap, TOPIC, 0, 1).await;
-    assert_eq!(next.await.expect("consumer task"), 20);
+    assert_eq!(next.await.expect("consumer task"), 21);
 }

@@ -13,9 +13,11 @@
 //!
 //! `--quick` runs a reduced set once each (under two minutes); without it every workload runs
 //! three times and the median is reported. `--only throughput|reference|latency|start|groups|
-//! security|<text>` runs one part (`<text>`: the workloads whose name contains it); `groups` is
-//! the consumer-group figures (groups.rs); `security` (see `security.rs`) compares TLS and
-//! SASL_SSL with plaintext on one broker.
+//! security|testdouble|<text>` runs one part (`<text>`: the workloads whose name contains it);
+//! `groups` is the consumer-group figures (groups.rs); `security` (see `security.rs`) compares
+//! TLS and SASL_SSL with plaintext on one broker; `testdouble` (`testdouble.rs`): ephemeral
+//! starts to the first ApiVersions answer (binary and in-process), reset time, and the idle
+//! control plane's cost on produce throughput.
 //!
 //! Environment: `WEIR_BENCH_BIN=<path>` runs another `weir` build (before/after comparisons);
 //! `WEIR_BENCH_PERF=<folder>` attaches `perf record` to each broker and leaves its profile
@@ -27,6 +29,7 @@ mod compaction;
 mod groups;
 mod process;
 mod security;
+mod testdouble;
 
 use std::time::{Duration, Instant};
 
@@ -234,7 +237,7 @@ fn main() {
     match only.as_deref() {
         None | Some("throughput") => {}
         Some("reference") => list.truncate(1),
-        Some("latency" | "start" | "groups" | "security" | "compaction") => list.clear(),
+        Some("latency" | "start" | "groups" | "security" | "testdouble" | "compaction") => list.clear(),
         // Anything else picks the workloads whose name contains it.
         Some(filter) => list.retain(|w| w.name().contains(filter)),
     }
@@ -312,6 +315,11 @@ fn main() {
         eprintln!("running the log cleaner");
         compaction::run(if quick { 100_000 } else { 300_000 })
     });
+    let double_rows = if part("testdouble") {
+        testdouble::run(quick, workloads(true)[0].produce)
+    } else {
+        Vec::new()
+    };
 
     let model = cpu_model();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -387,6 +395,14 @@ fn main() {
         println!("| security (same broker, same run) | PLAINTEXT | SSL | SASL_SSL SCRAM-SHA-512 |");
         println!("| --- | ---: | ---: | ---: |");
         for row in &security_rows {
+            println!("{row}");
+        }
+    }
+    if !double_rows.is_empty() {
+        println!();
+        println!("| test double | result |");
+        println!("| --- | --- |");
+        for row in &double_rows {
             println!("{row}");
         }
     }

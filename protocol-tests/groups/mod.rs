@@ -13,7 +13,7 @@ mod java_group;
 mod kafka_python_group;
 mod kcat_group;
 mod kip848;
-mod member;
+pub(crate) mod member;
 mod raw;
 mod rdkafka_group;
 mod restart;

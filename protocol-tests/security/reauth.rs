@@ -52,17 +52,21 @@ async fn scram_login(client: &mut RawClient, user: &str, password: &str) -> i64 
 
 #[tokio::test]
 async fn sessions_end_unless_the_client_authenticates_again() {
-    let b = SecureBroker::start(&[("connections.max.reauth.ms", "1000")]).await;
+    let b = SecureBroker::start(&[("connections.max.reauth.ms", "2000")]).await;
     let mut client = RawClient::open(b.addr("SASL_PLAINTEXT"), "weir-reauth").await;
-    let started = Instant::now();
     let lifetime = scram_login(&mut client, ALICE.0, ALICE.1).await;
+    // The broker started the session before this instant, so it ends by `first + 2 s`.
+    let first = Instant::now();
     assert!(
-        (1..=1000).contains(&lifetime),
+        (1..=2000).contains(&lifetime),
         "session lifetime {lifetime}"
     );
-    // Re-authenticated as the same user before the end: the connection goes on past it.
+    // Re-authenticated as the same user halfway: the new session runs until at least
+    // `first + 3 s`, so the connection goes on past the first session's end.
+    tokio::time::sleep_until((first + Duration::from_millis(1000)).into()).await;
     scram_login(&mut client, ALICE.0, ALICE.1).await;
-    tokio::time::sleep_until((started + Duration::from_millis(1100)).into()).await;
+    let second = Instant::now();
+    tokio::time::sleep_until((first + Duration::from_millis(2200)).into()).await;
     assert_eq!(
         client
             .call(9, &MetadataRequest::default())
@@ -71,8 +75,8 @@ async fn sessions_end_unless_the_client_authenticates_again() {
             .len(),
         1
     );
-    // Not again: the next request after the session's end closes the connection.
-    tokio::time::sleep_until((started + Duration::from_millis(2300)).into()).await;
+    // Not again: the next request after the second session's end closes the connection.
+    tokio::time::sleep_until((second + Duration::from_millis(2300)).into()).await;
     send_raw(
         client.stream(),
         &request_frame(&MetadataRequest::default(), 9, 50),

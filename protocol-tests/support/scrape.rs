@@ -18,10 +18,16 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
 
 /// One `method path` request with an empty body; returns (status line, body).
 pub async fn http_request(addr: SocketAddr, method: &str, path: &str) -> (String, String) {
+    http_send(addr, method, path, "").await
+}
+
+/// One `method path` request with a JSON `body`; returns (status line, body).
+pub async fn http_send(addr: SocketAddr, method: &str, path: &str, body: &str) -> (String, String) {
     let exchange = async {
         let mut stream = TcpStream::connect(addr).await.expect("connect to metrics");
         let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
         );
         stream.write_all(request.as_bytes()).await.expect("send");
         let mut raw = Vec::new();

@@ -55,4 +55,17 @@ impl Stats {
         });
         (p.fetch_state == "active" && in_flight).then_some(p.next_offset)
     }
+
+    /// Whether the client has statistics and sees none of its brokers up (a broker that went
+    /// away, as the client noticed it).
+    pub fn no_broker_up(&self) -> bool {
+        let latest = self.0.lock().expect("stats lock");
+        latest.as_ref().is_some_and(|stats| {
+            stats
+                .brokers
+                .values()
+                .filter(|b| b.nodeid >= 0)
+                .all(|b| b.state != "UP")
+        })
+    }
 }

@@ -11,6 +11,7 @@
 //! `/health/ready` says 503 while the broker recovers; it stops last, after the broker has
 //! drained, so `/health/ready` says 503 while the broker stops.
 
+mod control;
 mod routes;
 
 use std::net::SocketAddr;

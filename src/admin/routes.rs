@@ -6,6 +6,8 @@
 //! | `GET /metrics` | the broker's metrics (OpenMetrics text); 503 until the broker is up |
 //! | `GET /health/live` | 200 `{"status":"live"}` while the process serves HTTP |
 //! | `GET /health/ready` | 200 `{"status":"ready"}` while the broker accepts Kafka connections; 503 with `starting` or `stopping` otherwise |
+//!
+//! With `control.enable`, the test-control plane's routes too (listed in `control.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +30,7 @@ pub fn router(state: Arc<AdminState>, response_timeout: Duration) -> Router {
         .route("/metrics", get(metrics))
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
+        .merge(super::control::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(move |request, next| {
             time_limit(response_timeout, request, next)
@@ -65,6 +68,10 @@ async fn ready(State(state): Shared) -> Response {
 }
 
 async fn not_found() -> Response {
+    not_found_response()
+}
+
+pub(super) fn not_found_response() -> Response {
     (
         StatusCode::NOT_FOUND,
         "not found: try /metrics, /health/live or /health/ready\n",

@@ -13,6 +13,9 @@ pub enum CliError {
     UnknownTopic { topic: String, addr: String },
     #[error("{0}")]
     Usage(String),
+    /// A call of the test-control plane failed (`weir ctl`).
+    #[error("{0}")]
+    Control(String),
     #[error("{what}: {source}")]
     Stdio {
         what: &'static str,

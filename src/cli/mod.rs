@@ -1,4 +1,5 @@
-//! The command-line tools in the `weir` binary: `weir topic|group|produce|consume|cluster`.
+//! The command-line tools in the `weir` binary: `weir topic|group|txn|produce|consume|cluster`,
+//! and `weir ctl`, the client of a test broker's control plane.
 //!
 //! They speak the Kafka protocol (through [`crate::client`]) to any Kafka-compatible broker,
 //! weir or Apache Kafka. Human tables by default, `--output json` for scripts; the broker comes
@@ -9,6 +10,7 @@
 mod cleaner_metrics;
 mod cluster;
 mod consume;
+pub mod ctl;
 pub mod error;
 mod group;
 mod offsets;
@@ -17,6 +19,7 @@ mod produce;
 mod records;
 mod seek;
 mod topic;
+mod txn;
 mod user;
 
 use std::process::ExitCode;
@@ -85,6 +88,9 @@ pub enum Command {
     Topic(topic::TopicArgs),
     /// List, describe and delete consumer groups; move their committed offsets (seek).
     Group(group::GroupArgs),
+    /// List and describe transactions, the producers of a partition; find and abort hanging
+    /// transactions (like kafka-transactions.sh).
+    Txn(txn::TxnArgs),
     /// Send lines from stdin to a topic, one record per line.
     Produce(produce::ProduceArgs),
     /// Print the records of a topic.
@@ -93,6 +99,8 @@ pub enum Command {
     Cluster(cluster::ClusterArgs),
     /// SCRAM users: list, describe, add (or change the password), remove.
     User(user::UserArgs),
+    /// Steer a broker started with --control: faults, broker down/up, clock, capture, reset.
+    Ctl(ctl::CtlArgs),
 }
 
 /// Runs a client command on a single-threaded runtime; prints errors as `error: ...`.
@@ -111,10 +119,12 @@ pub fn run(command: Command) -> ExitCode {
         match command {
             Command::Topic(args) => topic::run(args).await,
             Command::Group(args) => group::run(args).await,
+            Command::Txn(args) => txn::run(args).await,
             Command::Produce(args) => produce::run(args).await,
             Command::Consume(args) => consume::run(args).await,
             Command::Cluster(args) => cluster::run(args).await,
             Command::User(args) => user::run(args).await,
+            Command::Ctl(args) => ctl::run(args).await,
         }
     });
     match result {

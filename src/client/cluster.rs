@@ -160,12 +160,28 @@ impl Client {
 
     /// The node id of the coordinator of `group`, retrying while it is loading.
     pub async fn coordinator(&mut self, group: &str) -> Result<i32, ClientError> {
+        self.find_coordinator(group, 0, "group").await
+    }
+
+    /// The node id of the transaction coordinator of `transactional_id`.
+    pub async fn txn_coordinator(&mut self, transactional_id: &str) -> Result<i32, ClientError> {
+        self.find_coordinator(transactional_id, 1, "transactional id")
+            .await
+    }
+
+    /// FindCoordinator for `key` of `key_type` (0 group, 1 transactional id).
+    async fn find_coordinator(
+        &mut self,
+        group: &str,
+        key_type: i8,
+        what: &str,
+    ) -> Result<i32, ClientError> {
         let mut attempt = 0;
         loop {
             let response = self
                 .boot
                 .send(|version| {
-                    let request = FindCoordinatorRequest::default();
+                    let request = FindCoordinatorRequest::default().with_key_type(key_type);
                     if version >= 4 {
                         request.with_coordinator_keys(vec![s(group)])
                     } else {
@@ -196,7 +212,7 @@ impl Client {
                 continue;
             }
             check_msg(code, message.as_ref(), || {
-                format!("cannot find the coordinator of group {group:?}")
+                format!("cannot find the coordinator of {what} {group:?}")
             })?;
             self.nodes.insert(node, format!("{}:{port}", host.as_str()));
             return Ok(node);

@@ -91,8 +91,10 @@ pub enum Section {
     Topics,
     Log,
     Groups,
+    Transactions,
     Security,
     Admin,
+    Control,
 }
 
 impl Section {
@@ -103,10 +105,14 @@ impl Section {
             Section::Topics => "Topics",
             Section::Log => "Log",
             Section::Groups => "Consumer groups",
+            Section::Transactions => "Transactions",
             Section::Security => {
                 "Security: TLS and SASL (per listener: listener.name.<name>.<key>)"
             }
             Section::Admin => "Admin HTTP listener (metrics, health checks)",
+            Section::Control => {
+                "Test control plane (fault injection, virtual clock, capture, reset)"
+            }
         }
     }
 }
@@ -538,6 +544,48 @@ pub const KEYS: &[BrokerKey] = &[
         ..in_section(Section::Groups)
     },
     BrokerKey {
+        name: "transaction.max.timeout.ms",
+        default: "900000",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.txn.max_timeout_ms = v as i32 },
+        doc: "The longest transaction.timeout.ms a transactional producer may ask for; a longer one gets INVALID_TRANSACTION_TIMEOUT.",
+        ..in_section(Section::Transactions)
+    },
+    BrokerKey {
+        name: "transactional.id.expiration.ms",
+        default: "604800000",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.txn.id_expiration_ms = v },
+        doc: "A transactional id without a transaction for this long is forgotten (its next producer gets a new producer id).",
+        ..in_section(Section::Transactions)
+    },
+    BrokerKey {
+        name: "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+        default: "10000",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.txn.abort_interval_ms = v },
+        doc: "How often transactions past their transaction.timeout.ms are looked for and aborted (their producer is fenced).",
+        ..in_section(Section::Transactions)
+    },
+    BrokerKey {
+        name: "transaction.remove.expired.transaction.cleanup.interval.ms",
+        default: "3600000",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.txn.remove_interval_ms = v },
+        doc: "How often transactional ids past transactional.id.expiration.ms are looked for.",
+        ..in_section(Section::Transactions)
+    },
+    BrokerKey {
+        name: "transaction.state.log.segment.bytes",
+        default: "104857600",
+        kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.txn.log_compaction_bytes = v as u64 },
+        doc: "The size the transaction log may reach before it is compacted (once it is also more than 4x its live records).",
+        ..in_section(Section::Transactions)
+    },
+    BrokerKey {
+        name: "transaction.version",
+        default: "2",
+        kind: Kind::Int { min: 0, max: 2, set: |c, v| c.txn.transaction_version = v as i16 },
+        doc: "The finalized level of Kafka's transaction.version feature, which ApiVersions reports: 2 enables transactions v2 (KIP-890: epoch bumped at every commit and abort, partitions and groups added by the transactional writes themselves) for clients that use it (the Java client 4.x); 0 and 1 keep every client on transactions v1. Kafka sets it with kafka-features.sh; weir with this setting.",
+        ..in_section(Section::Transactions)
+    },
+    BrokerKey {
         name: "ssl.keystore.type",
         default: "PEM",
         kind: Kind::Choice(&["PEM"], |_, _| {}),
@@ -655,6 +703,20 @@ pub const KEYS: &[BrokerKey] = &[
         kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.admin_max_connections = v as usize },
         doc: "The most admin HTTP connections open at once; further ones are closed on accept.",
         ..in_section(Section::Admin)
+    },
+    BrokerKey {
+        name: "control.enable",
+        default: "false",
+        kind: Kind::Bool(|c, v| c.control_enable = v),
+        doc: "Serve the test-control plane: fault rules, broker down/up, the manual clock, request capture and reset, on the admin HTTP listener (and to embedding programs). For brokers used as a test double only: never enable it on a broker that serves real traffic. `weir serve --control` sets it.",
+        ..in_section(Section::Control)
+    },
+    BrokerKey {
+        name: "control.clock",
+        default: "system",
+        kind: Kind::Choice(&["system", "manual"], |c, v| c.control_manual_clock = v == "manual"),
+        doc: "The broker clock: `system`, or `manual`, a clock that stands still until the control plane advances it (every Kafka timer and timestamp follows it). `manual` needs control.enable. `weir serve --clock manual` sets it.",
+        ..in_section(Section::Control)
     },
 ];
 

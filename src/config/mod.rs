@@ -93,6 +93,8 @@ pub struct Config {
     pub offsets_topic_segment_bytes: u64,
     pub offsets_retention_ms: i64,
     pub offsets_retention_check_interval_ms: i64,
+    /// The transaction coordinator's settings (`transaction.*`).
+    pub txn: crate::txn::TxnConfig,
     /// Consumer groups (KIP-848): whether the protocol is served, the broker-set heartbeat
     /// interval and session timeout, the most members, the server-side assignors.
     pub group_consumer: ConsumerGroupSettings,
@@ -101,6 +103,10 @@ pub struct Config {
     pub admin_listen: Option<String>,
     /// `admin.max.connections`.
     pub admin_max_connections: usize,
+    /// `control.enable`: the test-control plane is served.
+    pub control_enable: bool,
+    /// `control.clock=manual`: the broker clock stands still until the control plane moves it.
+    pub control_manual_clock: bool,
     /// Every key of the table as the layers gave it, for DescribeConfigs on the broker.
     pub settings: Vec<Setting>,
     /// The `listener.name.<name>.<key>` settings given, for DescribeConfigs on the broker.
@@ -425,9 +431,12 @@ impl Config {
             offsets_topic_segment_bytes: 0,
             offsets_retention_ms: 0,
             offsets_retention_check_interval_ms: 0,
+            txn: crate::txn::TxnConfig::default(),
             group_consumer: ConsumerGroupSettings::default(),
             admin_listen: None,
             admin_max_connections: 0,
+            control_enable: false,
+            control_manual_clock: false,
             settings: Vec::with_capacity(KEYS.len()),
             listener_settings: Vec::new(),
         }

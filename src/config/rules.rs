@@ -11,8 +11,16 @@ pub struct Broken {
 
 /// Kafka's checks of the consumer group settings (GroupCoordinatorConfig): each min is at
 /// most its max, the heartbeat interval and the session timeout lie within their bounds, and
-/// the heartbeat interval is less than the session timeout.
+/// the heartbeat interval is less than the session timeout. A manual clock needs the control
+/// plane that moves it.
 pub fn check(config: &Config) -> Result<(), Broken> {
+    if config.control_manual_clock && !config.control_enable {
+        return Err(Broken {
+            key: "control.clock",
+            reason: "a manual clock is moved by the control plane: set control.enable=true too"
+                .into(),
+        });
+    }
     let g = &config.group_consumer;
     within(
         "group.consumer.heartbeat.interval.ms",

@@ -18,8 +18,9 @@ use super::keys::{lookup_listener_key, BrokerKey, ListenerKey, KEYS, LISTENER_PR
 use super::ConfigError;
 
 /// Environment variables with weir's prefix that are not broker settings: the command-line
-/// client's bootstrap address.
-const NOT_SETTINGS: &[&str] = &["WEIR_BOOTSTRAP"];
+/// client's bootstrap address, `weir ctl`'s admin address, and where test harnesses find the
+/// `weir` binary (the README's examples read `WEIR_BIN`).
+const NOT_SETTINGS: &[&str] = &["WEIR_BOOTSTRAP", "WEIR_ADMIN", "WEIR_BIN"];
 
 /// Where a value came from, for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -128,6 +128,9 @@ impl GroupActor {
             self.group
                 .classic
                 .undo_offsets(std::mem::take(&mut out.undo_offsets));
+            self.group
+                .classic
+                .undo_pending(std::mem::take(&mut out.undo_pending));
             // Replies that depend on the membership write fail with it, and the group
             // rebalances as Kafka does when storing an assignment fails.
             if membership_changed {

@@ -129,6 +129,18 @@ pub struct CommitPartition {
     pub metadata: Option<String>,
 }
 
+/// A TxnOffsetCommit: offsets committed in producer `producer_id`'s transaction, pending until
+/// it ends. Member fields as in [`CommitRequest`] (v3+; older versions send -1 and "").
+#[derive(Debug, Clone, Default)]
+pub struct TxnCommitRequest {
+    pub group_id: String,
+    pub producer_id: i64,
+    pub generation_id: i32,
+    pub member_id: String,
+    pub group_instance_id: Option<String>,
+    pub partitions: Vec<CommitPartition>,
+}
+
 /// The per-partition result of an OffsetCommit or OffsetDelete.
 #[derive(Debug, Clone)]
 pub struct PartitionResult {
@@ -146,6 +158,9 @@ pub struct FetchedOffset {
     pub offset: i64,
     pub leader_epoch: i32,
     pub metadata: String,
+    /// `require_stable` was asked and an open transaction is committing this partition's
+    /// offset: answered UNSTABLE_OFFSET_COMMIT (offset -1).
+    pub unstable: bool,
 }
 
 /// A member in a DescribeGroups response.

@@ -24,6 +24,8 @@ const KIND_CONSUMER_MEMBER: u8 = 6;
 const KIND_CONSUMER_MEMBER_TOMBSTONE: u8 = 7;
 const KIND_CONSUMER_GROUP_TOMBSTONE: u8 = 8;
 const KIND_BATCH: u8 = 9;
+const KIND_TXN_OFFSET: u8 = 10;
+const KIND_TXN_OFFSETS_END: u8 = 11;
 
 /// Encodes one record's payload (kind and fields).
 fn encode_payload(record: &Record) -> io::Result<Vec<u8>> {
@@ -139,6 +141,33 @@ fn encode_payload(record: &Record) -> io::Result<Vec<u8>> {
         Record::ConsumerGroupTombstone { group_id } => {
             e.u8(KIND_CONSUMER_GROUP_TOMBSTONE);
             e.str(group_id)?;
+        }
+        Record::TxnOffset {
+            group_id,
+            producer_id,
+            topic,
+            partition,
+            value,
+        } => {
+            e.u8(KIND_TXN_OFFSET);
+            e.str(group_id)?;
+            e.i64(*producer_id);
+            e.str(topic)?;
+            e.i32(*partition);
+            e.i64(value.offset);
+            e.i32(value.leader_epoch);
+            e.i64(value.commit_timestamp_ms);
+            e.str(&value.metadata)?;
+        }
+        Record::TxnOffsetsEnd {
+            group_id,
+            producer_id,
+            commit,
+        } => {
+            e.u8(KIND_TXN_OFFSETS_END);
+            e.str(group_id)?;
+            e.i64(*producer_id);
+            e.u8(u8::from(*commit));
         }
     }
     Ok(e.0)
@@ -325,6 +354,27 @@ fn decode_payload(payload: &[u8]) -> Option<Record> {
             member_id: d.str()?,
         },
         KIND_CONSUMER_GROUP_TOMBSTONE => Record::ConsumerGroupTombstone { group_id: d.str()? },
+        KIND_TXN_OFFSET => Record::TxnOffset {
+            group_id: d.str()?,
+            producer_id: d.i64()?,
+            topic: d.str()?,
+            partition: d.i32()?,
+            value: CommittedOffset {
+                offset: d.i64()?,
+                leader_epoch: d.i32()?,
+                commit_timestamp_ms: d.i64()?,
+                metadata: d.str()?,
+            },
+        },
+        KIND_TXN_OFFSETS_END => Record::TxnOffsetsEnd {
+            group_id: d.str()?,
+            producer_id: d.i64()?,
+            commit: match d.u8()? {
+                0 => false,
+                1 => true,
+                _ => return None,
+            },
+        },
         _ => return None,
     };
     d.0.is_empty().then_some(record)

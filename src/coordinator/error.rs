@@ -56,6 +56,10 @@ pub enum GroupError {
     /// the group log may be (`message.max.bytes`, as Kafka's offsets topic).
     #[error("invalid commit offset size")]
     InvalidCommitOffsetSize,
+    /// UNSTABLE_OFFSET_COMMIT (88): an OffsetFetch with `require_stable` for a partition whose
+    /// offset an open transaction is committing (per partition, in the fetch results).
+    #[error("unstable offset commit")]
+    UnstableOffsetCommit,
     /// COORDINATOR_NOT_AVAILABLE (15): shutting down, or the group is being removed.
     #[error("coordinator not available")]
     CoordinatorNotAvailable,

@@ -11,6 +11,7 @@ use super::actor::{Command, GroupActor};
 use super::api::{
     CommitRequest, FetchedOffset, GroupDescription, GroupListing, HeartbeatRequest, JoinRequest,
     JoinResponse, LeaveMember, LeaveResult, PartitionResult, SyncRequest, SyncResponse,
+    TxnCommitRequest,
 };
 use super::config::GroupConfig;
 use super::consumer::api::{
@@ -51,6 +52,8 @@ struct Registry {
     tasks: HashMap<String, (u64, mpsc::UnboundedSender<Command>)>,
     next_task_id: u64,
     closing: bool,
+    /// A reset is under way: requests get COORDINATOR_NOT_AVAILABLE until it is done.
+    resetting: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -63,7 +66,7 @@ impl Shared {
         loop {
             let (task_id, tx) = {
                 let mut reg = lock(&self.registry);
-                if reg.closing {
+                if reg.closing || reg.resetting {
                     return command.fail(GroupError::CoordinatorNotAvailable);
                 }
                 match reg.tasks.get(group_id) {
@@ -262,6 +265,49 @@ impl GroupCoordinator {
         }
     }
 
+    /// TxnOffsetCommit: one result per partition, in order; accepted offsets are durable and
+    /// pending for the producer's transaction when this returns.
+    pub async fn commit_txn_offsets(&self, req: TxnCommitRequest) -> Vec<PartitionResult> {
+        let parts: Vec<(String, i32)> = req
+            .partitions
+            .iter()
+            .map(|p| (p.topic.clone(), p.partition))
+            .collect();
+        let group_id = req.group_id.clone();
+        if group_id.is_empty() {
+            return ops::all_failed(
+                parts.iter().map(|(t, p)| (t, *p)),
+                &GroupError::InvalidGroupId,
+            );
+        }
+        match self.call(&group_id, req).await {
+            Some(results) => results,
+            None => ops::all_failed(
+                parts.iter().map(|(t, p)| (t, *p)),
+                &GroupError::CoordinatorNotAvailable,
+            ),
+        }
+    }
+
+    /// The transaction of `producer_id` ended: its offsets pending on `group_id` are applied
+    /// (commit) or dropped (abort), durably when this returns.
+    pub async fn complete_txn(
+        &self,
+        group_id: &str,
+        producer_id: i64,
+        commit: bool,
+    ) -> Result<(), GroupError> {
+        self.call(
+            group_id,
+            ops::CompleteTxn {
+                producer_id,
+                commit,
+            },
+        )
+        .await
+        .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
+    }
+
     /// OffsetFetch for one group: the given partitions, or all committed ones when `topics`
     /// is `None`.
     pub async fn fetch_offsets(
@@ -393,6 +439,33 @@ impl GroupCoordinator {
         self.call(group_id, ops::DeleteOffsets(topics))
             .await
             .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
+    }
+
+    /// Forgets every group and committed offset, durably, without a restart; returns how many
+    /// groups there were. Parked JoinGroup/SyncGroup requests, and requests that arrive
+    /// meanwhile, get COORDINATOR_NOT_AVAILABLE (clients retry, as after a coordinator
+    /// move); afterwards members find their groups gone (UNKNOWN_MEMBER_ID) and rejoin.
+    pub async fn reset(&self) -> Result<usize, GroupError> {
+        let tasks: Vec<_> = {
+            let mut reg = lock(&self.shared.registry);
+            reg.resetting = true;
+            reg.tasks.drain().map(|(_, (_, tx))| tx).collect()
+        };
+        let groups = lock(&self.shared.listings).len();
+        let mut acks = Vec::new();
+        for tx in tasks {
+            let (done, rx) = oneshot::channel();
+            if tx.send(Command::Shutdown(done)).is_ok() {
+                acks.push(rx);
+            }
+        }
+        for rx in acks {
+            let _ = rx.await;
+        }
+        lock(&self.shared.listings).clear();
+        let cleared = self.shared.store.clear().await;
+        lock(&self.shared.registry).resetting = false;
+        cleared.map(|()| groups)
     }
 
     /// Stops every group (parked JoinGroup/SyncGroup requests get COORDINATOR_NOT_AVAILABLE)

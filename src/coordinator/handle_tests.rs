@@ -366,7 +366,8 @@ async fn groups_and_offsets_survive_a_restart() {
             partition: 2,
             offset: 42,
             leader_epoch: 7,
-            metadata: "state".into()
+            metadata: "state".into(),
+            unstable: false,
         }]
     );
     let d = c

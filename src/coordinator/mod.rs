@@ -58,7 +58,7 @@ mod tests;
 pub use api::{
     CommitPartition, CommitRequest, FetchedOffset, GroupDescription, GroupListing,
     HeartbeatRequest, JoinRequest, JoinResponse, JoinedMember, LeaveMember, LeaveResult,
-    MemberDescription, PartitionResult, SyncRequest, SyncResponse,
+    MemberDescription, PartitionResult, SyncRequest, SyncResponse, TxnCommitRequest,
 };
 pub use config::GroupConfig;
 pub use consumer::api::{

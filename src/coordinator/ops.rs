@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 
 use super::api::{
     CommitRequest, FetchedOffset, GroupDescription, HeartbeatRequest, JoinRequest, JoinResponse,
-    LeaveMember, LeaveResult, PartitionResult, SyncRequest, SyncResponse,
+    LeaveMember, LeaveResult, PartitionResult, SyncRequest, SyncResponse, TxnCommitRequest,
 };
 use super::consumer::api::{
     ConsumerGroupDescription, ConsumerHeartbeat, ConsumerHeartbeatResponse,
@@ -261,6 +261,47 @@ impl Op for CommitRequest {
     fn unwritten(mut reply: Self::Reply, e: &GroupError) -> Self::Reply {
         fail_accepted(&mut reply, e);
         reply
+    }
+}
+
+impl Op for TxnCommitRequest {
+    type Reply = Vec<PartitionResult>;
+
+    fn run(self, slot: &mut Slot, step: &mut Step<'_>) -> Answer<Self::Reply> {
+        Answer::Now(slot.commit_txn(self, step.now, step.out))
+    }
+
+    fn refused(self, e: GroupError) -> Self::Reply {
+        all_failed(self.partitions.iter().map(|p| (&p.topic, p.partition)), &e)
+    }
+
+    fn unwritten(mut reply: Self::Reply, e: &GroupError) -> Self::Reply {
+        fail_accepted(&mut reply, e);
+        reply
+    }
+}
+
+/// A transaction ended: its producer's pending offsets on the group are applied (commit) or
+/// dropped (abort).
+pub(super) struct CompleteTxn {
+    pub producer_id: i64,
+    pub commit: bool,
+}
+
+impl Op for CompleteTxn {
+    type Reply = Result<(), GroupError>;
+
+    fn run(self, slot: &mut Slot, step: &mut Step<'_>) -> Answer<Self::Reply> {
+        slot.complete_txn(self.producer_id, self.commit, step.out);
+        Answer::Now(Ok(()))
+    }
+
+    fn refused(self, e: GroupError) -> Self::Reply {
+        Err(e)
+    }
+
+    fn unwritten(reply: Self::Reply, e: &GroupError) -> Self::Reply {
+        reply.and(Err(e.clone()))
     }
 }
 

@@ -47,6 +47,23 @@ pub enum Record {
     },
     /// A consumer-group member left or was removed.
     ConsumerMemberTombstone { group_id: String, member_id: String },
+    /// An offset committed in producer `producer_id`'s open transaction (TxnOffsetCommit),
+    /// pending until the transaction ends; replaces the producer's earlier pending offset of
+    /// the partition.
+    TxnOffset {
+        group_id: String,
+        producer_id: i64,
+        topic: String,
+        partition: i32,
+        value: CommittedOffset,
+    },
+    /// Producer `producer_id`'s transaction ended: its pending offsets go. A commit writes them
+    /// as [`Record::Offset`]s in the same append.
+    TxnOffsetsEnd {
+        group_id: String,
+        producer_id: i64,
+        commit: bool,
+    },
     /// The group id no longer names a consumer group (it became a classic group); its offsets
     /// stay.
     ConsumerGroupTombstone { group_id: String },
@@ -83,6 +100,8 @@ pub struct MemberRecord {
 pub struct LoadedGroup {
     pub metadata: Option<GroupMetadataRecord>,
     pub offsets: Vec<(String, i32, CommittedOffset)>,
+    /// Offsets committed by open transactions: (producer id, topic, partition, offset).
+    pub pending: Vec<(i64, String, i32, CommittedOffset)>,
     pub consumer: Option<LoadedConsumerGroup>,
 }
 

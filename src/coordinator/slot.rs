@@ -12,7 +12,9 @@
 
 use tracing::info;
 
-use super::api::{CommitRequest, FetchedOffset, GroupDescription, GroupListing, PartitionResult};
+use super::api::{
+    CommitRequest, FetchedOffset, GroupDescription, GroupListing, PartitionResult, TxnCommitRequest,
+};
 use super::config::GroupConfig;
 use super::consumer::api::{
     ConsumerGroupDescription, ConsumerHeartbeat, ConsumerHeartbeatResponse,
@@ -154,6 +156,32 @@ impl Slot {
             }
             None => self.classic.commit_offsets(req, now_ms, out),
         }
+    }
+
+    /// TxnOffsetCommit: a consumer group checks its member's epoch (a stale one is
+    /// ILLEGAL_GENERATION, as Kafka answers transactional commits), a classic group as Kafka's
+    /// classic coordinator does.
+    pub fn commit_txn(
+        &mut self,
+        req: TxnCommitRequest,
+        now_ms: i64,
+        out: &mut Effects,
+    ) -> Vec<PartitionResult> {
+        let verdict = match &self.consumer {
+            Some(c) => c
+                .validate_commit(&req.member_id, req.generation_id)
+                .map_err(|e| match e {
+                    GroupError::StaleMemberEpoch => GroupError::IllegalGeneration,
+                    e => e,
+                }),
+            None => self.classic.validate_txn_commit(&req),
+        };
+        self.classic.commit_txn_offsets(req, verdict, now_ms, out)
+    }
+
+    /// The transaction of `producer_id` ended: its pending offsets are applied or dropped.
+    pub fn complete_txn(&mut self, producer_id: i64, commit: bool, out: &mut Effects) {
+        self.classic.complete_txn(producer_id, commit, out);
     }
 
     pub fn fetch(

@@ -43,8 +43,14 @@
 //! consumer group, whatever kind 3 record it also has.
 //!
 //! 9 batch             record count u32, then per record: payload length u32 and the payload
-//!                     of one record of kinds 1-8 (what one append wrote: replay applies all of
-//!                     it or, if the frame is torn, none)
+//!                     of one record of kinds 1-8, 10, 11 (what one append wrote: replay
+//!                     applies all of it or, if the frame is torn, none)
+//! 10 txn offset       group str, producer_id i64, topic str, partition i32, offset i64,
+//!                     leader_epoch i32, commit_timestamp_ms i64, metadata str (committed in
+//!                     the producer's open transaction: pending until it ends)
+//! 11 txn offsets end  group str, producer_id i64, committed u8 (1 commit, 0 abort): the
+//!                     producer's pending offsets go; a commit writes them as kind 1 records
+//!                     in the same batch
 //!
 //! A later record for the same key (group; or group, topic, partition) replaces the earlier.
 //! Every append is fsynced before the coordinator replies. Replay stops at the first frame
@@ -87,6 +93,7 @@ enum Sub {
     Offset(String, i32),
     Consumer,
     ConsumerMember(String),
+    TxnOffset(i64, String, i32),
 }
 
 /// The open group log.
@@ -200,6 +207,11 @@ impl Store {
                     LoadedGroup {
                         metadata: img.metadata,
                         offsets,
+                        pending: img
+                            .pending
+                            .into_iter()
+                            .map(|((pid, t, p), o)| (pid, t, p, o))
+                            .collect(),
                         consumer: img.consumer.map(|c| LoadedConsumerGroup {
                             epoch: c.epoch,
                             assignment_epoch: c.assignment_epoch,
@@ -299,6 +311,22 @@ impl Store {
         Ok(())
     }
 
+    /// Drops every group and committed offset: the log is rewritten holding nothing, the way
+    /// a compaction rewrites it (so a crash leaves either the old log or the empty one).
+    pub fn clear(&mut self) -> io::Result<()> {
+        let live = std::mem::take(&mut self.live);
+        let live_bytes = std::mem::replace(&mut self.live_bytes, 0);
+        if let Err(e) = self.compact() {
+            // Before the rename the old log is still the log; after it, the empty one is.
+            if self.len != MAGIC.len() as u64 {
+                self.live = live;
+                self.live_bytes = live_bytes;
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
     fn sync_pending_dir(&mut self) -> io::Result<()> {
         if self.dir_sync_pending {
             sync_dir(&self.dir)?;
@@ -354,6 +382,27 @@ impl Store {
                 group_id,
                 member_id,
             } => self.remove_live(&(g(group_id), Sub::ConsumerMember(member_id.clone()))),
+            Record::TxnOffset {
+                group_id,
+                producer_id,
+                topic,
+                partition,
+                ..
+            } => self.put_live(
+                (
+                    g(group_id),
+                    Sub::TxnOffset(*producer_id, topic.clone(), *partition),
+                ),
+                frame,
+            ),
+            Record::TxnOffsetsEnd {
+                group_id,
+                producer_id,
+                ..
+            } => self.remove_where(
+                group_id,
+                |sub| matches!(sub, Sub::TxnOffset(pid, _, _) if pid == producer_id),
+            ),
             Record::ConsumerGroupTombstone { group_id } => self.remove_where(group_id, |sub| {
                 matches!(sub, Sub::Consumer | Sub::ConsumerMember(_))
             }),
@@ -405,6 +454,7 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
 struct Image {
     metadata: Option<GroupMetadataRecord>,
     offsets: BTreeMap<(String, i32), CommittedOffset>,
+    pending: BTreeMap<(i64, String, i32), CommittedOffset>,
     consumer: Option<ConsumerImage>,
 }
 
@@ -418,7 +468,10 @@ struct ConsumerImage {
 
 impl Image {
     fn is_empty(&self) -> bool {
-        self.metadata.is_none() && self.offsets.is_empty() && self.consumer.is_none()
+        self.metadata.is_none()
+            && self.offsets.is_empty()
+            && self.pending.is_empty()
+            && self.consumer.is_none()
     }
 }
 
@@ -491,6 +544,31 @@ fn apply_image(images: &mut BTreeMap<String, Image>, record: &Record) {
         } => {
             if let Some(c) = images.get_mut(group_id).and_then(|i| i.consumer.as_mut()) {
                 c.members.remove(member_id);
+            }
+        }
+        Record::TxnOffset {
+            group_id,
+            producer_id,
+            topic,
+            partition,
+            value,
+        } => {
+            images
+                .entry(group_id.clone())
+                .or_default()
+                .pending
+                .insert((*producer_id, topic.clone(), *partition), value.clone());
+        }
+        Record::TxnOffsetsEnd {
+            group_id,
+            producer_id,
+            ..
+        } => {
+            if let Some(img) = images.get_mut(group_id) {
+                img.pending.retain(|(pid, _, _), _| pid != producer_id);
+                if img.is_empty() {
+                    images.remove(group_id);
+                }
             }
         }
         Record::ConsumerGroupTombstone { group_id } => {

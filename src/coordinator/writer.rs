@@ -13,6 +13,7 @@ use super::store::Store;
 
 enum Msg {
     Append(Vec<Record>, oneshot::Sender<Result<(), GroupError>>),
+    Clear(oneshot::Sender<Result<(), GroupError>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -42,6 +43,15 @@ impl StoreWriter {
         rx.await.unwrap_or(Err(GroupError::CoordinatorNotAvailable))
     }
 
+    /// Drops every record, durably, after the appends queued before it.
+    pub async fn clear(&self) -> Result<(), GroupError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Clear(tx))
+            .map_err(|_| GroupError::CoordinatorNotAvailable)?;
+        rx.await.unwrap_or(Err(GroupError::CoordinatorNotAvailable))
+    }
+
     /// Waits for queued appends, then stops the writer.
     pub async fn shutdown(&self) {
         let (tx, rx) = oneshot::channel();
@@ -58,10 +68,15 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Msg>) {
     while let Some(first) = rx.recv().await {
         let mut batch: Batch = Vec::new();
         let mut shutdown = None;
+        let mut clear = None;
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
                 Msg::Append(records, tx) => batch.push((records, tx)),
+                Msg::Clear(done) => {
+                    clear = Some(done);
+                    break;
+                }
                 Msg::Shutdown(done) => {
                     shutdown = Some(done);
                     break;
@@ -79,6 +94,24 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Msg>) {
                     for ((_, tx), result) in batch.into_iter().zip(results) {
                         let _ = tx.send(result);
                     }
+                }
+                Err(e) => {
+                    error!(error = %e, "group store writer failed; the coordinator cannot persist any more");
+                    break;
+                }
+            }
+        }
+        if let Some(done) = clear {
+            let Some(mut s) = store.take() else { break };
+            match tokio::task::spawn_blocking(move || {
+                let result = s.clear();
+                (s, result)
+            })
+            .await
+            {
+                Ok((s, result)) => {
+                    store = Some(s);
+                    let _ = done.send(result.map_err(|e| GroupError::Storage(Arc::new(e))));
                 }
                 Err(e) => {
                     error!(error = %e, "group store writer failed; the coordinator cannot persist any more");

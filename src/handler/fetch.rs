@@ -3,13 +3,16 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId};
 
 use super::LEADER_EPOCH;
 use crate::broker::Broker;
 use crate::error::code_of;
 use crate::partition::fetch::{self, Limits, Wanted};
+use crate::partition::Isolation;
 
 /// Fetch sessions (KIP-227) are answered sessionless: session id 0 tells the client to keep
 /// sending full fetch requests, which Kafka clients handle.
@@ -18,7 +21,8 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -
         return FetchResponse::default()
             .with_error_code(ResponseError::FetchSessionIdNotFound.code());
     }
-    let read_committed = request.isolation_level == 1;
+    let isolation = Isolation::from_wire(request.isolation_level);
+    let read_committed = isolation == Isolation::ReadCommitted;
     let by_id = version >= 13;
     let missing = if by_id {
         ResponseError::UnknownTopicId
@@ -77,6 +81,7 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -
         } else {
             Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0))
         },
+        isolation,
     };
     let fetched = match fetch::fetch(wanted, limits).await {
         Ok(fetched) => fetched,
@@ -98,6 +103,18 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -
         match f.records {
             Ok(records) => out.records = Some(records),
             Err(e) => out.error_code = code_of(e),
+        }
+        if read_committed {
+            out.aborted_transactions = Some(
+                f.aborted
+                    .iter()
+                    .map(|a| {
+                        AbortedTransaction::default()
+                            .with_producer_id(ProducerId(a.producer_id))
+                            .with_first_offset(a.first_offset)
+                    })
+                    .collect(),
+            );
         }
     }
     FetchResponse::default().with_responses(topics)

@@ -6,9 +6,10 @@ use super::{str_bytes, Requester};
 use crate::broker::Broker;
 
 const GROUP: i8 = 0;
+const TRANSACTION: i8 = 1;
 
-/// weir coordinates every group. Transaction coordinators (key type 1) are not served yet, so
-/// such keys get COORDINATOR_NOT_AVAILABLE. v4+ batches keys.
+/// weir coordinates every group and every transactional id. Other key types (share groups)
+/// are INVALID_REQUEST, as is an empty transactional id. v4+ batches keys.
 pub fn handle(
     broker: &Broker,
     requester: &Requester,
@@ -17,10 +18,13 @@ pub fn handle(
 ) -> FindCoordinatorResponse {
     let (host, port) = broker.advertised(&requester.listener);
     let node = BrokerId(broker.node_id());
-    let error =
-        (request.key_type != GROUP).then_some(ResponseError::CoordinatorNotAvailable.code());
+    let error = |key: &str| match request.key_type {
+        GROUP => None,
+        TRANSACTION if !key.is_empty() => None,
+        _ => Some(ResponseError::InvalidRequest.code()),
+    };
     if version < 4 {
-        return match error {
+        return match error(request.key.as_str()) {
             Some(code) => FindCoordinatorResponse::default()
                 .with_error_code(code)
                 .with_node_id(BrokerId(-1))
@@ -33,10 +37,10 @@ pub fn handle(
     }
     let coordinators = request
         .coordinator_keys
-        .into_iter()
+        .iter()
         .map(|key| {
-            let c = Coordinator::default().with_key(key);
-            match error {
+            let c = Coordinator::default().with_key(key.clone());
+            match error(key.as_str()) {
                 Some(code) => c
                     .with_error_code(code)
                     .with_node_id(BrokerId(-1))

@@ -9,7 +9,7 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use super::LEADER_EPOCH;
 use crate::broker::Broker;
 use crate::error::code_of;
-use crate::partition::OffsetQuery;
+use crate::partition::{Isolation, OffsetQuery};
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
@@ -22,6 +22,8 @@ pub async fn handle(
     version: i16,
     request: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
+    // The field exists from v2 on; earlier requests read everything.
+    let isolation = Isolation::from_wire(request.isolation_level);
     let b = broker.clone();
     // Timestamp lookups read the time index and segment files: keep them off the reactor.
     let topics = tokio::task::spawn_blocking(move || {
@@ -55,7 +57,7 @@ pub async fn handle(
                             LATEST_TIERED => return found(out, -1, -1, version),
                             _ => return out.with_error_code(ResponseError::InvalidRequest.code()),
                         };
-                        match partition.offset_for(query) {
+                        match partition.offset_for(query, isolation) {
                             Ok(Some(hit)) => found(out, hit.timestamp, hit.offset, version),
                             Ok(None) => out,
                             Err(e) => out.with_error_code(code_of(e)),

@@ -1,5 +1,7 @@
 //! Request handlers, one file per API. This is the only place that dispatches on the API.
 
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
 mod alter_configs;
 mod alter_user_scram_credentials;
 mod api_versions;
@@ -14,7 +16,10 @@ mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod describe_log_dirs;
+mod describe_producers;
+mod describe_transactions;
 mod describe_user_scram_credentials;
+mod end_txn;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -24,6 +29,7 @@ mod join_group;
 mod leave_group;
 mod list_groups;
 mod list_offsets;
+mod list_transactions;
 mod metadata;
 mod offset_commit;
 mod offset_delete;
@@ -31,6 +37,9 @@ mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
 mod sync_group;
+mod txn_error;
+mod txn_offset_commit;
+mod write_txn_markers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -67,6 +76,22 @@ pub async fn respond(
     request: Request,
     out: &mut ResponseBuffer,
 ) -> Result<(), ProtocolError> {
+    let (api_key, version) = (request.api_key, request.version);
+    let correlation_id = request.header.correlation_id;
+    match handle(broker, requester, request).await? {
+        Some(response) => {
+            protocol::encode_response(out, api_key, version, correlation_id, &response)
+        }
+        None => Ok(()),
+    }
+}
+
+/// Handles one request: its response, or `None` when there is none to send (acks=0 produce).
+pub async fn handle(
+    broker: &Arc<Broker>,
+    requester: &Requester,
+    request: Request,
+) -> Result<Option<ResponseKind>, ProtocolError> {
     let Request {
         header,
         api_key,
@@ -82,7 +107,7 @@ pub async fn respond(
         }
         RequestKind::Produce(r) => match produce::handle(broker, version, r).await {
             Some(response) => ResponseKind::Produce(response),
-            None => return Ok(()),
+            None => return Ok(None),
         },
         RequestKind::Fetch(r) => ResponseKind::Fetch(fetch::handle(broker, version, r).await),
         RequestKind::ListOffsets(r) => {
@@ -95,7 +120,7 @@ pub async fn respond(
             ResponseKind::DeleteTopics(delete_topics::handle(broker, version, r).await)
         }
         RequestKind::InitProducerId(r) => {
-            ResponseKind::InitProducerId(init_producer_id::handle(broker, r).await)
+            ResponseKind::InitProducerId(init_producer_id::handle(broker, version, r).await)
         }
         RequestKind::OffsetForLeaderEpoch(r) => {
             ResponseKind::OffsetForLeaderEpoch(offset_for_leader_epoch::handle(broker, r))
@@ -162,6 +187,28 @@ pub async fn respond(
         RequestKind::DescribeLogDirs(r) => {
             ResponseKind::DescribeLogDirs(describe_log_dirs::handle(broker, r).await)
         }
+        RequestKind::AddPartitionsToTxn(r) => ResponseKind::AddPartitionsToTxn(
+            add_partitions_to_txn::handle(broker, version, r).await,
+        ),
+        RequestKind::AddOffsetsToTxn(r) => {
+            ResponseKind::AddOffsetsToTxn(add_offsets_to_txn::handle(broker, version, r).await)
+        }
+        RequestKind::EndTxn(r) => ResponseKind::EndTxn(end_txn::handle(broker, version, r).await),
+        RequestKind::TxnOffsetCommit(r) => {
+            ResponseKind::TxnOffsetCommit(txn_offset_commit::handle(broker, version, r).await)
+        }
+        RequestKind::WriteTxnMarkers(r) => {
+            ResponseKind::WriteTxnMarkers(write_txn_markers::handle(broker, r).await)
+        }
+        RequestKind::DescribeProducers(r) => {
+            ResponseKind::DescribeProducers(describe_producers::handle(broker, r).await)
+        }
+        RequestKind::DescribeTransactions(r) => {
+            ResponseKind::DescribeTransactions(describe_transactions::handle(broker, r).await)
+        }
+        RequestKind::ListTransactions(r) => {
+            ResponseKind::ListTransactions(list_transactions::handle(broker, version, r).await)
+        }
         RequestKind::DescribeUserScramCredentials(r) => ResponseKind::DescribeUserScramCredentials(
             describe_user_scram_credentials::handle(broker, r),
         ),
@@ -176,7 +223,7 @@ pub async fn respond(
             });
         }
     };
-    protocol::encode_response(out, api_key, version, header.correlation_id, &response)
+    Ok(Some(response))
 }
 
 fn topic_name(name: &str) -> TopicName {

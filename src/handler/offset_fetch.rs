@@ -1,3 +1,4 @@
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
     OffsetFetchResponseTopic, OffsetFetchResponseTopics,
@@ -39,6 +40,7 @@ pub async fn handle(
                     .into_iter()
                     .map(|o| {
                         OffsetFetchResponsePartition::default()
+                            .with_error_code(unstable_code(&o))
                             .with_partition_index(o.partition)
                             .with_committed_offset(o.offset)
                             .with_committed_leader_epoch(o.leader_epoch)
@@ -84,6 +86,7 @@ pub async fn handle(
                     .into_iter()
                     .map(|o| {
                         OffsetFetchResponsePartitions::default()
+                            .with_error_code(unstable_code(&o))
                             .with_partition_index(o.partition)
                             .with_committed_offset(o.offset)
                             .with_committed_leader_epoch(o.leader_epoch)
@@ -103,6 +106,16 @@ pub async fn handle(
         );
     }
     OffsetFetchResponse::default().with_groups(groups)
+}
+
+/// UNSTABLE_OFFSET_COMMIT for a partition whose offset an open transaction is committing
+/// (asked with `require_stable`, v7+), else no error.
+fn unstable_code(o: &FetchedOffset) -> i16 {
+    if o.unstable {
+        ResponseError::UnstableOffsetCommit.code()
+    } else {
+        0
+    }
 }
 
 /// The group's committed offsets grouped by topic (in the coordinator's order), and the

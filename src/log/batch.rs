@@ -241,6 +241,17 @@ pub(super) fn whole_batches_len(buf: &[u8]) -> usize {
     pos
 }
 
+/// The offset after the last whole batch in `buf` (batches back to back, as a read returns
+/// them); `None` when it holds no whole batch.
+pub fn next_offset_after(buf: &[u8]) -> Option<i64> {
+    let mut next = None;
+    for batch in BatchIter::new(buf.get(..whole_batches_len(buf)).unwrap_or_default()) {
+        let Ok((header, _)) = batch else { break };
+        next = Some(header.next_offset());
+    }
+    next
+}
+
 /// `seq + n` modulo `i32::MAX + 1`: Kafka's sequence numbers wrap to 0, never to negatives.
 pub(super) fn increment_sequence(seq: i32, n: i32) -> i32 {
     let modulus = i64::from(i32::MAX) + 1;

@@ -39,6 +39,13 @@ pub enum LogError {
     /// (POLICY_VIOLATION).
     #[error("{0}")]
     PolicyViolation(String),
+    /// A batch that does not fit its producer's transaction state: transactional without an
+    /// ongoing transaction on this partition, or plain while one is open (INVALID_TXN_STATE).
+    #[error("invalid transaction state: {0}")]
+    InvalidTxnState(String),
+    /// A marker from an older transaction coordinator (TRANSACTION_COORDINATOR_FENCED).
+    #[error("transaction coordinator fenced: {0}")]
+    CoordinatorFenced(String),
     /// An offset argument that makes no sense, e.g. delete_records beyond the end.
     #[error("invalid offset: {0}")]
     InvalidOffset(String),

@@ -57,6 +57,26 @@ impl<E: Entry> EntryFile<E> {
         self.entries.push(entry);
     }
 
+    /// The entries in the file; `None` when it is missing or not a whole number of entries.
+    pub(super) fn read(&self) -> io::Result<Option<Vec<E>>> {
+        Ok(match read_entries::<E>(&self.path)? {
+            OnDisk::Entries(entries) => Some(entries),
+            OnDisk::Missing | OnDisk::Malformed => None,
+        })
+    }
+
+    /// Takes `entries`, which the file holds exactly, as the index.
+    pub(super) fn adopt(&mut self, entries: Vec<E>) {
+        self.persisted = entries.len();
+        self.entries = entries;
+    }
+
+    /// Replaces the in-memory entries (the file is left as it is until reconciled).
+    pub(super) fn replace(&mut self, entries: Vec<E>) {
+        self.entries = entries;
+        self.persisted = 0;
+    }
+
     /// Compares the file with the in-memory entries. A file holding a prefix of them is
     /// completed (entries not yet written before a crash are expected); anything else is
     /// rewritten. Returns true when the file was missing or inconsistent.

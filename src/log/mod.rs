@@ -17,7 +17,10 @@
 //! - `index_file.rs`, `index.rs`, `time_index.rs`: the `.index` and `.timeindex` files
 //! - `checkpoint.rs`: the `log-start-offset` file
 //! - `cleaner/`: log compaction (key map, recopy, crash-safe swap, cleaner checkpoint)
-//! - `producer_state.rs`: idempotent producer sequence tracking
+//! - `producer_state.rs`: producer sequence tracking and open transactions
+//! - `control.rs`: transaction markers (control batches); `txn_index.rs`: the `.txnindex` of
+//!   aborted transactions per segment; `transactions.rs`: markers, the last stable offset and
+//!   the aborted transactions a read_committed fetch returns
 //! - `recovery.rs`: opening a folder after a clean or unclean stop
 //! - `partition.rs`: append and read (a read is planned under the owner's lock and copied
 //!   after it); `retention.rs`, `timestamps.rs`: the rest of the API
@@ -35,6 +38,7 @@ mod checkpoint;
 pub mod cleaner;
 mod compressed;
 mod config;
+mod control;
 mod error;
 pub mod faults;
 mod index;
@@ -48,13 +52,18 @@ mod retention;
 mod segment;
 mod time_index;
 mod timestamps;
+mod transactions;
+mod txn_index;
 mod validate;
 
-pub use batch::{BatchHeader, HEADER_SIZE};
+pub use batch::{next_offset_after, BatchHeader, HEADER_SIZE};
 pub use cleaner::CleanerConfig;
 pub use config::{LogConfig, TimestampType};
+pub use control::{Marker, Outcome, MARKER_BATCH_LEN};
 pub use error::LogError;
 pub use partition::{AppendOutcome, PartitionLog, ReadPlan, TimestampLookup};
+pub use producer_state::ProducerSnapshot;
+pub use txn_index::AbortedTxn;
 
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,8 @@
 //! (`checkpoint.rs`). The last segment is the active one; all appends go there.
 //!
 //! This file holds append and read; retention is in `retention.rs`, timestamp lookups in
-//! `timestamps.rs`, opening in `recovery.rs`.
+//! `timestamps.rs`, opening in `recovery.rs`, transactions (markers, the last stable offset,
+//! aborted transactions) in `transactions.rs`.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -20,6 +21,7 @@ use super::batch::{whole_batches_len, BatchHeader, HEADER_SIZE};
 use super::checkpoint;
 use super::cleaner;
 use super::config::{LogConfig, TimestampType};
+use super::control::Marker;
 use super::error::LogError;
 use super::producer_state::{Check, ProducerStates};
 use super::read_buffers;
@@ -161,6 +163,19 @@ impl PartitionLog {
         if let Some(outcome) = self.duplicate_outcome(&checks)? {
             return Ok(outcome);
         }
+        self.write(&records, &batches, now_ms, None)
+    }
+
+    /// Writes `batches` (validated, in `records`) at the log end: offsets assigned, the
+    /// active segment rolled first if needed, producer state (or, for a marker, the
+    /// transaction it closes) recorded after the write.
+    pub(super) fn write(
+        &mut self,
+        records: &Bytes,
+        batches: &[(BatchHeader, std::ops::Range<usize>)],
+        now_ms: i64,
+        marker: Option<&Marker>,
+    ) -> Result<AppendOutcome, LogError> {
         // Segment positions are u32. (An append larger than segment_bytes is accepted: it
         // gets a segment of its own.)
         if records.len() as u64 > u64::from(u32::MAX) {
@@ -175,7 +190,7 @@ impl PartitionLog {
         let mut new_headers: Vec<[u8; HEADER_SIZE]> = Vec::with_capacity(batches.len());
         let mut finals: Vec<BatchHeader> = Vec::with_capacity(batches.len());
         let mut record_count: u64 = 0;
-        for (header, range) in &batches {
+        for (header, range) in batches {
             let bytes = records.get(range.clone()).unwrap_or_default();
             let (raw, fin) = header.stored_header(bytes, next, log_append_time, now_ms)?;
             next = fin
@@ -195,7 +210,7 @@ impl PartitionLog {
         self.maybe_roll(records.len() as u64, last_offset, now_ms)?;
 
         let mut slices = Vec::with_capacity(batches.len() * 2);
-        for (raw, (_, range)) in new_headers.iter().zip(&batches) {
+        for (raw, (_, range)) in new_headers.iter().zip(batches) {
             slices.push(IoSlice::new(raw));
             let rest = records.get(range.start + HEADER_SIZE..range.end);
             slices.push(IoSlice::new(rest.unwrap_or_default()));
@@ -204,7 +219,10 @@ impl PartitionLog {
         self.active_mut()?
             .append(&mut slices, &finals, interval, now_ms)?;
         for fin in &finals {
-            self.producers.record(fin, now_ms);
+            match marker {
+                Some(marker) => self.record_marker(fin, marker, now_ms)?,
+                None => self.producers.record(fin, now_ms),
+            }
         }
         self.unflushed_records = self.unflushed_records.saturating_add(record_count);
         if self.unflushed_records >= self.config.flush_interval_messages {
@@ -315,7 +333,7 @@ impl PartitionLog {
             .ok_or_else(|| LogError::InvalidOffset("log has no segment".into()))
     }
 
-    fn active_mut(&mut self) -> Result<&mut Segment, LogError> {
+    pub(super) fn active_mut(&mut self) -> Result<&mut Segment, LogError> {
         self.segments
             .values_mut()
             .next_back()
@@ -327,12 +345,19 @@ impl PartitionLog {
     /// span segments; each contiguous range is read with a single positional read into one
     /// buffer.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Bytes, LogError> {
-        self.plan_read(offset, max_bytes)?.read()
+        self.plan_read(offset, max_bytes, i64::MAX)?.read()
     }
 
     /// Where [`PartitionLog::read`] would read: found under the owner's lock, read after it
-    /// is released ([`ReadPlan::read`]), so appends need not wait for the copy.
-    pub fn plan_read(&self, offset: i64, max_bytes: usize) -> Result<ReadPlan, LogError> {
+    /// is released ([`ReadPlan::read`]), so appends need not wait for the copy. Nothing at or
+    /// after `upper` is read (a read_committed fetch passes the last stable offset, which is
+    /// always a batch boundary); from `upper` on the plan is empty.
+    pub fn plan_read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        upper: i64,
+    ) -> Result<ReadPlan, LogError> {
         let (log_start, log_end) = (self.log_start_offset, self.log_end_offset());
         if offset < log_start || offset > log_end {
             return Err(LogError::OffsetOutOfRange {
@@ -342,7 +367,8 @@ impl PartitionLog {
             });
         }
         let mut plan = ReadPlan::default();
-        if offset == log_end {
+        let upper = upper.min(log_end);
+        if offset >= upper {
             return Ok(plan);
         }
         let from = self.segment_key_for(offset);
@@ -356,15 +382,19 @@ impl PartitionLog {
         let Some((start_base, start_pos, first_size)) = start else {
             return Ok(plan);
         };
+        let end = self.position_of(upper)?;
+        // Bytes of segment `base` that lie before the end of the read.
+        let end_in = |base: i64, seg: &Segment| match end {
+            Some((end_base, end_pos)) if end_base == base => end_pos,
+            Some((end_base, _)) if end_base < base => 0,
+            _ => seg.size(),
+        };
         let available: u64 = self
             .segments
             .range(start_base..)
             .map(|(&b, s)| {
-                if b == start_base {
-                    s.size() - start_pos
-                } else {
-                    s.size()
-                }
+                let from_pos = if b == start_base { start_pos } else { 0 };
+                end_in(b, s).saturating_sub(from_pos)
             })
             .sum();
         let cap = usize::try_from(available)
@@ -376,7 +406,8 @@ impl PartitionLog {
                 break;
             }
             let pos = if base == start_base { start_pos } else { 0 };
-            let left_in_seg = usize::try_from(seg.size() - pos).unwrap_or(usize::MAX);
+            let left_in_seg =
+                usize::try_from(end_in(base, seg).saturating_sub(pos)).unwrap_or(usize::MAX);
             let want = (cap - planned).min(left_in_seg);
             if want == 0 {
                 continue;
@@ -390,6 +421,19 @@ impl PartitionLog {
         }
         plan.len = planned;
         Ok(plan)
+    }
+
+    /// (segment, position) where the batch holding `offset` starts; `None` at the log end.
+    fn position_of(&self, offset: i64) -> Result<Option<(i64, u64)>, LogError> {
+        if offset >= self.log_end_offset() {
+            return Ok(None);
+        }
+        for (&base, seg) in self.segments.range(self.segment_key_for(offset)..) {
+            if let Some((pos, _)) = seg.locate(offset)? {
+                return Ok(Some((base, pos)));
+            }
+        }
+        Ok(None)
     }
 
     /// Key of the segment that would hold `offset` (the first segment if none starts below it).

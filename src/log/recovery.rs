@@ -1,5 +1,5 @@
 //! Opening a partition folder: finding segments, checking them, cutting a torn tail, rebuilding
-//! indexes and producer state.
+//! indexes, producer state and open transactions.
 //!
 //! Every segment's batch headers are scanned in order (one 61-byte positional read per batch):
 //! lengths must be sane and fully present, magic 2, offsets increasing from the segment's
@@ -10,6 +10,15 @@
 //! ranges are then checked against each other (`check_ranges`). Offset
 //! and time indexes are recomputed from the scan exactly as appends build them and the files
 //! are fixed when they differ. Stray files (indexes without a log, temporary files) are removed.
+//!
+//! Transactions: replaying the headers in order also replays which transactions are open (a
+//! transactional batch opens one, its producer's next marker closes it), so the last stable
+//! offset is known again, and every marker yields the aborted-transaction entry it would have
+//! written (producer, first offset, marker offset, last stable offset after it); only whether
+//! the marker aborted or committed needs its record. A sealed segment's `.txnindex` is trusted
+//! when each of its entries is exactly one of those its markers yield; if not (or missing while
+//! the segment holds markers), its markers are read and the file rewritten. The last segment,
+//! the tail a crash can leave behind, always has its markers read and its index rebuilt.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -19,10 +28,12 @@ use super::batch::{BatchHeader, ATTRIBUTES_POS, HEADER_SIZE};
 use super::checkpoint;
 use super::cleaner;
 use super::config::LogConfig;
+use super::control::{self, Outcome};
 use super::error::LogError;
 use super::faults::{self, Point};
 use super::producer_state::ProducerStates;
 use super::segment::{Segment, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
+use super::txn_index::{AbortedTxn, TXN_INDEX_SUFFIX};
 
 /// CRC-checking reads go through a buffer of this size, whatever the batch size.
 const CRC_CHUNK: usize = 64 * 1024;
@@ -157,7 +168,9 @@ fn list_segments(dir: &Path) -> Result<Vec<i64>, LogError> {
             .flatten();
         match (base, ext) {
             (Some(b), LOG_SUFFIX) => logs.push(b),
-            (Some(b), INDEX_SUFFIX | TIME_INDEX_SUFFIX) => indexes.push((b, entry.path())),
+            (Some(b), INDEX_SUFFIX | TIME_INDEX_SUFFIX | TXN_INDEX_SUFFIX) => {
+                indexes.push((b, entry.path()))
+            }
             _ => {}
         }
     }
@@ -183,6 +196,8 @@ fn recover_segment(
     let file_len = seg.file_len()?;
     let mut pos = 0u64;
     let mut expected_offset = base;
+    // What each marker would have indexed had it aborted, with the marker's position.
+    let mut markers: Vec<(u64, BatchHeader, AbortedTxn)> = Vec::new();
     let problem: Option<String> = loop {
         if pos >= file_len {
             break None;
@@ -190,7 +205,20 @@ fn recover_segment(
         match check_batch_at(&seg, pos, file_len, expected_offset, verify_crc, crc_buf)? {
             Ok(header) => {
                 seg.track_batch(&header, config.index_interval_bytes, header.max_timestamp);
-                producers.record(&header, header.max_timestamp);
+                if header.is_control() {
+                    let closed = producers.record_marker(&header, None, header.max_timestamp);
+                    let entry = AbortedTxn {
+                        producer_id: closed.producer_id,
+                        first_offset: closed.first_offset,
+                        last_offset: closed.last_offset,
+                        last_stable_offset: producers
+                            .first_unstable_offset()
+                            .unwrap_or(header.next_offset()),
+                    };
+                    markers.push((pos, header, entry));
+                } else {
+                    producers.record(&header, header.max_timestamp);
+                }
                 expected_offset = header.next_offset();
                 pos += header.size() as u64;
             }
@@ -210,7 +238,52 @@ fn recover_segment(
     if bad_index {
         tracing::warn!(segment = base, dir = %dir.display(), "rebuilt inconsistent index files");
     }
+    recover_txn_index(&mut seg, verify_crc, &markers, producers)?;
     Ok(seg)
+}
+
+/// Brings the segment's aborted-transaction index in line with its markers: the file of a
+/// sealed segment is kept when it checks out, else the markers are read.
+fn recover_txn_index(
+    seg: &mut Segment,
+    is_tail: bool,
+    markers: &[(u64, BatchHeader, AbortedTxn)],
+    producers: &mut ProducerStates,
+) -> Result<(), LogError> {
+    if !is_tail {
+        let on_disk = seg.read_txn_index()?;
+        let trusted = match &on_disk {
+            Some(entries) => entries
+                .iter()
+                .all(|e| markers.iter().any(|(_, _, m)| m == e)),
+            None => markers.is_empty(),
+        };
+        if trusted {
+            seg.set_aborted(on_disk.unwrap_or_default(), true)?;
+            return Ok(());
+        }
+        tracing::warn!(
+            segment = seg.base_offset(),
+            "rebuilding the aborted-transaction index from the segment's markers"
+        );
+    }
+    let mut aborted = Vec::new();
+    for (pos, header, entry) in markers {
+        let batch = seg.read_bytes(*pos, header.size())?;
+        if let Some((outcome, coordinator_epoch)) = control::decode(header, &batch)? {
+            producers.set_coordinator_epoch(header.producer_id, coordinator_epoch);
+            if outcome == Outcome::Abort {
+                aborted.push(*entry);
+            }
+        }
+    }
+    if seg.set_aborted(aborted, false)? && !is_tail {
+        tracing::warn!(
+            segment = seg.base_offset(),
+            "rewrote the aborted-transaction index"
+        );
+    }
+    Ok(())
 }
 
 /// Validates the batch at `pos` of a segment file being recovered. The inner Err carries the

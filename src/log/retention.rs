@@ -1,5 +1,7 @@
-//! Removing old data (only where `cleanup.policy` includes `delete`): retention by time and size (whole non-active segments, oldest first, as
-//! Kafka does) and DeleteRecords (moves the log start offset, persisted in `log-start-offset`).
+//! Removing old data (only where `cleanup.policy` includes `delete`): retention by time and
+//! size (whole segments, oldest first, as Kafka does: by size never the active segment; by time
+//! the active one too once all of it has expired) and DeleteRecords (moves the log start
+//! offset, persisted in `log-start-offset`).
 //! The folder is fsynced after segments are removed, so a crash cannot bring them back.
 
 use super::checkpoint;
@@ -7,7 +9,8 @@ use super::error::LogError;
 use super::partition::PartitionLog;
 
 impl PartitionLog {
-    /// Applies `retention_ms` and `retention_bytes`; never deletes the active segment.
+    /// Applies `retention_ms` (an expired active segment is rolled, then deleted) and
+    /// `retention_bytes` (never the active segment).
     /// Advances the log start offset and returns the number of segments deleted. Also forgets
     /// idle idempotent producers.
     /// A log whose `cleanup.policy` lacks `delete` keeps every segment, as in Kafka.
@@ -19,13 +22,19 @@ impl PartitionLog {
             return Ok(0);
         }
         if retention_ms >= 0 {
-            while self.segments.len() > 1 {
-                let Some(first) = self.segments.values().next() else {
+            while let Some(first) = self.segments.values().next() {
+                let active = self.segments.len() == 1;
+                if active && first.is_empty() {
                     break;
-                };
+                }
                 let largest = first.largest_timestamp_for_retention()?;
                 if now_ms.saturating_sub(largest) <= retention_ms {
                     break;
+                }
+                if active {
+                    // As Kafka does: an expired active segment goes too, after a roll, so a
+                    // partition whose records have all expired ends up empty.
+                    self.roll()?;
                 }
                 self.delete_oldest_segment()?;
                 deleted += 1;

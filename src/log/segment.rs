@@ -1,4 +1,5 @@
-//! One segment of a partition log: `<baseOffset:020>.log` with its `.index` and `.timeindex`.
+//! One segment of a partition log: `<baseOffset:020>.log` with its `.index`, `.timeindex` and,
+//! once a transaction is aborted in it, `.txnindex` (`txn_index.rs`).
 //!
 //! The `.log` file holds record batches back to back, byte for byte as produced except the
 //! 8-byte baseOffset field, which the log writes when it assigns offsets (and, for
@@ -23,6 +24,7 @@ use super::faults::{self, Point};
 use super::index::{self, OffsetEntry};
 use super::index_file::EntryFile;
 use super::time_index::{self, TimeEntry};
+use super::txn_index::{AbortedTxn, TXN_INDEX_SUFFIX};
 
 pub(super) const LOG_SUFFIX: &str = "log";
 pub(super) const INDEX_SUFFIX: &str = "index";
@@ -43,6 +45,8 @@ pub(super) struct Segment {
     next_offset: i64,
     index: EntryFile<OffsetEntry>,
     time_index: EntryFile<TimeEntry>,
+    /// Transactions aborted by a marker in this segment.
+    txn_index: EntryFile<AbortedTxn>,
     bytes_since_index: u64,
     /// Largest batch maxTimestamp (-1 if none) and the base offset of the first batch with it.
     max_timestamp: i64,
@@ -84,14 +88,20 @@ impl Segment {
             .and_then(|file| {
                 let index = EntryFile::create(file_path(dir, base_offset, INDEX_SUFFIX))?;
                 let time_index = EntryFile::create(file_path(dir, base_offset, TIME_INDEX_SUFFIX))?;
-                Ok((file, index, time_index))
+                // Made on the first abort: most segments never hold one.
+                let txn_index = EntryFile::unchecked(file_path(dir, base_offset, TXN_INDEX_SUFFIX));
+                Ok((file, index, time_index, txn_index))
             });
         match created {
-            Ok((file, index, time_index)) => {
-                Ok(Self::new(base_offset, log_path, file, index, time_index))
-            }
+            Ok((file, index, time_index, txn_index)) => Ok(Self::new(
+                base_offset,
+                log_path,
+                file,
+                (index, time_index),
+                txn_index,
+            )),
             Err(e) => {
-                let cleanup = [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]
+                let cleanup = [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX]
                     .iter()
                     .try_for_each(|suffix| remove_if_present(&file_path(dir, base_offset, suffix)));
                 if let Err(cleanup) = cleanup {
@@ -110,15 +120,22 @@ impl Segment {
         let file = OpenOptions::new().read(true).write(true).open(&log_path)?;
         let index = EntryFile::unchecked(file_path(dir, base_offset, INDEX_SUFFIX));
         let time_index = EntryFile::unchecked(file_path(dir, base_offset, TIME_INDEX_SUFFIX));
-        Ok(Self::new(base_offset, log_path, file, index, time_index))
+        let txn_index = EntryFile::unchecked(file_path(dir, base_offset, TXN_INDEX_SUFFIX));
+        Ok(Self::new(
+            base_offset,
+            log_path,
+            file,
+            (index, time_index),
+            txn_index,
+        ))
     }
 
     fn new(
         base_offset: i64,
         log_path: PathBuf,
         file: File,
-        index: EntryFile<OffsetEntry>,
-        time_index: EntryFile<TimeEntry>,
+        (index, time_index): (EntryFile<OffsetEntry>, EntryFile<TimeEntry>),
+        txn_index: EntryFile<AbortedTxn>,
     ) -> Segment {
         Segment {
             base_offset,
@@ -128,6 +145,7 @@ impl Segment {
             next_offset: base_offset,
             index,
             time_index,
+            txn_index,
             bytes_since_index: 0,
             max_timestamp: -1,
             offset_of_max_timestamp: -1,
@@ -135,8 +153,8 @@ impl Segment {
         }
     }
 
-    /// Cuts the file to the batches replayed so far and brings both indexes on disk in line
-    /// with them. Returns (file was truncated, an index file was inconsistent).
+    /// Cuts the file to the batches replayed so far and brings the offset and time indexes on
+    /// disk in line with them. Returns (file was truncated, an index file was inconsistent).
     pub(super) fn finish_recovery(&mut self, sealed: bool) -> io::Result<(bool, bool)> {
         let file_len = self.file.metadata()?.len();
         let truncated = file_len != self.size;
@@ -151,6 +169,38 @@ impl Segment {
         let bad_index = self.index.reconcile()?;
         let bad_time_index = self.time_index.reconcile()?;
         Ok((truncated, bad_index || bad_time_index))
+    }
+
+    /// The aborted transactions in the `.txnindex` file, `None` if it is missing or malformed.
+    pub(super) fn read_txn_index(&self) -> io::Result<Option<Vec<AbortedTxn>>> {
+        self.txn_index.read()
+    }
+
+    /// Recovery's verdict on the aborted-transaction index: `entries` are what the segment
+    /// holds; `in_file` says the file already holds exactly them. Otherwise the file is brought
+    /// in line (completed if it holds a prefix, else rewritten). Returns true when the file had
+    /// to be rewritten.
+    pub(super) fn set_aborted(
+        &mut self,
+        entries: Vec<AbortedTxn>,
+        in_file: bool,
+    ) -> io::Result<bool> {
+        if in_file {
+            self.txn_index.adopt(entries);
+            return Ok(false);
+        }
+        self.txn_index.replace(entries);
+        self.txn_index.reconcile()
+    }
+
+    /// Records a transaction aborted by a marker just appended to this segment.
+    pub(super) fn push_aborted(&mut self, entry: AbortedTxn) {
+        self.txn_index.push(entry);
+    }
+
+    /// The transactions aborted by markers in this segment, in marker order.
+    pub(super) fn aborted(&self) -> &[AbortedTxn] {
+        self.txn_index.entries()
     }
 
     pub(super) fn base_offset(&self) -> i64 {
@@ -254,13 +304,17 @@ impl Segment {
     pub(super) fn sync_all(&mut self) -> io::Result<()> {
         self.index.sync()?;
         self.time_index.sync()?;
+        if !self.txn_index.entries().is_empty() {
+            self.txn_index.sync()?;
+        }
         faults::check(Point::Fsync, &self.log_path)?;
         self.file.sync_all()
     }
 
     pub(super) fn persist_indexes(&mut self) -> io::Result<()> {
         self.index.persist()?;
-        self.time_index.persist()
+        self.time_index.persist()?;
+        self.txn_index.persist()
     }
 
     /// Fills `buf` from byte `position` of the log file with a single positional read.
@@ -363,6 +417,8 @@ impl Segment {
             .set_path(file_path(dir, self.base_offset, INDEX_SUFFIX));
         self.time_index
             .set_path(file_path(dir, self.base_offset, TIME_INDEX_SUFFIX));
+        self.txn_index
+            .set_path(file_path(dir, self.base_offset, TXN_INDEX_SUFFIX));
     }
 
     /// Closes the segment and removes its files: the log first, so a crash part way leaves
@@ -373,6 +429,7 @@ impl Segment {
             file,
             index,
             time_index,
+            txn_index,
             ..
         } = self;
         drop(file);
@@ -380,6 +437,9 @@ impl Segment {
         std::fs::remove_file(&log_path)?;
         for path in [index.path(), time_index.path()] {
             remove_if_present(path)?;
+        }
+        if txn_index.path().exists() {
+            remove_if_present(txn_index.path())?;
         }
         Ok(())
     }

@@ -312,6 +312,61 @@ impl Topics {
         Ok(topic.id)
     }
 
+    /// Deletes every topic and its data, decided by one registry write (as [`Topics::delete`]
+    /// decides one); returns how many topics there were. Folders that cannot be removed now
+    /// are removed when the broker next opens. Blocking.
+    pub fn delete_all(&self) -> Result<usize, MetadataError> {
+        let mut doomed = self.lock_changes();
+        let topics = self.list();
+        if topics.is_empty() {
+            return Ok(0);
+        }
+        let entries: Vec<Doomed> = topics
+            .iter()
+            .map(|t| Doomed {
+                topic: t.name.clone(),
+                from: 0,
+                to: t.partition_count(),
+            })
+            .collect();
+        let before = doomed.len();
+        doomed.extend(entries.iter().cloned());
+        if let Err(e) = store::save(&self.dir, Vec::new(), &doomed) {
+            doomed.truncate(before);
+            return Err(e);
+        }
+        self.by_name
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.by_id
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        let mut removed = true;
+        for topic in &topics {
+            for partition in topic.partitions() {
+                let dir = self.partition_dir(&topic.name, partition.index);
+                let result = partition.while_idle(|| {
+                    faults::check(Point::Remove, &dir).and_then(|()| remove_dir(&dir))
+                });
+                if let Err(e) = result {
+                    tracing::warn!(dir = %dir.display(), error = %e,
+                        "could not remove a deleted partition; it is removed at the next start");
+                    removed = false;
+                }
+            }
+        }
+        if removed {
+            doomed.retain(|d| !entries.contains(d));
+            if let Err(e) = store::save(&self.dir, Vec::new(), &doomed) {
+                tracing::warn!(error = %e, "could not update the topic registry after a deletion");
+            }
+        }
+        tracing::info!(topics = topics.len(), "deleted every topic");
+        Ok(topics.len())
+    }
+
     /// Replaces a topic's config overrides with what `change` makes of the current ones:
     /// validates the result, and unless `validate_only`, persists it and applies it to every
     /// partition log at once (no restart needed). Returns the new overrides. Blocking.
@@ -751,6 +806,54 @@ mod tests {
                         assert_eq!(again.partition(0).unwrap().high_watermark(), 0);
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn deleting_every_topic_failing_at_any_step_deletes_all_or_none() {
+        for point in POINTS {
+            for skip in 0..3 {
+                let dir = tempfile::tempdir().unwrap();
+                let topics =
+                    Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
+                fill(&topics.create(spec("a", 2)).unwrap());
+                fill(&topics.create(spec("b", 3)).unwrap());
+                let result = {
+                    let _fail = faults::arm(Rule::once(point, dir.path()).skip(skip));
+                    topics.delete_all()
+                };
+                assert_eq!(
+                    result.is_ok(),
+                    topics.list().is_empty(),
+                    "{point:?}/{skip}: the answer must tell what happened"
+                );
+                drop(topics);
+                let topics =
+                    Topics::open(dir.path(), LogConfig::default(), Clock::system()).unwrap();
+                let names: Vec<String> = topics.list().iter().map(|t| t.name.clone()).collect();
+                match &result {
+                    Ok(n) => {
+                        assert_eq!(*n, 2);
+                        assert!(
+                            names.is_empty(),
+                            "{point:?}/{skip}: deleted topics came back"
+                        );
+                        for t in ["a", "b"] {
+                            assert_eq!(folders_of(dir.path(), t), Vec::<String>::new());
+                        }
+                    }
+                    Err(_) => {
+                        assert_eq!(names, vec!["a", "b"], "{point:?}/{skip}");
+                        for t in topics.list() {
+                            for p in t.partitions() {
+                                assert_eq!(p.high_watermark(), 1, "{point:?}/{skip}: data lost");
+                            }
+                        }
+                    }
+                }
+                assert_eq!(topics.delete_all().unwrap(), names.len());
+                assert_eq!(topics.delete_all().unwrap(), 0);
             }
         }
     }

@@ -1,11 +1,13 @@
 //! Figures computed at scrape time from the broker's state: topic and partition counts, log
-//! sizes, groups by state and consumer lag.
+//! sizes, groups by state, consumer lag, transactional ids by state and the transactions
+//! ended.
 
 use std::sync::Arc;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
@@ -25,6 +27,10 @@ pub(super) struct Snapshot {
     /// The cleaner's totals: passes, aborted, failed, bytes read, bytes written, records
     /// removed, pass time (µs), last pass time (µs).
     cleaner: [u64; 8],
+    /// (state name, transactional ids in it)
+    txn_states: Vec<(&'static str, usize)>,
+    /// Transactions committed, aborted, and aborted for running past their timeout.
+    txn_ended: [u64; 3],
 }
 
 const STATES: [GroupState; 5] = [
@@ -105,12 +111,24 @@ impl Snapshot {
                 lag.push((group.group_id.clone(), o.topic, o.partition, behind));
             }
         }
+        let counters = broker.txns.counters();
         Snapshot {
             topics,
             groups_by_state,
             lag,
             cleaning,
             cleaner,
+            txn_states: broker
+                .txns
+                .states()
+                .into_iter()
+                .map(|(s, n)| (s.as_str(), n))
+                .collect(),
+            txn_ended: [
+                counters.committed(),
+                counters.aborted(),
+                counters.timed_out_count(),
+            ],
         }
     }
 
@@ -174,6 +192,39 @@ impl Snapshot {
             by_partition,
         );
         self.register_cleaner(&mut registry);
+
+        let txns = Family::<[(&'static str, &'static str); 1], Gauge>::default();
+        for (state, count) in &self.txn_states {
+            txns.get_or_create(&[("state", state)])
+                .set(i64::try_from(*count).unwrap_or(i64::MAX));
+        }
+        registry.register(
+            "transactions",
+            "Transactional ids, by the state of their transaction (Ongoing ones are open)",
+            txns,
+        );
+        let [committed, aborted, timed_out] = self.txn_ended;
+        for (name, help, value) in [
+            (
+                "transactions_committed",
+                "Transactions committed",
+                committed,
+            ),
+            (
+                "transactions_aborted",
+                "Transactions aborted (timed-out ones included)",
+                aborted,
+            ),
+            (
+                "transactions_timed_out",
+                "Transactions the coordinator aborted after their timeout",
+                timed_out,
+            ),
+        ] {
+            let c = Counter::<u64>::default();
+            c.inc_by(value);
+            registry.register(name, help, c);
+        }
         registry
     }
 

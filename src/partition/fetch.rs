@@ -1,5 +1,6 @@
 //! The long-poll fetch: reads several partitions within one response budget, waiting up to
-//! `max_wait` for `min_bytes` to arrive.
+//! `max_wait` for `min_bytes` to arrive. At read_committed it reads up to each partition's last
+//! stable offset and returns, per partition, the aborted transactions overlapping what it read.
 //!
 //! A fetch waits on the partitions' append notifications, never a sleep loop. The wait is real
 //! time, not the broker clock: the client times its request out in real time (see `clock.rs`).
@@ -17,9 +18,9 @@ use bytes::Bytes;
 use futures_util::future::select_all;
 use tokio::task::JoinError;
 
-use super::{Partition, Watermarks};
+use super::{Isolation, Partition, Watermarks};
 use crate::clock::monotonic::Deadline;
-use crate::log::{LogError, ReadPlan};
+use crate::log::{next_offset_after, AbortedTxn, LogError, ReadPlan};
 
 /// One partition to read from `offset`, at most `max_bytes` of it (the partition's own limit).
 pub struct Wanted {
@@ -37,6 +38,7 @@ pub struct Limits {
     pub max_bytes: usize,
     /// How long to wait for `min_bytes` (real time).
     pub max_wait: Duration,
+    pub isolation: Isolation,
 }
 
 /// What one partition returned.
@@ -44,6 +46,8 @@ pub struct Fetched {
     pub watermarks: Watermarks,
     /// Whole batches as stored; empty when there is nothing new or no budget left.
     pub records: Result<Bytes, LogError>,
+    /// At read_committed, the aborted transactions overlapping `records`.
+    pub aborted: Vec<AbortedTxn>,
 }
 
 /// Reads `wanted`, in order, once there are `min_bytes`, an error, or `max_wait` has passed.
@@ -52,28 +56,37 @@ pub async fn fetch(wanted: Vec<Wanted>, limits: Limits) -> Result<Vec<Fetched>, 
     let deadline = Deadline::after(limits.max_wait);
     let wanted = Arc::new(wanted);
     loop {
-        if !ready(&wanted) && wait_for_append(&wanted, &deadline, true).await {
+        let isolation = limits.isolation;
+        if !ready(&wanted, isolation) && wait_for_append(&wanted, &deadline, true, isolation).await
+        {
             continue;
         }
         let w = wanted.clone();
         let (fetched, total, errors) =
-            tokio::task::spawn_blocking(move || read_all(&w, limits.max_bytes)).await?;
+            tokio::task::spawn_blocking(move || read_all(&w, limits.max_bytes, isolation)).await?;
         if total >= limits.min_bytes || errors || deadline.passed() {
             return Ok(fetched);
         }
         // Not enough yet: wait for more appends, then read again.
-        wait_for_append(&wanted, &deadline, false).await;
+        wait_for_append(&wanted, &deadline, false, isolation).await;
     }
 }
 
 /// Whether reading now could return data or an error (so there is no point waiting).
-fn ready(wanted: &[Wanted]) -> bool {
-    wanted.iter().any(|w| w.partition.fetch_ready(w.offset))
+fn ready(wanted: &[Wanted], isolation: Isolation) -> bool {
+    wanted
+        .iter()
+        .any(|w| w.partition.fetch_ready(w.offset, isolation))
 }
 
 /// Waits until any wanted partition is appended to, or the deadline. Returns false on timeout.
 /// With `recheck`, returns at once if data arrived before the wait was armed.
-async fn wait_for_append(wanted: &[Wanted], deadline: &Deadline, recheck: bool) -> bool {
+async fn wait_for_append(
+    wanted: &[Wanted],
+    deadline: &Deadline,
+    recheck: bool,
+    isolation: Isolation,
+) -> bool {
     if deadline.passed() {
         return false;
     }
@@ -90,20 +103,24 @@ async fn wait_for_append(wanted: &[Wanted], deadline: &Deadline, recheck: bool) 
         w.as_mut().enable();
     }
     // An append may have landed before the waits were armed.
-    if recheck && ready(wanted) {
+    if recheck && ready(wanted, isolation) {
         return true;
     }
     deadline.run(select_all(waits)).await.is_some()
 }
 
 /// Reads every partition within the response budget: (results, bytes, any error). Blocking.
-fn read_all(wanted: &[Wanted], max_bytes: usize) -> (Vec<Fetched>, usize, bool) {
+fn read_all(
+    wanted: &[Wanted],
+    max_bytes: usize,
+    isolation: Isolation,
+) -> (Vec<Fetched>, usize, bool) {
     let mut total = 0usize;
     let mut errors = false;
     let fetched = wanted
         .iter()
         .map(|w| {
-            let fetched = read_one(w, max_bytes, &mut total);
+            let fetched = read_one(w, max_bytes, &mut total, isolation);
             errors |= fetched.records.is_err();
             fetched
         })
@@ -111,15 +128,16 @@ fn read_all(wanted: &[Wanted], max_bytes: usize) -> (Vec<Fetched>, usize, bool) 
     (fetched, total, errors)
 }
 
-fn read_one(w: &Wanted, max_bytes: usize, total: &mut usize) -> Fetched {
+fn read_one(w: &Wanted, max_bytes: usize, total: &mut usize, isolation: Isolation) -> Fetched {
     let budget = w.max_bytes.min(max_bytes.saturating_sub(*total));
     if budget == 0 && *total > 0 {
         return Fetched {
             watermarks: w.partition.watermarks(),
             records: Ok(Bytes::new()),
+            aborted: Vec::new(),
         };
     }
-    let (watermarks, plan) = w.partition.plan_read(w.offset, budget.max(1));
+    let (watermarks, plan) = w.partition.plan_read(w.offset, budget.max(1), isolation);
     let records = match plan.and_then(ReadPlan::read) {
         // Only the first partition with data may exceed the limits (KIP-74).
         Ok(records) if *total > 0 && records.len() > budget => Ok(Bytes::new()),
@@ -129,8 +147,18 @@ fn read_one(w: &Wanted, max_bytes: usize, total: &mut usize) -> Fetched {
         }
         Err(e) => Err(e),
     };
+    let aborted = match (&records, isolation) {
+        (Ok(bytes), Isolation::ReadCommitted) => match next_offset_after(bytes) {
+            // Every transaction overlapping what was read had ended when it was planned (it
+            // lies below the last stable offset), so its entry is in the index now.
+            Some(upper) => w.partition.aborted_transactions(w.offset, upper),
+            None => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
     Fetched {
         watermarks,
         records,
+        aborted,
     }
 }

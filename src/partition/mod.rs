@@ -15,19 +15,20 @@
 //!
 //! Where what comes next goes:
 //!
-//! - **Compaction.** [`Partition::clean`]: the cleaner (in `log/`) plans a pass under the lock,
-//!   writes cleaned segments from that snapshot without it, then swaps them in under it (the log
-//!   checks that nothing it cleaned changed underneath), refreshing and waking as every change
-//!   does. It never cleans at or past [`Watermarks::last_stable`]. `cleaning.rs` schedules passes
-//!   over all compacted partitions (`log.cleaner.*`).
-//! - **Transactions.** The log tracks ongoing transactions and computes the last stable offset;
-//!   [`Watermarks::last_stable`] (today the high watermark: nothing is ever uncommitted) reports
-//!   it. The transaction coordinator appends control batches through an operation shaped like
-//!   [`Partition::append`], which also wakes fetches when the last stable offset moves. A
-//!   read_committed fetch passes its isolation level in [`fetch::Limits`]; the engine then
-//!   plans reads only up to the last stable offset, waits on the same wake-up when it is
-//!   there, and returns the aborted transactions in range. ListOffsets' latest offset at
-//!   read_committed becomes another [`OffsetQuery`].
+//! Compaction: [`Partition::clean`]: the cleaner (in `log/`) plans a pass under the lock,
+//! writes cleaned segments from that snapshot without it, then swaps them in under it (the log
+//! checks that nothing it cleaned changed underneath), refreshing and waking as every change
+//! does. It never cleans at or past the first unstable offset. `cleaning.rs` schedules passes
+//! over all compacted partitions (`log.cleaner.*`).
+//!
+//! Transactions: the log tracks open transactions and computes the last stable offset, cached
+//! here beside the high watermark. The transaction coordinator appends markers through
+//! [`Partition::append_marker`] and lets producers open transactions through
+//! [`Partition::verify_transaction`]; like every change they go through `change()`, which
+//! wakes fetches when the log end or the last stable offset moves. A read_committed fetch
+//! passes [`Isolation::ReadCommitted`] in [`fetch::Limits`]: it reads only up to the last
+//! stable offset, waits on the same wake-up when it is there, and gets the aborted
+//! transactions of what it read.
 
 pub mod cleaning;
 pub mod fetch;
@@ -40,7 +41,10 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::log::cleaner::{Dirtiness, LastPass, OffsetMap, PassReport, Throttle};
-use crate::log::{AppendOutcome, LogConfig, LogError, PartitionLog, ReadPlan, TimestampLookup};
+use crate::log::{
+    AbortedTxn, AppendOutcome, LogConfig, LogError, Marker, PartitionLog, ProducerSnapshot,
+    ReadPlan, TimestampLookup,
+};
 
 /// Kafka's "no timestamp", for offsets that are not found by time.
 const NO_TIMESTAMP: i64 = -1;
@@ -57,6 +61,7 @@ pub struct Partition {
     cleaning: AtomicBool,
     /// Broker-clock time before which the cleaner leaves this log alone after a failure.
     cleaning_backoff_until: AtomicI64,
+    stable_offset: AtomicI64,
 }
 
 /// A partition's offsets as a fetch reports them.
@@ -69,13 +74,23 @@ pub struct Watermarks {
     pub last_stable: i64,
 }
 
-impl Watermarks {
-    fn new(log_start: i64, high: i64) -> Watermarks {
-        Watermarks {
-            log_start,
-            high,
-            // No transactions yet: every record is stable.
-            last_stable: high,
+/// Which records a reader may see (Kafka's isolation level).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Isolation {
+    /// Everything appended, up to the high watermark.
+    #[default]
+    ReadUncommitted,
+    /// Only up to the last stable offset: no record of a transaction still open.
+    ReadCommitted,
+}
+
+impl Isolation {
+    /// Kafka's `isolation_level` field: 1 is read_committed.
+    pub fn from_wire(level: i8) -> Isolation {
+        if level == 1 {
+            Isolation::ReadCommitted
+        } else {
+            Isolation::ReadUncommitted
         }
     }
 }
@@ -103,6 +118,7 @@ impl Partition {
     pub fn new(index: i32, log: PartitionLog, clock: Clock) -> Partition {
         let end = log.log_end_offset();
         let start = log.log_start_offset();
+        let stable = log.last_stable_offset();
         Partition {
             index,
             clock,
@@ -112,6 +128,7 @@ impl Partition {
             start_offset: AtomicI64::new(start),
             cleaning: AtomicBool::new(false),
             cleaning_backoff_until: AtomicI64::new(i64::MIN),
+            stable_offset: AtomicI64::new(stable),
         }
     }
 
@@ -119,6 +136,32 @@ impl Partition {
     /// clock (LogAppendTime, segment age, producer state). Blocking.
     pub fn append(&self, records: Bytes) -> Result<AppendOutcome, LogError> {
         self.change(|log, now_ms| log.append(records, now_ms))
+    }
+
+    /// Appends a transaction marker (see [`PartitionLog::append_marker`]). Blocking.
+    pub fn append_marker(&self, marker: &Marker) -> Result<AppendOutcome, LogError> {
+        self.change(|log, now_ms| log.append_marker(marker, now_ms))
+    }
+
+    /// Lets producer `pid` at `epoch` open a transaction here (the coordinator added this
+    /// partition to its transaction). Blocking (takes the lock).
+    pub fn verify_transaction(&self, pid: i64, epoch: i16) {
+        self.lock().verify_transaction(pid, epoch);
+    }
+
+    /// Whether producer `pid` has a transaction open here. Blocking (takes the lock).
+    pub fn has_open_transaction(&self, pid: i64) -> bool {
+        self.lock().has_open_transaction(pid)
+    }
+
+    /// The producers the log knows (DescribeProducers). Blocking (takes the lock).
+    pub fn producers(&self) -> Vec<ProducerSnapshot> {
+        self.lock().producers()
+    }
+
+    /// The transactions aborted here that overlap `[from, upper)`. Blocking (takes the lock).
+    pub fn aborted_transactions(&self, from: i64, upper: i64) -> Vec<AbortedTxn> {
+        self.lock().aborted_transactions(from, upper)
     }
 
     /// DeleteRecords: moves the log start offset up to `before` and deletes the segments wholly
@@ -212,43 +255,84 @@ impl Partition {
         self.start_offset.load(Ordering::Acquire)
     }
 
+    /// Where read_committed consumers stop (cached, without the lock).
+    pub fn last_stable_offset(&self) -> i64 {
+        self.stable_offset.load(Ordering::Acquire)
+    }
+
     /// The cached offsets, without the lock.
     pub fn watermarks(&self) -> Watermarks {
-        Watermarks::new(self.log_start_offset(), self.high_watermark())
+        Watermarks {
+            log_start: self.log_start_offset(),
+            high: self.high_watermark(),
+            last_stable: self.last_stable_offset(),
+        }
     }
 
     /// ListOffsets: the offset (and, when found by time, the timestamp) `query` names; `None`
-    /// when no record matches. Blocking (lookups by time read segment files).
-    pub fn offset_for(&self, query: OffsetQuery) -> Result<Option<TimestampLookup>, LogError> {
+    /// when no record matches. At read_committed the latest offset is the last stable offset
+    /// and a record found by time must lie below it, as in Kafka. Blocking (lookups by time
+    /// read segment files).
+    pub fn offset_for(
+        &self,
+        query: OffsetQuery,
+        isolation: Isolation,
+    ) -> Result<Option<TimestampLookup>, LogError> {
         let at = |offset| {
             Ok(Some(TimestampLookup {
                 offset,
                 timestamp: NO_TIMESTAMP,
             }))
         };
-        match query {
-            OffsetQuery::Earliest => at(self.log_start_offset()),
-            OffsetQuery::Latest => at(self.high_watermark()),
-            OffsetQuery::MaxTimestamp => self.lock().max_timestamp(),
-            OffsetQuery::Timestamp(ts) => self.lock().lookup_timestamp(ts),
-        }
+        let limit = match isolation {
+            Isolation::ReadUncommitted => self.high_watermark(),
+            Isolation::ReadCommitted => self.last_stable_offset(),
+        };
+        let found = match query {
+            OffsetQuery::Earliest => return at(self.log_start_offset()),
+            OffsetQuery::Latest => return at(limit),
+            OffsetQuery::MaxTimestamp => self.lock().max_timestamp()?,
+            OffsetQuery::Timestamp(ts) => self.lock().lookup_timestamp(ts)?,
+        };
+        Ok(found.filter(|hit| hit.offset < limit))
     }
 
     /// The offsets and where a read of up to `max_bytes` from `offset` would copy from, found
     /// under the lock; [`ReadPlan::read`] copies after it is released. Blocking.
-    fn plan_read(&self, offset: i64, max_bytes: usize) -> (Watermarks, Result<ReadPlan, LogError>) {
+    fn plan_read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        isolation: Isolation,
+    ) -> (Watermarks, Result<ReadPlan, LogError>) {
         let log = self.lock();
-        let watermarks = Watermarks::new(log.log_start_offset(), log.log_end_offset());
-        (watermarks, log.plan_read(offset, max_bytes))
+        let watermarks = Watermarks {
+            log_start: log.log_start_offset(),
+            high: log.log_end_offset(),
+            last_stable: log.last_stable_offset(),
+        };
+        let upper = match isolation {
+            Isolation::ReadUncommitted => watermarks.high,
+            Isolation::ReadCommitted => watermarks.last_stable,
+        };
+        (watermarks, log.plan_read(offset, max_bytes, upper))
     }
 
     /// Whether a fetch at `offset` has something to return now (records, or an error because
-    /// the offset is out of range), so waiting for an append is pointless.
-    fn fetch_ready(&self, offset: i64) -> bool {
-        offset != self.high_watermark() || offset < self.log_start_offset()
+    /// the offset is out of range), so waiting for an append is pointless. A read_committed
+    /// fetch at the last stable offset (below the high watermark) waits for it to move.
+    fn fetch_ready(&self, offset: i64, isolation: Isolation) -> bool {
+        let high = self.high_watermark();
+        if offset < self.log_start_offset() || offset > high {
+            return true;
+        }
+        match isolation {
+            Isolation::ReadUncommitted => offset != high,
+            Isolation::ReadCommitted => offset < self.last_stable_offset(),
+        }
     }
 
-    /// Resolves after the next append. Call `enable()` on the future before checking for data,
+    /// Resolves after the next append or move of the last stable offset. Call `enable()` on the future before checking for data,
     /// so an append between the check and the await is not missed.
     fn appended(&self) -> tokio::sync::futures::Notified<'_> {
         self.appended.notified()
@@ -270,13 +354,16 @@ impl Partition {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Refreshes the cached offsets from `log` (with the lock held) and wakes fetches waiting
-    /// for an append if the log end moved.
+    /// Refreshes the cached offsets from `log` (with the lock held) and wakes waiting fetches
+    /// if the log end or the last stable offset moved.
     fn refresh(&self, log: &PartitionLog) {
         self.start_offset
             .store(log.log_start_offset(), Ordering::Release);
         let end = log.log_end_offset();
-        if self.end_offset.swap(end, Ordering::AcqRel) != end {
+        let stable = log.last_stable_offset();
+        let end_moved = self.end_offset.swap(end, Ordering::AcqRel) != end;
+        let stable_moved = self.stable_offset.swap(stable, Ordering::AcqRel) != stable;
+        if end_moved || stable_moved {
             self.appended.notify_waiters();
         }
     }

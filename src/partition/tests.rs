@@ -10,7 +10,7 @@ use kafka_protocol::records::{
 };
 
 use super::fetch::{self, Limits, Wanted};
-use super::{DeleteBefore, OffsetQuery, Partition};
+use super::{DeleteBefore, Isolation, OffsetQuery, Partition};
 use crate::clock::{monotonic, Clock, ManualClock};
 use crate::log::{LogConfig, LogError, PartitionLog, TimestampLookup};
 
@@ -58,6 +58,7 @@ fn limits(min_bytes: usize, max_bytes: usize, max_wait: Duration) -> Limits {
         min_bytes,
         max_bytes,
         max_wait,
+        isolation: Isolation::ReadUncommitted,
     }
 }
 
@@ -84,9 +85,21 @@ fn every_change_refreshes_the_cached_offsets() {
             timestamp: -1,
         })
     };
-    assert_eq!(p.offset_for(OffsetQuery::Earliest).unwrap(), at(3));
-    assert_eq!(p.offset_for(OffsetQuery::Latest).unwrap(), at(3));
-    assert_eq!(p.offset_for(OffsetQuery::Timestamp(0)).unwrap(), None);
+    assert_eq!(
+        p.offset_for(OffsetQuery::Earliest, Isolation::ReadUncommitted)
+            .unwrap(),
+        at(3)
+    );
+    assert_eq!(
+        p.offset_for(OffsetQuery::Latest, Isolation::ReadUncommitted)
+            .unwrap(),
+        at(3)
+    );
+    assert_eq!(
+        p.offset_for(OffsetQuery::Timestamp(0), Isolation::ReadUncommitted)
+            .unwrap(),
+        None
+    );
 }
 
 #[test]
@@ -141,7 +154,7 @@ async fn a_fetch_at_the_log_end_returns_as_soon_as_a_record_is_appended() {
 
 /// The stored bytes of the one-record batch at `offset`.
 fn batch_at(p: &Partition, offset: i64) -> Bytes {
-    let (_, plan) = p.plan_read(offset, 1);
+    let (_, plan) = p.plan_read(offset, 1, Isolation::ReadUncommitted);
     plan.unwrap().read().unwrap()
 }
 

@@ -18,7 +18,8 @@ use super::listener::ListenerContext;
 use super::sasl::{Admit, Gate, Outcome};
 use crate::broker::Broker;
 use crate::clock::monotonic;
-use crate::handler::{self, Requester};
+use crate::control::hook::{Hook, Pass};
+use crate::handler::Requester;
 use crate::metrics::Metrics;
 use crate::protocol::{self, Decoded, ResponseBuffer};
 use crate::security::Principal;
@@ -55,6 +56,9 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         listener: listener.name.clone(),
         peer,
     };
+    // The test-control plane's hook: fault rules and capture see each admitted request here.
+    let mut hook = Hook::new(&broker);
+    let mut swallowed = false;
     loop {
         let next = tokio::select! {
             next = monotonic::timeout(idle, frames.next()) => next,
@@ -72,6 +76,11 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 break;
             }
         };
+        if swallowed {
+            // A swallowed request is never answered, and as Kafka answers a connection's
+            // requests in order, nothing after it is either: the client's timeout ends this.
+            continue;
+        }
         let api = if gate.wants_raw_token() {
             None
         } else {
@@ -79,14 +88,25 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         };
         metrics.bytes_in(frame.len());
         let timer = metrics.request(api);
+        let mut fault_close = false;
         let result = if gate.wants_raw_token() {
             Ok(gate.raw_token(frame, &mut out).await)
         } else {
             match protocol::decode(frame) {
                 Ok(Decoded::Request(request)) => match gate.admit(&request) {
-                    Admit::Handler => handler::respond(&broker, &requester, *request, &mut out)
-                        .await
-                        .map(|()| Outcome::Continue),
+                    Admit::Handler => {
+                        match hook.pass(&broker, &requester, *request, &mut out).await {
+                            Pass::Answered(result) => result.map(|()| Outcome::Continue),
+                            Pass::Close => {
+                                fault_close = true;
+                                Ok(Outcome::Continue)
+                            }
+                            Pass::Swallow => {
+                                swallowed = true;
+                                Ok(Outcome::Continue)
+                            }
+                        }
+                    }
                     Admit::Gate => gate.handle(*request, &mut out).await,
                     Admit::Refuse(reason) => Ok(Outcome::Close(reason)),
                 },
@@ -98,6 +118,11 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             }
         };
         timer.finish();
+        if fault_close {
+            // Answers to the requests before it still go out.
+            tracing::info!(%peer, api_key = ?api, "closing connection (fault rule)");
+            break;
+        }
         match result {
             Ok(Outcome::Continue) => {}
             Ok(Outcome::Authenticated(principal)) => {

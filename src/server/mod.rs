@@ -15,12 +15,13 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::broker::Broker;
 use crate::clock::monotonic;
+use crate::control::Control;
 use crate::security::Principal;
 use listener::{Bound, ListenerContext};
 
@@ -53,14 +54,35 @@ async fn accept_loop(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let Bound {
-        listener, context, ..
+        mut listener,
+        context,
+        ..
     } = bound;
     let mut connections = JoinSet::new();
+    let control = broker.control().cloned();
+    if let Some(control) = &control {
+        control.outage().register();
+    }
     loop {
+        let down_requested = async {
+            match &control {
+                Some(control) => control.outage().down_requested().await,
+                None => std::future::pending().await,
+            }
+        };
         let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+            accepted = listener.accept() => Some(accepted),
             _ = shutdown.wait_for(|stop| *stop) => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            () = down_requested => None,
+        };
+        let Some(accepted) = accepted else {
+            let Some(control) = &control else { continue };
+            match take_down(listener, &mut connections, control, &mut shutdown).await {
+                Some(again) => listener = again,
+                None => return,
+            }
+            continue;
         };
         let (stream, peer) = match accepted {
             Ok(pair) => pair,
@@ -99,6 +121,22 @@ async fn accept_loop(
         tracing::warn!("connections still busy after {DRAIN_TIMEOUT:?}, closing them");
         connections.shutdown().await;
     }
+}
+
+/// "Broker down" (test-control plane): closes the listener, so connecting is refused, drops
+/// every connection with whatever it had in flight, then waits to be brought up again and
+/// returns the new listener on the same address (`None` if the broker stops meanwhile).
+async fn take_down(
+    listener: TcpListener,
+    connections: &mut JoinSet<()>,
+    control: &Control,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<TcpListener> {
+    let addr = listener.local_addr().ok()?;
+    drop(listener);
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
+    control.outage().wait_up(addr, shutdown).await
 }
 
 /// Runs one accepted connection: the TLS handshake on TLS listeners, then the requests.

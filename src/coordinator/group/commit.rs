@@ -129,19 +129,25 @@ impl Group {
     }
 
     /// Handles an OffsetFetch: the requested partitions (offset -1 when nothing is
-    /// committed), or every committed partition when `topics` is `None`. There are no
-    /// transactional offsets, so `require_stable` never has to wait.
+    /// committed), or every committed partition when `topics` is `None`. With
+    /// `require_stable`, a partition whose offset an open transaction is committing is
+    /// answered as unstable (the client retries until the transaction ends).
     pub fn fetch_offsets(
         &self,
         topics: Option<Vec<(String, Vec<i32>)>>,
-        _require_stable: bool,
+        require_stable: bool,
     ) -> Vec<FetchedOffset> {
-        let fetched = |topic: &str, partition: i32, o: Option<&CommittedOffset>| FetchedOffset {
-            topic: topic.to_string(),
-            partition,
-            offset: o.map_or(-1, |o| o.offset),
-            leader_epoch: o.map_or(-1, |o| o.leader_epoch),
-            metadata: o.map(|o| o.metadata.clone()).unwrap_or_default(),
+        let fetched = |topic: &str, partition: i32, o: Option<&CommittedOffset>| {
+            let unstable = require_stable && self.has_pending_txn_offset(topic, partition);
+            let o = o.filter(|_| !unstable);
+            FetchedOffset {
+                topic: topic.to_string(),
+                partition,
+                offset: o.map_or(-1, |o| o.offset),
+                leader_epoch: o.map_or(-1, |o| o.leader_epoch),
+                metadata: o.map(|o| o.metadata.clone()).unwrap_or_default(),
+                unstable,
+            }
         };
         match topics {
             None => self
@@ -311,6 +317,7 @@ impl Group {
         if self.state == GroupState::Empty
             && self.offsets.is_empty()
             && self.pending_members.is_empty()
+            && !self.has_pending_txn_offsets()
         {
             info!(group = %self.id, "empty group without offsets removed");
             self.make_dead(now_ms, out);

@@ -30,6 +30,7 @@ mod rebalance;
 mod recovery;
 mod roster;
 mod timers;
+mod txn_offsets;
 
 /// The effects of a state transition: replies to parked or immediate JoinGroup/SyncGroup requests,
 /// and records that must be durable before any of these replies is sent.
@@ -40,6 +41,9 @@ pub struct Effects {
     pub records: Vec<Record>,
     /// Previous values of offsets changed by `records`, to restore if the write fails.
     pub undo_offsets: Vec<(String, i32, Option<CommittedOffset>)>,
+    /// Previous pending transactional offsets changed by `records`: (producer id, topic,
+    /// partition, old value).
+    pub undo_pending: Vec<(i64, String, i32, Option<CommittedOffset>)>,
 }
 
 impl Effects {
@@ -91,6 +95,9 @@ pub struct Group {
     new_member_added: bool,
     next_seq: u64,
     offsets: Offsets,
+    /// Offsets committed by open transactions, by producer id (TxnOffsetCommit), pending until
+    /// the transaction coordinator ends the transaction.
+    pending_txn: BTreeMap<i64, Offsets>,
     next_expiry_check_ms: i64,
 }
 
@@ -121,6 +128,7 @@ impl Group {
             new_member_added: false,
             next_seq: 0,
             offsets: Offsets::default(),
+            pending_txn: BTreeMap::new(),
         }
     }
 

@@ -20,6 +20,12 @@ impl Group {
         for (topic, partition, value) in loaded.offsets {
             g.offsets.put(&topic, partition, value);
         }
+        for (producer_id, topic, partition, value) in loaded.pending {
+            g.pending_txn
+                .entry(producer_id)
+                .or_default()
+                .put(&topic, partition, value);
+        }
         if let Some(meta) = loaded.metadata {
             g.generation = meta.generation_id;
             g.protocol_type = meta.protocol_type;

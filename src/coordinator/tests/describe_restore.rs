@@ -47,6 +47,7 @@ fn restored_group_is_stable_with_members_and_fresh_session_timers() {
         LoadedGroup {
             metadata: Some(metadata),
             offsets,
+            pending: Vec::new(),
             consumer: None,
         },
         later,
@@ -95,6 +96,7 @@ fn restored_empty_group_and_over_capacity_group() {
         LoadedGroup {
             metadata: Some(metadata),
             offsets: vec![],
+            pending: vec![],
             consumer: None,
         },
         T0,

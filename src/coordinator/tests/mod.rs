@@ -314,3 +314,4 @@ mod offsets;
 mod static_membership;
 mod store;
 mod sync;
+mod txn_offsets;

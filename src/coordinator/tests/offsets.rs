@@ -20,14 +20,16 @@ fn standalone_commit_creates_a_simple_group() {
                 partition: 0,
                 offset: 42,
                 leader_epoch: 1,
-                metadata: "md42".into()
+                metadata: "md42".into(),
+                unstable: false,
             },
             FetchedOffset {
                 topic: "t".into(),
                 partition: 5,
                 offset: -1,
                 leader_epoch: -1,
-                metadata: String::new()
+                metadata: String::new(),
+                unstable: false,
             },
         ]
     );

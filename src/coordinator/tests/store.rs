@@ -83,6 +83,23 @@ fn every_record_kind_round_trips() {
             group_id: "".into(),
             metadata: GroupMetadataRecord::default(),
         },
+        Record::TxnOffset {
+            group_id: "g".into(),
+            producer_id: 9,
+            topic: "t".into(),
+            partition: 2,
+            value: CommittedOffset {
+                offset: 7,
+                leader_epoch: 1,
+                metadata: "m".into(),
+                commit_timestamp_ms: 5,
+            },
+        },
+        Record::TxnOffsetsEnd {
+            group_id: "g".into(),
+            producer_id: 9,
+            commit: true,
+        },
     ] {
         let frame = encode_frame(&r).unwrap();
         let (back, len) = read_frame(&frame).unwrap().unwrap();
@@ -309,4 +326,70 @@ fn a_frame_with_a_valid_crc_that_does_not_decode_stops_the_open() {
     let err = Store::open(dir.path(), 0).expect_err("an undecodable frame must stop the open");
     assert!(err.to_string().contains("does not decode"), "{err}");
     assert_eq!(fs::read(&path).unwrap(), data, "the log was changed");
+}
+
+#[test]
+fn pending_transactional_offsets_replay_until_their_transaction_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let pending = |pid: i64, partition: i32, offset: i64| Record::TxnOffset {
+        group_id: "g".into(),
+        producer_id: pid,
+        topic: "t".into(),
+        partition,
+        value: CommittedOffset {
+            offset,
+            leader_epoch: -1,
+            metadata: String::new(),
+            commit_timestamp_ms: 1,
+        },
+    };
+    let end = |pid: i64, commit: bool| Record::TxnOffsetsEnd {
+        group_id: "g".into(),
+        producer_id: pid,
+        commit,
+    };
+    {
+        let (mut store, _) = Store::open(dir.path(), 1).unwrap();
+        store
+            .append(&[pending(1, 0, 10), pending(2, 1, 20)])
+            .unwrap();
+        store.append(&[pending(3, 2, 30)]).unwrap();
+        // 1 commits (its offset written as a committed one with the end), 3 aborts.
+        store
+            .append(&[offset("g", "t", 0, 10), end(1, true)])
+            .unwrap();
+        store.append(&[end(3, false)]).unwrap();
+        store.compact().unwrap();
+    }
+    let (_, groups) = Store::open(dir.path(), 1).unwrap();
+    let g = &groups["g"];
+    assert_eq!(loaded_offset(&groups, "g", "t", 0), Some(10));
+    let left: Vec<(i64, i32, i64)> = g
+        .pending
+        .iter()
+        .map(|(pid, _, p, o)| (*pid, *p, o.offset))
+        .collect();
+    assert_eq!(left, vec![(2, 1, 20)]);
+}
+
+#[test]
+fn clearing_the_log_forgets_every_group_durably_and_appends_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 0).unwrap();
+    store
+        .append(&[
+            group("g", 1),
+            offset("g", "t", 0, 5),
+            offset("h", "t", 1, 9),
+        ])
+        .unwrap();
+    store.clear().unwrap();
+    assert!(store.is_empty());
+    assert_eq!(store.len(), MAGIC.len() as u64);
+    assert!(!dir.path().join(TMP_NAME).exists());
+    store.append(&[offset("h", "t", 1, 10)]).unwrap();
+    drop(store);
+    let (_, groups) = Store::open(dir.path(), 0).unwrap();
+    assert_eq!(groups.keys().collect::<Vec<_>>(), vec!["h"]);
+    assert_eq!(loaded_offset(&groups, "h", "t", 1), Some(10));
 }

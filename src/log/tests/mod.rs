@@ -7,6 +7,7 @@ mod idempotence;
 mod recovery;
 mod retention;
 mod timestamps;
+mod transactions;
 mod validation;
 
 use std::path::Path;
@@ -28,6 +29,7 @@ pub(super) struct Spec {
     pub base_sequence: i32,
     pub compression: Compression,
     pub value_len: usize,
+    pub transactional: bool,
 }
 
 impl Spec {
@@ -39,6 +41,7 @@ impl Spec {
             base_sequence: -1,
             compression: Compression::None,
             value_len: 10,
+            transactional: false,
         }
     }
 
@@ -57,7 +60,7 @@ impl Spec {
             .iter()
             .enumerate()
             .map(|(i, &ts)| Record {
-                transactional: false,
+                transactional: self.transactional,
                 control: false,
                 delete_horizon: false,
                 partition_leader_epoch: -1,

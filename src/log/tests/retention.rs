@@ -76,6 +76,36 @@ fn retention_by_time_uses_each_segments_largest_timestamp() {
     assert_eq!(log.enforce_retention(3_000).unwrap(), 0);
     assert!(log.enforce_retention(1_000_000).unwrap() > 0);
     assert_eq!(log.segment_count(), 1);
+    assert_eq!(
+        log.log_start_offset(),
+        log.log_end_offset(),
+        "all expired: empty"
+    );
+}
+
+#[test]
+fn an_expired_active_segment_is_rolled_and_deleted_and_the_log_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        retention_ms: 1_000,
+        ..small_config()
+    };
+    let mut log = open(dir.path(), config.clone());
+    log.append(plain(3, 100), 0).unwrap();
+    assert_eq!(log.segment_count(), 1);
+    assert_eq!(log.enforce_retention(1_102).unwrap(), 0, "not expired yet");
+    assert_eq!(log.enforce_retention(1_103).unwrap(), 1);
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (3, 3));
+    assert_eq!(log.segment_count(), 1);
+    assert_eq!(
+        log.enforce_retention(1_000_000).unwrap(),
+        0,
+        "an empty active segment stays"
+    );
+    assert_eq!(log.append(plain(1, 2_000), 0).unwrap().base_offset, 3);
+    drop(log);
+    let log = open(dir.path(), config);
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (3, 4));
 }
 
 #[test]

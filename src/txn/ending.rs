@@ -1,0 +1,131 @@
+//! Ending a transaction: the Prepare state is made durable, then a marker is written to every
+//! partition of the transaction and the groups' offsets are settled, then the Complete state
+//! follows. A marker or group that cannot be reached now (an I/O error) leaves the
+//! transaction in its Prepare state with what is left; the timers try again, and a restart
+//! that finds the Prepare state writes every marker again (a second marker for a transaction
+//! already ended on a partition is harmless: it closes nothing).
+
+use std::collections::BTreeSet;
+
+use super::coordinator::{SlotGuard, TxnCoordinator, COORDINATOR_EPOCH};
+use super::error::TxnError;
+use super::machine;
+use super::metadata::{TxnMetadata, TxnPartition};
+use super::state::TxnState;
+use crate::log::{LogError, Marker, Outcome};
+
+impl TxnCoordinator {
+    /// Persists `prepare` (PrepareCommit or PrepareAbort) as the id's state, then finishes it.
+    pub(super) async fn end(
+        &self,
+        slot: &mut SlotGuard,
+        prepare: TxnMetadata,
+    ) -> Result<(), TxnError> {
+        let s = &self.shared;
+        s.persist(&prepare, true).await?;
+        s.publish(&prepare);
+        slot.meta = Some(prepare);
+        self.finish(slot).await;
+        Ok(())
+    }
+
+    /// Writes the markers and settles the offsets of the id's Prepare state; once all are done,
+    /// moves it to its Complete state. Does nothing for an id in any other state.
+    pub(super) async fn finish(&self, slot: &mut SlotGuard) {
+        let s = &self.shared;
+        let Some(prepare) = slot.meta.clone() else {
+            return;
+        };
+        let commit = match prepare.state {
+            TxnState::PrepareCommit => true,
+            TxnState::PrepareAbort => false,
+            _ => return,
+        };
+        let left_partitions = self.write_markers(&prepare, commit).await;
+        let mut left_groups = BTreeSet::new();
+        for group in &prepare.groups {
+            if let Err(e) = s.groups.complete(group, prepare.producer_id, commit).await {
+                tracing::warn!(transactional_id = %prepare.transactional_id, %group, error = %e,
+                    "settling the transaction's offsets failed; will retry");
+                left_groups.insert(group.clone());
+            }
+        }
+        if !left_partitions.is_empty() || !left_groups.is_empty() {
+            // Stays in the Prepare state; only what is left is retried.
+            let mut pending = prepare;
+            pending.partitions = left_partitions;
+            pending.groups = left_groups;
+            slot.meta = Some(pending);
+            return;
+        }
+        let now = s.clock.now_ms();
+        let complete = machine::complete(&prepare, now);
+        // Not fsynced: a restart that finds the Prepare state writes the markers again.
+        if let Err(e) = s.persist(&complete, false).await {
+            tracing::warn!(transactional_id = %prepare.transactional_id, error = %e,
+                "recording the end of the transaction failed; will retry");
+            return;
+        }
+        s.counters.ended(commit);
+        s.publish(&complete);
+        tracing::debug!(transactional_id = %complete.transactional_id, state = %complete.state,
+            "transaction ended");
+        slot.meta = Some(complete);
+    }
+
+    /// Writes the marker of `prepare` to each of its partitions; returns those to retry.
+    async fn write_markers(&self, prepare: &TxnMetadata, commit: bool) -> BTreeSet<TxnPartition> {
+        if prepare.partitions.is_empty() {
+            return BTreeSet::new();
+        }
+        let marker = Marker {
+            producer_id: prepare.producer_id,
+            producer_epoch: prepare.producer_epoch,
+            outcome: if commit {
+                Outcome::Commit
+            } else {
+                Outcome::Abort
+            },
+            coordinator_epoch: COORDINATOR_EPOCH,
+        };
+        let lookup = self.shared.partitions.clone();
+        let partitions = prepare.partitions.clone();
+        let id = prepare.transactional_id.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            partitions
+                .into_iter()
+                .filter(|p| {
+                    // A deleted partition needs no marker.
+                    let Some(partition) = lookup.partition(&p.topic, p.partition) else {
+                        return false;
+                    };
+                    match partition.append_marker(&marker) {
+                        Ok(_) => false,
+                        Err(LogError::Io(e)) => {
+                            tracing::warn!(transactional_id = %id, topic = %p.topic,
+                                partition = p.partition, error = %e,
+                                "writing a transaction marker failed; will retry");
+                            true
+                        }
+                        Err(e) => {
+                            // Refused for good (a newer epoch or coordinator wrote since):
+                            // retrying would never succeed.
+                            tracing::error!(transactional_id = %id, topic = %p.topic,
+                                partition = p.partition, error = %e,
+                                "a partition refused the transaction marker");
+                            false
+                        }
+                    }
+                })
+                .collect::<BTreeSet<_>>()
+        })
+        .await;
+        match written {
+            Ok(left) => left,
+            Err(e) => {
+                tracing::error!(error = %e, "the marker task failed; will retry");
+                prepare.partitions.clone()
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The transaction log's writer: one task that owns the [`Store`], writes what every
+//! transactional id queued in one append (one fsync for all that asked for one) and runs the
+//! file I/O on the blocking pool, never on the reactor.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::error::TxnError;
+use super::store::{Record, Store};
+
+struct Append {
+    records: Vec<Record>,
+    sync: bool,
+    done: oneshot::Sender<Result<(), TxnError>>,
+}
+
+enum Msg {
+    Append(Append),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A handle to the writer task.
+#[derive(Debug, Clone)]
+pub(super) struct StoreWriter {
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+impl StoreWriter {
+    /// Starts the writer task (needs a tokio runtime).
+    pub fn spawn(store: Store) -> StoreWriter {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(store, rx));
+        StoreWriter { tx }
+    }
+
+    /// Appends `records` (fsynced first when `sync`) before returning.
+    pub async fn append(&self, records: Vec<Record>, sync: bool) -> Result<(), TxnError> {
+        let (done, rx) = oneshot::channel();
+        let msg = Msg::Append(Append {
+            records,
+            sync,
+            done,
+        });
+        self.tx
+            .send(msg)
+            .map_err(|_| TxnError::CoordinatorNotAvailable)?;
+        rx.await.unwrap_or(Err(TxnError::CoordinatorNotAvailable))
+    }
+
+    /// Waits for queued appends, then stops the writer.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Shutdown(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    let mut store = Some(store);
+    while let Some(first) = rx.recv().await {
+        let mut batch: Vec<Append> = Vec::new();
+        let mut shutdown = None;
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Append(a) => batch.push(a),
+                Msg::Shutdown(done) => {
+                    shutdown = Some(done);
+                    break;
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        if !batch.is_empty() {
+            let Some(s) = store.take() else { break };
+            let requests: Vec<(Vec<Record>, bool)> = batch
+                .iter_mut()
+                .map(|a| (std::mem::take(&mut a.records), a.sync))
+                .collect();
+            match tokio::task::spawn_blocking(move || write_batch(s, requests)).await {
+                Ok((s, results)) => {
+                    store = Some(s);
+                    for (a, result) in batch.into_iter().zip(results) {
+                        let _ = a.done.send(result);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "transaction log writer failed; transactions cannot change any more");
+                    break;
+                }
+            }
+        }
+        if let Some(done) = shutdown {
+            let _ = done.send(());
+            break;
+        }
+    }
+}
+
+/// Writes every request of the batch in one append; if that fails, each on its own so that
+/// one bad request does not fail the others.
+fn write_batch(
+    mut store: Store,
+    requests: Vec<(Vec<Record>, bool)>,
+) -> (Store, Vec<Result<(), TxnError>>) {
+    let all: Vec<Record> = requests.iter().flat_map(|(r, _)| r.clone()).collect();
+    let sync = requests.iter().any(|(_, s)| *s);
+    let results = match store.append(&all, sync) {
+        Ok(()) => requests.iter().map(|_| Ok(())).collect(),
+        Err(_) if requests.len() > 1 => requests
+            .iter()
+            .map(|(r, s)| {
+                store
+                    .append(r, *s)
+                    .map_err(|e| TxnError::Storage(Arc::new(e)))
+            })
+            .collect(),
+        Err(e) => vec![Err(TxnError::Storage(Arc::new(e)))],
+    };
+    if let Err(e) = store.maybe_compact() {
+        tracing::warn!(error = %e, "compacting the transaction log failed; will retry");
+    }
+    (store, results)
+}
