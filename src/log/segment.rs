@@ -61,19 +61,21 @@ impl Segment {
     /// cannot be created, those already created are removed again: a failed creation leaves no
     /// `.log` file whose name would claim offsets that later appends give to another segment.
     pub(super) fn create(dir: &Path, base_offset: i64) -> io::Result<Segment> {
-        Self::create_at(dir, base_offset, file_path)
+        Self::create_at(dir, base_offset, file_path, false)
     }
 
     /// Creates the files of a segment the cleaner writes, under their temporary names
-    /// (`<base>.log.cleaned`, ...: see `cleaner/swap.rs`).
+    /// (`<base>.log.cleaned`, ...: see `cleaner/swap.rs`). Its `.txnindex` file is created at
+    /// once, empty if no abort marker lands in it, so the swap always has one to move.
     pub(super) fn create_cleaned(dir: &Path, base_offset: i64) -> io::Result<Segment> {
-        Self::create_at(dir, base_offset, super::cleaner::cleaned_path)
+        Self::create_at(dir, base_offset, super::cleaner::cleaned_path, true)
     }
 
     fn create_at(
         dir: &Path,
         base_offset: i64,
         file_path: fn(&Path, i64, &str) -> PathBuf,
+        with_txn_index: bool,
     ) -> io::Result<Segment> {
         let log_path = file_path(dir, base_offset, LOG_SUFFIX);
         let created = faults::check(Point::SegmentCreate, &log_path)
@@ -88,8 +90,13 @@ impl Segment {
             .and_then(|file| {
                 let index = EntryFile::create(file_path(dir, base_offset, INDEX_SUFFIX))?;
                 let time_index = EntryFile::create(file_path(dir, base_offset, TIME_INDEX_SUFFIX))?;
+                let txn_path = file_path(dir, base_offset, TXN_INDEX_SUFFIX);
                 // Made on the first abort: most segments never hold one.
-                let txn_index = EntryFile::unchecked(file_path(dir, base_offset, TXN_INDEX_SUFFIX));
+                let txn_index = if with_txn_index {
+                    EntryFile::create(txn_path)?
+                } else {
+                    EntryFile::unchecked(txn_path)
+                };
                 Ok((file, index, time_index, txn_index))
             });
         match created {
@@ -101,9 +108,14 @@ impl Segment {
                 txn_index,
             )),
             Err(e) => {
-                let cleanup = [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX]
-                    .iter()
-                    .try_for_each(|suffix| remove_if_present(&file_path(dir, base_offset, suffix)));
+                let cleanup = [
+                    LOG_SUFFIX,
+                    INDEX_SUFFIX,
+                    TIME_INDEX_SUFFIX,
+                    TXN_INDEX_SUFFIX,
+                ]
+                .iter()
+                .try_for_each(|suffix| remove_if_present(&file_path(dir, base_offset, suffix)));
                 if let Err(cleanup) = cleanup {
                     tracing::warn!(segment = %log_path.display(), error = %cleanup,
                         "could not remove a partly created segment; opening the log removes it");

@@ -14,8 +14,9 @@ use super::super::error::LogError;
 use super::super::partition::PartitionLog;
 use super::super::records::RecordViews;
 use super::super::segment::{file_path, Segment, LOG_SUFFIX};
+use super::super::txn_index::AbortedTxn;
 use super::offset_map::OffsetMap;
-use super::retain::{batch_fate, keep_record, maps_keys, BatchFate, Rules};
+use super::retain::{keep_record, maps_keys, BatchFate, Rules, Transactions};
 use super::state::{self, LastPass};
 use super::swap::{self, Group};
 use super::throttle::Throttle;
@@ -34,6 +35,9 @@ struct SegmentSnap {
     next_offset: i64,
     /// Where reading for the key map starts (the batch holding the first dirty offset).
     map_from: u64,
+    /// The segment's `.txnindex` entries: those of abort markers the pass keeps go into the
+    /// cleaned segment's index unchanged.
+    aborted: Vec<AbortedTxn>,
 }
 
 /// What a pass needs from the log, taken under the lock.
@@ -76,12 +80,14 @@ impl Prepared {
 }
 
 impl PartitionLog {
-    /// How dirty the log is at `now_ms`, with reads limited below `last_stable`. `None` unless
-    /// the log is compacted.
+    /// How dirty the log is at `now_ms`, with reads limited below `last_stable` and below the
+    /// log's own first unstable offset (an open transaction's data is never cleaned). `None`
+    /// unless the log is compacted.
     pub fn dirtiness(&self, now_ms: i64, last_stable: i64) -> Option<Dirtiness> {
         if !self.config.compact {
             return None;
         }
+        let last_stable = last_stable.min(self.last_stable_offset());
         let first_dirty = self.first_dirty();
         let active_base = self
             .active()
@@ -100,7 +106,8 @@ impl PartitionLog {
             if lag > 0 && now_ms.saturating_sub(seg.max_timestamp()) < lag {
                 first_uncleanable = first_uncleanable.min(base);
             }
-            if base >= first_uncleanable {
+            // A segment holding the first unstable offset is dirty only below it.
+            if base >= first_uncleanable || first_dirty >= first_uncleanable {
                 break;
             }
             dirty_bytes += seg.size();
@@ -191,6 +198,7 @@ impl PartitionLog {
                 size: seg.size(),
                 next_offset: seg.next_offset(),
                 map_from,
+                aborted: seg.aborted().to_vec(),
             });
         }
         let tombstones_below = self
@@ -204,6 +212,10 @@ impl PartitionLog {
             first_uncleanable: d.first_uncleanable,
             rules: Rules {
                 producers_last: self.producers.last_offsets(),
+                producers_last_marker: self.producers.last_marker_offsets(),
+                aborted: Rules::aborted_by_producer(
+                    &self.aborted_transactions(self.log_start_offset, d.first_uncleanable),
+                ),
                 tombstones_below,
                 map_end: d.first_dirty,
             },
@@ -353,7 +365,7 @@ impl CleaningPlan {
                 }
             }
         }
-        prepared.tombstones_kept = scratch.tombstones;
+        prepared.tombstones_kept = scratch.tombstones + scratch.txns.markers_waiting;
         prepared.report.segments_written = prepared.groups.len();
         prepared.report.segments_replaced = prepared.groups.iter().map(|g| g.old.len()).sum();
         Ok(prepared)
@@ -376,7 +388,7 @@ impl CleaningPlan {
                 if h.base_offset >= to {
                     return Ok(false);
                 }
-                if maps_keys(h) {
+                if maps_keys(h, &self.rules) {
                     let mut last_mapped = None;
                     let stopped = scratch.each_record(h, bytes, |offset, view| {
                         if offset < from || offset >= to {
@@ -459,8 +471,16 @@ impl CleaningPlan {
                 report.bytes_read += for_each_batch(seg, 0, throttle, |h, bytes| {
                     let kept =
                         self.filter_batch(h, bytes, map, scratch, report, &mut writer.buf)?;
+                    if !matches!(kept, Kept::Dropped) {
+                        scratch.txns.stays(h);
+                    }
                     match kept {
                         Kept::Whole => {
+                            if h.is_control() {
+                                if let Some(e) = seg.abort_entry(h) {
+                                    out.push_aborted(e);
+                                }
+                            }
                             writer.buf.extend_from_slice(bytes);
                             writer.headers.push(*h);
                         }
@@ -505,13 +525,18 @@ impl CleaningPlan {
     ) -> Result<Kept, LogError> {
         let count = u64::try_from(h.record_count).unwrap_or(0);
         report.records_read += count;
-        let keep_empty = match batch_fate(h, &self.rules) {
+        let keep_empty = match scratch.txns.fate(h, &self.rules) {
             BatchFate::KeepWhole => return Ok(Kept::Whole),
             BatchFate::Filter { keep_empty } => keep_empty,
+            BatchFate::Remove { keep_empty } => {
+                report.records_removed += count;
+                if !keep_empty {
+                    return Ok(Kept::Dropped);
+                }
+                let header = scratch.rewrite(h, bytes, &[], h.max_timestamp, out)?;
+                return Ok(Kept::Rewritten(header));
+            }
         };
-        if h.base_offset >= self.rules.map_end {
-            return Ok(Kept::Whole);
-        }
         let mut kept_ranges: Vec<(usize, usize)> = Vec::new();
         let mut max_ts = i64::MIN;
         let mut dropped = 0u64;
@@ -567,6 +592,16 @@ impl Writer {
         self.buf.clear();
         self.headers.clear();
         Ok(())
+    }
+}
+
+impl SegmentSnap {
+    /// The `.txnindex` entry of the abort marker `h` in this segment (none for a commit).
+    fn abort_entry(&self, h: &BatchHeader) -> Option<AbortedTxn> {
+        self.aborted
+            .iter()
+            .find(|e| e.producer_id == h.producer_id && e.last_offset == h.base_offset)
+            .copied()
     }
 }
 
@@ -634,9 +669,11 @@ struct View<'a> {
     span: (usize, usize),
 }
 
-/// Buffers reused from batch to batch: decompressed records, records to compress.
+/// Buffers reused from batch to batch: decompressed records, records to compress; and the
+/// transactions seen so far.
 #[derive(Default)]
 struct Scratch {
+    txns: Transactions,
     plain: Vec<u8>,
     kept: Vec<u8>,
     xerial: bool,

@@ -2,14 +2,18 @@
 //! either every old segment of a pass or every new one, never a mix.
 //!
 //! A pass writes each replacement segment under temporary names, `<base>.log.cleaned`,
-//! `<base>.index.cleaned` and `<base>.timeindex.cleaned` (`<base>` being the base offset of
-//! the first segment it replaces), and fsyncs them. Then, under the partition's lock:
+//! `<base>.index.cleaned`, `<base>.timeindex.cleaned` and `<base>.txnindex.cleaned` (always
+//! written, empty when no abort marker is kept in it; `<base>` being the base offset of the
+//! first segment it replaces), and fsyncs them. Then, under the partition's lock:
 //!
 //! 1. The swap file `cleaner-swap` is written atomically (temporary file, fsync, rename,
 //!    folder fsync). Its rename is the commit point of the pass.
-//! 2. For each group: the old segments other than `<base>` are removed, the cleaned index
-//!    files are renamed to their final names, then `<base>.log.cleaned` is renamed over
-//!    `<base>.log` (atomically replacing the old first segment).
+//! 2. For each group: the old segments other than `<base>` are removed (with their
+//!    `.txnindex`), the cleaned index files are renamed to their final names, then
+//!    `<base>.log.cleaned` is renamed over `<base>.log` (atomically replacing the old first
+//!    segment). A missing cleaned offset or time index (renamed by an interrupted earlier
+//!    attempt) removes the final one, which opening rebuilds from the log; a missing cleaned
+//!    `.txnindex` was renamed already and is left in place.
 //! 3. The folder is fsynced and the swap file removed (and the folder fsynced again).
 //!
 //! Opening a folder ([`recover`], before its segments are listed) finishes what a crash
@@ -36,6 +40,15 @@ use std::path::Path;
 use super::super::checkpoint::sync_dir;
 use super::super::faults::{self, Point};
 use super::super::segment::{file_path, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
+use super::super::txn_index::TXN_INDEX_SUFFIX;
+
+/// The files of a segment, the log first.
+const SEGMENT_FILES: [&str; 4] = [
+    LOG_SUFFIX,
+    INDEX_SUFFIX,
+    TIME_INDEX_SUFFIX,
+    TXN_INDEX_SUFFIX,
+];
 use super::state::write_atomic;
 
 pub(in crate::log) const FILE_NAME: &str = "cleaner-swap";
@@ -102,15 +115,21 @@ pub(super) fn commit(dir: &Path, groups: &[Group]) -> io::Result<()> {
 /// base and renames the cleaned files into place, the log last.
 pub(super) fn apply(dir: &Path, group: &Group) -> io::Result<()> {
     for &old in group.old.iter().filter(|&&o| o != group.base) {
-        for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+        for suffix in SEGMENT_FILES {
             remove_if_present(&file_path(dir, old, suffix))?;
         }
     }
-    for suffix in [INDEX_SUFFIX, TIME_INDEX_SUFFIX, LOG_SUFFIX] {
+    for suffix in [
+        INDEX_SUFFIX,
+        TIME_INDEX_SUFFIX,
+        TXN_INDEX_SUFFIX,
+        LOG_SUFFIX,
+    ] {
         let from = cleaned_path(dir, group.base, suffix);
         let to = file_path(dir, group.base, suffix);
         faults::check(Point::Rename, &from)?;
         match fs::rename(&from, &to) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && suffix == TXN_INDEX_SUFFIX => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound && suffix != LOG_SUFFIX => {
                 // A missing index is rebuilt from the log when the folder is opened; the old
                 // one would not match the new log.
@@ -162,7 +181,7 @@ pub(in crate::log) fn recover(dir: &Path) -> io::Result<()> {
             } else {
                 // Renamed already: only old segments may be left.
                 for &old in group.old.iter().filter(|&&o| o != group.base) {
-                    for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+                    for suffix in SEGMENT_FILES {
                         remove_if_present(&file_path(dir, old, suffix))?;
                     }
                 }

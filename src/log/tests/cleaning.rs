@@ -15,7 +15,7 @@ use super::super::faults::{self, Point, Rule};
 use super::super::{LogConfig, PartitionLog};
 use super::open;
 
-fn compact_config() -> LogConfig {
+pub(super) fn compact_config() -> LogConfig {
     LogConfig {
         segment_bytes: 2048,
         index_interval_bytes: 128,
@@ -58,7 +58,7 @@ fn keyed(records: &[(&str, Option<&str>)], compression: Compression, pid: (i64, 
 }
 
 /// Every record of the log: (offset, key, value), CRC-checked by the decoder.
-fn contents(log: &PartitionLog) -> Vec<(i64, String, Option<String>)> {
+pub(super) fn contents(log: &PartitionLog) -> Vec<(i64, String, Option<String>)> {
     let mut bytes = log.read(log.log_start_offset(), usize::MAX).unwrap();
     let mut out = Vec::new();
     for set in RecordBatchDecoder::decode_all(&mut bytes).unwrap() {
@@ -71,7 +71,7 @@ fn contents(log: &PartitionLog) -> Vec<(i64, String, Option<String>)> {
 }
 
 /// Runs passes until the log has nothing cleanable (each forced).
-fn clean_all(log: &mut PartitionLog, map: &mut OffsetMap, now: i64) -> usize {
+pub(super) fn clean_all(log: &mut PartitionLog, map: &mut OffsetMap, now: i64) -> usize {
     let throttle = Throttle::new(f64::MAX);
     let mut passes = 0;
     loop {

@@ -2,6 +2,7 @@
 
 mod append_read;
 mod cleaning;
+mod cleaning_transactions;
 mod failures;
 mod idempotence;
 mod recovery;
