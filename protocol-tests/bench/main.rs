@@ -237,7 +237,9 @@ fn main() {
     match only.as_deref() {
         None | Some("throughput") => {}
         Some("reference") => list.truncate(1),
-        Some("latency" | "start" | "groups" | "security" | "testdouble" | "compaction") => list.clear(),
+        Some("latency" | "start" | "groups" | "security" | "testdouble" | "compaction") => {
+            list.clear()
+        }
         // Anything else picks the workloads whose name contains it.
         Some(filter) => list.retain(|w| w.name().contains(filter)),
     }

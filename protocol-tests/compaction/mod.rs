@@ -1,7 +1,9 @@
 //! Log compaction driven by real clients: rdkafka (produce 200,000 records over 1,000 keys,
 //! consume after cleaning, DescribeLogDirs), the Java AdminClient and producer, confluent-kafka's
-//! AdminClient and kafka-python; policy switches; the changelog-table pattern; and a kill -9
-//! crash test at the file operations of cleaning passes (`crash.rs`).
+//! AdminClient and kafka-python; policy switches; the changelog-table pattern; a kill -9
+//! crash test at the file operations of cleaning passes (`crash.rs`); and transactions in a
+//! compacted topic, read at both isolation levels by rdkafka and Java, with their own kill -9
+//! test (`transactions.rs`).
 //!
 //! The embedded brokers run on a manual clock that a background task moves by the cleaner's
 //! backoff every few milliseconds, so passes run back to back, and `delete.retention.ms` is
@@ -11,6 +13,7 @@ mod changelog;
 mod clients;
 mod crash;
 mod rdkafka_compaction;
+mod transactions;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
