@@ -116,7 +116,9 @@ fn txn_code(e: &TxnError) -> ResponseError {
 fn log_code(e: &LogError) -> ResponseError {
     use ResponseError as K;
     match e {
-        LogError::Io(_) => K::KafkaStorageError,
+        LogError::Io(_) | LogError::SyncFailed { .. } | LogError::Offline(_) => {
+            K::KafkaStorageError
+        }
         LogError::CorruptMessage(_) => K::CorruptMessage,
         LogError::InvalidRecord(_) | LogError::RecordError { .. } => K::InvalidRecord,
         LogError::UnsupportedMagic(_) => K::UnsupportedForMessageFormat,

@@ -3,7 +3,8 @@
 //! The path of a request, left to right (dependencies point the same way):
 //!
 //! ```text
-//! TCP ─► server/     accept loop, connection limit, framing, graceful shutdown
+//! TCP ─► server/     accept loop per listener, TLS handshake, SASL gate, connection limit,
+//!                    framing, graceful shutdown
 //!     ─► protocol/   decode header + body, encode responses, the supported-versions table
 //!     ─► handler/    one file per API key; wire types in, domain calls, wire types out
 //!     ─► metadata/   topics and their partitions, cluster id, producer ids
@@ -19,10 +20,12 @@
 //! `config/` holds the settings table every broker setting is declared
 //! in once (loading, DescribeConfigs, broker AlterConfigs and `config/weir.toml` read it),
 //! `metrics/` what is counted, and `admin/` the admin HTTP listener that serves metrics and
-//! health checks. [`control`] is the test-control plane (off unless `control.enable`): fault
-//! rules applied at one hook between decode and handler, broker down/up, the manual clock's
-//! driver, request capture and reset, served to embedding programs and on the admin listener. [`client`] is a small Kafka client (the one the `weir` command-line tools
-//! in [`cli`] and the protocol tests use).
+//! health checks. `security/` holds principals, TLS configs, the SASL mechanisms and the SCRAM
+//! credential store that `server/` authenticates against. [`control`] is the test-control
+//! plane (off unless `control.enable`): fault rules applied at one hook between decode and
+//! handler, broker down/up, the manual clock's driver, request capture and reset, served to
+//! embedding programs and on the admin listener. [`client`] is a small Kafka client (the one
+//! the `weir` command-line tools in [`cli`] and the protocol tests use).
 //!
 //! Embedding in tests:
 //!

@@ -1,6 +1,8 @@
 //! Hostile and malformed input on the raw wire. For each case the broker must answer with the
 //! Kafka error a real broker gives, or close that one connection, and keep serving everyone else.
 
+use std::time::Duration;
+
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
@@ -14,6 +16,7 @@ use tokio::time::timeout;
 use crate::support::broker::{ProcessBroker, TestBroker};
 use crate::support::raw::*;
 
+mod fetch;
 mod records;
 mod strings;
 mod topics;
@@ -868,6 +871,63 @@ async fn metadata_auto_creation_refuses_invalid_topic_names() {
 // ---------------------------------------------------------------------------------------------
 // Pipelining
 // ---------------------------------------------------------------------------------------------
+
+/// Kafka sends each response as soon as it is ready; a response must not wait in the broker
+/// for a later request on the same connection (a long-poll Fetch, a parked JoinGroup). Clients
+/// time their state on it: librdkafka, handed a ListOffsets answer that was held half a second
+/// behind its own Fetch until a rebalance had passed, later reset a reassigned partition to the
+/// beginning and processed committed records twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_response_is_not_held_behind_a_waiting_fetch_on_the_same_connection() {
+    let (broker, mut client) = broker_with_topic("held", 1).await;
+    let fetch_version = client.version::<kafka_protocol::messages::FetchRequest>(12);
+    let metadata_version = client.version::<MetadataRequest>(9);
+    // One write, so the broker has the Fetch in hand while it answers the Metadata request.
+    let mut bytes = BytesMut::new();
+    bytes.extend_from_slice(&request_frame(
+        &MetadataRequest::default().with_topics(None),
+        metadata_version,
+        7,
+    ));
+    bytes.extend_from_slice(&request_frame(
+        &fetch_request("held", 0, 0, 120_000, 1),
+        fetch_version,
+        8,
+    ));
+    send_raw(client.stream(), &bytes).await;
+
+    // The Fetch waits up to two minutes for a record; the Metadata answer must not.
+    let first = timeout(Duration::from_secs(5), read_frame(client.stream()))
+        .await
+        .expect("the Metadata response was held back while the Fetch behind it waited")
+        .expect("broker closed the connection");
+    assert_eq!(correlation_id_of(&first), 7);
+    let metadata = decode_response::<MetadataRequest>(first, metadata_version, 7);
+    assert!(!metadata.brokers.is_empty());
+
+    // A record ends the wait; the Fetch is answered second, with it.
+    let mut producer = RawClient::connect(broker.addr()).await;
+    let produce_version = producer.version::<ProduceRequest>(9);
+    let acked = producer
+        .produce(
+            produce_version,
+            "held",
+            vec![(0, valid_batch(1, 10).freeze())],
+        )
+        .await;
+    assert_eq!(acked, vec![(0, code::NONE, 0)]);
+    let second = read_frame(client.stream())
+        .await
+        .expect("broker closed the connection");
+    assert_eq!(correlation_id_of(&second), 8);
+    let fetch = decode_response::<kafka_protocol::messages::FetchRequest>(second, fetch_version, 8);
+    let partition = &fetch.responses[0].partitions[0];
+    assert_eq!(partition.error_code, code::NONE);
+    assert!(
+        !partition.records.as_ref().is_none_or(Bytes::is_empty),
+        "the Fetch woke without the record"
+    );
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pipelined_requests_are_answered_in_request_order() {

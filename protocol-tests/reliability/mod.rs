@@ -6,6 +6,7 @@ mod campaign_admin;
 mod disk;
 mod fuzz_regressions;
 mod limits;
+mod offline;
 
 /// A small seeded generator (SplitMix64): runs are reproducible from the printed seed without
 /// pulling in a dependency.

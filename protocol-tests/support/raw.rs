@@ -484,7 +484,7 @@ pub(crate) fn idempotent_batch(
     batch
 }
 
-fn encode_one_batch(records: Vec<Record>) -> BytesMut {
+pub(crate) fn encode_one_batch(records: Vec<Record>) -> BytesMut {
     let count = records.len();
     let mut buf = BytesMut::new();
     RecordBatchEncoder::encode(

@@ -45,7 +45,7 @@ fn tid(id: &str) -> TransactionalId {
     TransactionalId(s(id))
 }
 
-async fn init(
+pub(super) async fn init(
     c: &mut RawClient,
     version: i16,
     id: &str,
@@ -66,7 +66,7 @@ async fn init(
 }
 
 /// AddPartitionsToTxn v0-v3: one code per partition, in order.
-async fn add(
+pub(super) async fn add(
     c: &mut RawClient,
     version: i16,
     id: &str,
@@ -102,7 +102,7 @@ async fn add(
         .collect()
 }
 
-async fn end(
+pub(super) async fn end(
     c: &mut RawClient,
     version: i16,
     id: &str,
@@ -165,7 +165,7 @@ async fn txn_commit(
 }
 
 /// A batch of `count` records, transactional or not, for producer `pid` at `epoch`.
-fn batch(pid: i64, epoch: i16, seq: i32, count: usize, transactional: bool) -> Bytes {
+pub(super) fn batch(pid: i64, epoch: i16, seq: i32, count: usize, transactional: bool) -> Bytes {
     let records: Vec<_> = sample_records(count, 10)
         .into_iter()
         .map(|mut r| {
@@ -186,7 +186,7 @@ fn batch(pid: i64, epoch: i16, seq: i32, count: usize, transactional: bool) -> B
 }
 
 /// Produces `records` to partition `partition` of `topic`, with a transactional id or not.
-async fn produce(
+pub(super) async fn produce(
     c: &mut RawClient,
     version: i16,
     id: Option<&str>,

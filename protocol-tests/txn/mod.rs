@@ -10,6 +10,7 @@ mod cli;
 mod clients;
 mod crash;
 mod java;
+mod offline;
 mod offsets;
 mod rdkafka_txn;
 

@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +17,10 @@ use crate::partition::Isolation;
 
 /// Fetch sessions (KIP-227) are answered sessionless: session id 0 tells the client to keep
 /// sending full fetch requests, which Kafka clients handle.
+///
+/// A partition listed more than once is answered once, where it was first listed, with the
+/// offset and limit of its last entry: Kafka keys a fetch's partitions by topic and partition
+/// the same way, and reading it once per entry would copy the same data again and again.
 pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -> FetchResponse {
     if request.session_id != 0 || request.session_epoch > 0 {
         return FetchResponse::default()
@@ -29,38 +34,57 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -
     } else {
         ResponseError::UnknownTopicOrPartition
     };
-    let mut wanted = Vec::new();
+    let mut wanted: Vec<Wanted> = Vec::new();
     let mut refused = false;
     let mut topics = Vec::with_capacity(request.topics.len());
+    // (topic, partition) -> its index in `wanted`, if it is read.
+    let mut listed: HashMap<(String, i32), Option<usize>> = HashMap::new();
     for t in request.topics {
         let topic = if by_id {
             broker.topics.get_by_id(&t.topic_id)
         } else {
             broker.topics.get(t.topic.as_str())
         };
-        let partitions = t
-            .partitions
-            .iter()
-            .map(|p| {
-                let out = empty(p.partition, read_committed);
-                let error = match topic.as_ref().and_then(|t| t.partition(p.partition)) {
-                    None => missing,
-                    Some(_) if p.current_leader_epoch > LEADER_EPOCH => {
-                        ResponseError::UnknownLeaderEpoch
-                    }
-                    Some(partition) => {
-                        wanted.push(Wanted {
-                            partition,
-                            offset: p.fetch_offset,
-                            max_bytes: usize::try_from(p.partition_max_bytes).unwrap_or(0),
-                        });
-                        return out;
-                    }
-                };
-                refused = true;
-                out.with_error_code(error.code())
-            })
-            .collect();
+        let key = if by_id {
+            t.topic_id.to_string()
+        } else {
+            t.topic.to_string()
+        };
+        let mut partitions = Vec::with_capacity(t.partitions.len());
+        for p in &t.partitions {
+            let max_bytes = usize::try_from(p.partition_max_bytes).unwrap_or(0);
+            if let Some(read) = listed.get(&(key.clone(), p.partition)) {
+                if let Some(w) = read.and_then(|i| wanted.get_mut(i)) {
+                    w.offset = p.fetch_offset;
+                    w.max_bytes = max_bytes;
+                }
+                continue;
+            }
+            let out = empty(p.partition, read_committed);
+            let error = match topic.as_ref().and_then(|t| t.partition(p.partition)) {
+                None => missing,
+                Some(_) if p.current_leader_epoch > LEADER_EPOCH => {
+                    ResponseError::UnknownLeaderEpoch
+                }
+                Some(partition) => {
+                    listed.insert((key.clone(), p.partition), Some(wanted.len()));
+                    wanted.push(Wanted {
+                        partition,
+                        offset: p.fetch_offset,
+                        max_bytes,
+                    });
+                    partitions.push(out);
+                    continue;
+                }
+            };
+            listed.insert((key.clone(), p.partition), None);
+            refused = true;
+            partitions.push(out.with_error_code(error.code()));
+        }
+        if partitions.is_empty() && !t.partitions.is_empty() {
+            // Every partition of this entry was listed before.
+            continue;
+        }
         topics.push(
             FetchableTopicResponse::default()
                 .with_topic(t.topic)

@@ -108,12 +108,20 @@ fn by_id(broker: &Broker, id: Uuid, node: i32) -> MetadataResponseTopic {
 fn describe(topic: &Topic, node: i32) -> MetadataResponseTopic {
     let partitions = (0..topic.partition_count())
         .map(|index| {
-            MetadataResponsePartition::default()
+            let partition = MetadataResponsePartition::default()
                 .with_partition_index(index)
                 .with_leader_id(BrokerId(node))
                 .with_leader_epoch(LEADER_EPOCH)
                 .with_replica_nodes(vec![BrokerId(node)])
-                .with_isr_nodes(vec![BrokerId(node)])
+                .with_isr_nodes(vec![BrokerId(node)]);
+            if topic.partition(index).is_some_and(|p| p.is_offline()) {
+                // As Kafka shows a partition whose only replica's log is offline: no leader.
+                return partition
+                    .with_error_code(ResponseError::LeaderNotAvailable.code())
+                    .with_leader_id(BrokerId(-1))
+                    .with_offline_replicas(vec![BrokerId(node)]);
+            }
+            partition
         })
         .collect();
     MetadataResponseTopic::default()

@@ -6,6 +6,17 @@ pub enum LogError {
     /// A file system operation failed (KAFKA_STORAGE_ERROR).
     #[error("log i/o error: {0}")]
     Io(#[from] std::io::Error),
+    /// An fsync of a segment's log file failed: pages written since the last good fsync may
+    /// never reach the disk, so the partition stops serving (KAFKA_STORAGE_ERROR).
+    #[error("fsync of {} failed: {source}", path.display())]
+    SyncFailed {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    /// The partition stopped serving after a failed fsync, until the broker restarts
+    /// (KAFKA_STORAGE_ERROR).
+    #[error("partition offline since a failed fsync ({0})")]
+    Offline(String),
     /// Bad CRC, bad length, truncated batch, inconsistent counts (CORRUPT_MESSAGE).
     #[error("corrupt record batch: {0}")]
     CorruptMessage(String),
@@ -49,4 +60,15 @@ pub enum LogError {
     /// An offset argument that makes no sense, e.g. delete_records beyond the end.
     #[error("invalid offset: {0}")]
     InvalidOffset(String),
+}
+
+impl LogError {
+    /// Whether the storage failed (KAFKA_STORAGE_ERROR) rather than the request: the same
+    /// operation may succeed later (after a restart, for an offline partition).
+    pub fn is_storage(&self) -> bool {
+        matches!(
+            self,
+            LogError::Io(_) | LogError::SyncFailed { .. } | LogError::Offline(_)
+        )
+    }
 }

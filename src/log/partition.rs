@@ -63,6 +63,15 @@ struct ReadPart {
 }
 
 impl ReadPlan {
+    /// Bytes the read will copy (whole batches of them are kept).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Reads the planned ranges into one buffer (recycled, not zeroed first), keeping whole
     /// batches only: a range cut short of a batch boundary ends the read there. Blocking.
     pub fn read(self) -> Result<Bytes, LogError> {
@@ -358,6 +367,27 @@ impl PartitionLog {
         max_bytes: usize,
         upper: i64,
     ) -> Result<ReadPlan, LogError> {
+        self.plan(offset, max_bytes, upper, true)
+    }
+
+    /// As [`PartitionLog::plan_read`], but never beyond `max_bytes`: a first batch larger than
+    /// that plans nothing (for the partitions of a fetch after the first one with data).
+    pub fn plan_read_within(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        upper: i64,
+    ) -> Result<ReadPlan, LogError> {
+        self.plan(offset, max_bytes, upper, false)
+    }
+
+    fn plan(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        upper: i64,
+        whole_first: bool,
+    ) -> Result<ReadPlan, LogError> {
         let (log_start, log_end) = (self.log_start_offset, self.log_end_offset());
         if offset < log_start || offset > log_end {
             return Err(LogError::OffsetOutOfRange {
@@ -382,6 +412,9 @@ impl PartitionLog {
         let Some((start_base, start_pos, first_size)) = start else {
             return Ok(plan);
         };
+        if !whole_first && first_size > max_bytes {
+            return Ok(plan);
+        }
         let end = self.position_of(upper)?;
         // Bytes of segment `base` that lie before the end of the read.
         let end_in = |base: i64, seg: &Segment| match end {

@@ -306,21 +306,32 @@ impl Segment {
     }
 
     /// Writes pending index entries and fsyncs the log file.
-    pub(super) fn flush(&mut self) -> io::Result<()> {
+    pub(super) fn flush(&mut self) -> Result<(), LogError> {
         self.persist_indexes()?;
-        faults::check(Point::Fsync, &self.log_path)?;
-        self.file.sync_data()
+        self.sync_log(File::sync_data)
     }
 
     /// Flush and fsync everything, for a segment being rolled.
-    pub(super) fn sync_all(&mut self) -> io::Result<()> {
+    pub(super) fn sync_all(&mut self) -> Result<(), LogError> {
         self.index.sync()?;
         self.time_index.sync()?;
         if !self.txn_index.entries().is_empty() {
             self.txn_index.sync()?;
         }
-        faults::check(Point::Fsync, &self.log_path)?;
-        self.file.sync_all()
+        self.sync_log(File::sync_all)
+    }
+
+    /// fsyncs the log file. A failure is [`LogError::SyncFailed`]: the kernel may have
+    /// dropped the pages it could not write, and a later fsync would not report it again.
+    /// (The indexes, the transaction index too, are rebuilt or checked from the log when it is
+    /// opened; their fsync is no such loss.)
+    fn sync_log(&self, sync: fn(&File) -> io::Result<()>) -> Result<(), LogError> {
+        faults::check(Point::Fsync, &self.log_path)
+            .and_then(|()| sync(&self.file))
+            .map_err(|source| LogError::SyncFailed {
+                path: self.log_path.clone(),
+                source,
+            })
     }
 
     pub(super) fn persist_indexes(&mut self) -> io::Result<()> {

@@ -515,10 +515,14 @@ impl Topics {
         all
     }
 
-    /// Flushes every partition (clean shutdown). Blocking.
+    /// Flushes every partition (clean shutdown), except those a failed fsync took offline:
+    /// they were reported then, and the restart recovers them. Blocking.
     pub fn flush_all(&self) {
         for topic in self.list() {
             for partition in topic.partitions() {
+                if partition.is_offline() {
+                    continue;
+                }
                 if let Err(e) = partition.flush() {
                     tracing::error!(topic = %topic.name, partition = partition.index, "flush failed: {e}");
                 }
@@ -526,10 +530,13 @@ impl Topics {
         }
     }
 
-    /// Applies retention to every partition. Blocking.
+    /// Applies retention to every partition that is not offline. Blocking.
     pub fn enforce_retention(&self) {
         for topic in self.list() {
             for partition in topic.partitions() {
+                if partition.is_offline() {
+                    continue;
+                }
                 match partition.apply_retention() {
                     Ok(0) => {}
                     Ok(n) => {

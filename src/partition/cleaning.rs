@@ -142,6 +142,7 @@ impl Thread {
                 for p in partitions {
                     if p.cleaning.load(Ordering::Acquire)
                         || p.cleaning_backoff_until.load(Ordering::Acquire) > now
+                        || p.is_offline()
                     {
                         continue;
                     }

@@ -9,7 +9,9 @@
 //! The budget (KIP-74): partitions are read in request order, each up to its own `max_bytes`
 //! and what the response has left; the first partition with data is returned whole even if
 //! larger, so a consumer is never stuck behind one large batch, and later ones that no longer
-//! fit wait for the next fetch.
+//! fit wait for the next fetch. Later partitions are planned only as far as they fit, and what
+//! is planned is charged to the budget (as Kafka counts a partial last batch), so a fetch never
+//! copies more than its budget and one first batch.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +22,7 @@ use tokio::task::JoinError;
 
 use super::{Isolation, Partition, Watermarks};
 use crate::clock::monotonic::Deadline;
-use crate::log::{next_offset_after, AbortedTxn, LogError, ReadPlan};
+use crate::log::{next_offset_after, AbortedTxn, LogError};
 
 /// One partition to read from `offset`, at most `max_bytes` of it (the partition's own limit).
 pub struct Wanted {
@@ -109,44 +111,49 @@ async fn wait_for_append(
     deadline.run(select_all(waits)).await.is_some()
 }
 
-/// Reads every partition within the response budget: (results, bytes, any error). Blocking.
+/// Reads every partition within the response budget: (results, bytes returned, any error).
+/// Blocking.
 fn read_all(
     wanted: &[Wanted],
     max_bytes: usize,
     isolation: Isolation,
 ) -> (Vec<Fetched>, usize, bool) {
-    let mut total = 0usize;
+    // Bytes planned so far, charged against `max_bytes`.
+    let mut used = 0usize;
+    let mut returned = 0usize;
     let mut errors = false;
     let fetched = wanted
         .iter()
         .map(|w| {
-            let fetched = read_one(w, max_bytes, &mut total, isolation);
-            errors |= fetched.records.is_err();
+            let fetched = read_one(w, max_bytes, &mut used, isolation);
+            match &fetched.records {
+                Ok(records) => returned += records.len(),
+                Err(_) => errors = true,
+            }
             fetched
         })
         .collect();
-    (fetched, total, errors)
+    (fetched, returned, errors)
 }
 
-fn read_one(w: &Wanted, max_bytes: usize, total: &mut usize, isolation: Isolation) -> Fetched {
-    let budget = w.max_bytes.min(max_bytes.saturating_sub(*total));
-    if budget == 0 && *total > 0 {
+fn read_one(w: &Wanted, max_bytes: usize, used: &mut usize, isolation: Isolation) -> Fetched {
+    // Only the first partition with data may exceed the limits (KIP-74).
+    let first = *used == 0;
+    let budget = w.max_bytes.min(max_bytes.saturating_sub(*used));
+    if budget == 0 && !first {
         return Fetched {
             watermarks: w.partition.watermarks(),
             records: Ok(Bytes::new()),
             aborted: Vec::new(),
         };
     }
-    let (watermarks, plan) = w.partition.plan_read(w.offset, budget.max(1), isolation);
-    let records = match plan.and_then(ReadPlan::read) {
-        // Only the first partition with data may exceed the limits (KIP-74).
-        Ok(records) if *total > 0 && records.len() > budget => Ok(Bytes::new()),
-        Ok(records) => {
-            *total += records.len();
-            Ok(records)
-        }
-        Err(e) => Err(e),
-    };
+    let (watermarks, plan) = w
+        .partition
+        .plan_read(w.offset, budget.max(1), isolation, first);
+    let records = plan.and_then(|plan| {
+        *used = used.saturating_add(plan.len());
+        plan.read()
+    });
     let aborted = match (&records, isolation) {
         (Ok(bytes), Isolation::ReadCommitted) => match next_offset_after(bytes) {
             // Every transaction overlapping what was read had ended when it was planned (it

@@ -34,7 +34,7 @@ pub mod cleaning;
 pub mod fetch;
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
@@ -62,6 +62,11 @@ pub struct Partition {
     /// Broker-clock time before which the cleaner leaves this log alone after a failure.
     cleaning_backoff_until: AtomicI64,
     stable_offset: AtomicI64,
+    /// Why the partition is offline: set by the first failed fsync of its log. From then on
+    /// it serves nothing (what it would read may never reach the disk) until the broker
+    /// restarts and opening the log recovers what is really there, as Kafka takes a log
+    /// directory offline.
+    offline: OnceLock<String>,
 }
 
 /// A partition's offsets as a fetch reports them.
@@ -129,6 +134,7 @@ impl Partition {
             cleaning: AtomicBool::new(false),
             cleaning_backoff_until: AtomicI64::new(i64::MIN),
             stable_offset: AtomicI64::new(stable),
+            offline: OnceLock::new(),
         }
     }
 
@@ -195,13 +201,15 @@ impl Partition {
 
     /// One cleaning pass if the log wants one (any cleanable data with `force`): planned
     /// under the lock, prepared without it (appends and fetches go on), swapped in under it.
-    /// Never cleans at or beyond the last stable offset or in the active segment. Blocking.
+    /// Never cleans at or beyond the last stable offset or in the active segment, nor an
+    /// offline partition. Blocking.
     pub fn clean(
         &self,
         map: &mut OffsetMap,
         throttle: &Throttle,
         force: bool,
     ) -> Result<Option<PassReport>, LogError> {
+        self.serving()?;
         let last_stable = self.watermarks().last_stable;
         let plan = self
             .lock()
@@ -216,7 +224,15 @@ impl Partition {
 
     /// Writes pending index entries and fsyncs the active segment. Blocking.
     pub fn flush(&self) -> Result<(), LogError> {
-        self.lock().flush()
+        self.serving()?;
+        let mut log = self.lock();
+        let flushed = log.flush();
+        self.check_sync(&log, flushed)
+    }
+
+    /// Whether a failed fsync took the partition offline (until the broker restarts).
+    pub fn is_offline(&self) -> bool {
+        self.offline.get().is_some()
     }
 
     /// Runs `f` while no operation on the log is under way (its lock held): a deleted topic's
@@ -284,6 +300,7 @@ impl Partition {
                 timestamp: NO_TIMESTAMP,
             }))
         };
+        self.serving()?;
         let limit = match isolation {
             Isolation::ReadUncommitted => self.high_watermark(),
             Isolation::ReadCommitted => self.last_stable_offset(),
@@ -298,12 +315,15 @@ impl Partition {
     }
 
     /// The offsets and where a read of up to `max_bytes` from `offset` would copy from, found
-    /// under the lock; [`ReadPlan::read`] copies after it is released. Blocking.
+    /// under the lock; [`ReadPlan::read`] copies after it is released. With `whole_first` the
+    /// first batch is planned whole even if larger (KIP-74), else nothing beyond `max_bytes`
+    /// is. Blocking.
     fn plan_read(
         &self,
         offset: i64,
         max_bytes: usize,
         isolation: Isolation,
+        whole_first: bool,
     ) -> (Watermarks, Result<ReadPlan, LogError>) {
         let log = self.lock();
         let watermarks = Watermarks {
@@ -311,19 +331,28 @@ impl Partition {
             high: log.log_end_offset(),
             last_stable: log.last_stable_offset(),
         };
+        if let Err(e) = self.serving() {
+            return (watermarks, Err(e));
+        }
         let upper = match isolation {
             Isolation::ReadUncommitted => watermarks.high,
             Isolation::ReadCommitted => watermarks.last_stable,
         };
-        (watermarks, log.plan_read(offset, max_bytes, upper))
+        let plan = if whole_first {
+            log.plan_read(offset, max_bytes, upper)
+        } else {
+            log.plan_read_within(offset, max_bytes, upper)
+        };
+        (watermarks, plan)
     }
 
     /// Whether a fetch at `offset` has something to return now (records, or an error because
-    /// the offset is out of range), so waiting for an append is pointless. A read_committed
-    /// fetch at the last stable offset (below the high watermark) waits for it to move.
+    /// the offset is out of range or the partition offline), so waiting for an append is
+    /// pointless. A read_committed fetch at the last stable offset (below the high watermark)
+    /// waits for it to move.
     fn fetch_ready(&self, offset: i64, isolation: Isolation) -> bool {
         let high = self.high_watermark();
-        if offset < self.log_start_offset() || offset > high {
+        if offset < self.log_start_offset() || offset > high || self.is_offline() {
             return true;
         }
         match isolation {
@@ -332,19 +361,50 @@ impl Partition {
         }
     }
 
-    /// Resolves after the next append or move of the last stable offset. Call `enable()` on the future before checking for data,
-    /// so an append between the check and the await is not missed.
+    /// Resolves after the next append, move of the last stable offset or failed fsync. Call
+    /// `enable()` on the future before checking for data, so a change between the check and
+    /// the await is not missed.
     fn appended(&self) -> tokio::sync::futures::Notified<'_> {
         self.appended.notified()
     }
 
     /// Runs `change` on the log under the lock with the broker clock's time, then refreshes
-    /// the cached offsets and wakes waiting fetches. Every change to the log goes through here.
-    fn change<T>(&self, change: impl FnOnce(&mut PartitionLog, i64) -> T) -> T {
+    /// the cached offsets and wakes waiting fetches. Every change to the log goes through here;
+    /// none runs on an offline partition, and one whose fsync fails takes it offline.
+    fn change<T>(
+        &self,
+        change: impl FnOnce(&mut PartitionLog, i64) -> Result<T, LogError>,
+    ) -> Result<T, LogError> {
+        self.serving()?;
         let mut log = self.lock();
         let out = change(&mut log, self.clock.now_ms());
         self.refresh(&log);
-        out
+        self.check_sync(&log, out)
+    }
+
+    /// `Err(Offline)` once the partition is offline.
+    fn serving(&self) -> Result<(), LogError> {
+        match self.offline.get() {
+            Some(why) => Err(LogError::Offline(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes the partition offline if `result` is a failed fsync (with the lock held), and
+    /// wakes waiting fetches so they answer the error now.
+    fn check_sync<T>(
+        &self,
+        log: &PartitionLog,
+        result: Result<T, LogError>,
+    ) -> Result<T, LogError> {
+        if let Err(e @ LogError::SyncFailed { .. }) = &result {
+            if self.offline.set(e.to_string()).is_ok() {
+                tracing::error!(dir = %log.dir().display(), error = %e,
+                    "partition offline until the broker restarts (KAFKA_STORAGE_ERROR)");
+            }
+            self.appended.notify_waiters();
+        }
+        result
     }
 
     /// Locks the log. Blocking: never held across `.await`.

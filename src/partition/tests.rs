@@ -12,7 +12,7 @@ use kafka_protocol::records::{
 use super::fetch::{self, Limits, Wanted};
 use super::{DeleteBefore, Isolation, OffsetQuery, Partition};
 use crate::clock::{monotonic, Clock, ManualClock};
-use crate::log::{LogConfig, LogError, PartitionLog, TimestampLookup};
+use crate::log::{LogConfig, LogError, Marker, Outcome, PartitionLog, TimestampLookup};
 
 /// One batch of one record with `value_len` bytes of value, stamped `timestamp`.
 fn batch(value_len: usize, timestamp: i64) -> Bytes {
@@ -154,7 +154,7 @@ async fn a_fetch_at_the_log_end_returns_as_soon_as_a_record_is_appended() {
 
 /// The stored bytes of the one-record batch at `offset`.
 fn batch_at(p: &Partition, offset: i64) -> Bytes {
-    let (_, plan) = p.plan_read(offset, 1, Isolation::ReadUncommitted);
+    let (_, plan) = p.plan_read(offset, 1, Isolation::ReadUncommitted, true);
     plan.unwrap().read().unwrap()
 }
 
@@ -219,4 +219,68 @@ async fn only_the_first_partition_with_data_may_exceed_the_response_budget() {
     assert!(sizes[1] > 1_000, "returned whole: {sizes:?}");
     assert_eq!(sizes[2], 0, "no budget left: it waits for the next fetch");
     assert_eq!(fetched[2].watermarks.high, 1, "offsets are still reported");
+}
+
+#[tokio::test]
+async fn a_failed_fsync_takes_the_partition_offline_and_answers_waiting_fetches() {
+    use crate::log::faults::{self, Point, Rule};
+    let dir = tempfile::tempdir().unwrap();
+    let p = open(dir.path(), LogConfig::default(), Clock::system());
+    p.append(batch(10, 1)).unwrap();
+    let watch = monotonic::Stopwatch::start();
+    let waiting = tokio::spawn(fetch::fetch(
+        vec![wanted(&p, 1)],
+        limits(1, 1 << 20, Duration::from_secs(30)),
+    ));
+    let committed = Limits {
+        isolation: Isolation::ReadCommitted,
+        ..limits(1, 1 << 20, Duration::from_secs(30))
+    };
+    let waiting_committed = tokio::spawn(fetch::fetch(vec![wanted(&p, 1)], committed));
+    let fault = faults::arm(Rule::once(Point::Fsync, dir.path()));
+    let flusher = p.clone();
+    let flushed = tokio::task::spawn_blocking(move || flusher.flush())
+        .await
+        .unwrap();
+    assert!(
+        matches!(flushed, Err(LogError::SyncFailed { .. })),
+        "{flushed:?}"
+    );
+    drop(fault);
+    assert!(p.is_offline());
+
+    let fetched = waiting.await.unwrap().unwrap();
+    assert!(
+        watch.elapsed() < Duration::from_secs(10),
+        "woken, not timed out"
+    );
+    assert!(matches!(fetched[0].records, Err(LogError::Offline(_))));
+    let fetched = waiting_committed.await.unwrap().unwrap();
+    assert!(matches!(fetched[0].records, Err(LogError::Offline(_))));
+    let marker = Marker {
+        producer_id: 1,
+        producer_epoch: 0,
+        outcome: Outcome::Commit,
+        coordinator_epoch: 0,
+    };
+    let refused = p.append_marker(&marker);
+    assert!(
+        refused.as_ref().is_err_and(LogError::is_storage),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        p.offset_for(OffsetQuery::Latest, Isolation::ReadCommitted),
+        Err(LogError::Offline(_))
+    ));
+    assert!(matches!(p.append(batch(10, 2)), Err(LogError::Offline(_))));
+    assert!(matches!(p.flush(), Err(LogError::Offline(_))));
+    assert!(matches!(
+        p.offset_for(OffsetQuery::Latest, Isolation::ReadUncommitted),
+        Err(LogError::Offline(_))
+    ));
+    assert_eq!(
+        p.high_watermark(),
+        1,
+        "nothing changed after it went offline"
+    );
 }

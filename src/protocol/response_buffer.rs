@@ -64,6 +64,22 @@ impl ResponseBuffer {
         self.chunks.push_back(bytes);
     }
 
+    /// Moves everything pending in `other` behind what is pending here, leaving `other`
+    /// empty (with its encode buffer, so it keeps being reused).
+    pub fn append(&mut self, other: &mut ResponseBuffer) {
+        if self.is_empty() {
+            std::mem::swap(self, other);
+            return;
+        }
+        for chunk in other.chunks.drain(..) {
+            self.put_shared(chunk);
+        }
+        let tail = other.tail.split().freeze();
+        if !tail.is_empty() {
+            self.put_shared(tail);
+        }
+    }
+
     /// Up to `max` slices covering the pending bytes in order, for a vectored write.
     pub fn io_slices(&self, max: usize) -> Vec<IoSlice<'_>> {
         self.chunks
@@ -191,6 +207,29 @@ impl ByteBufMut for Gather {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn append_keeps_order_and_empties_the_other_buffer() {
+        let big = Bytes::from(vec![5u8; SHARE_MIN]);
+        let mut out = ResponseBuffer::default();
+        let mut next = ResponseBuffer::default();
+        next.tail().extend_from_slice(b"ab");
+        out.append(&mut next);
+        assert!(next.is_empty());
+        next.tail().extend_from_slice(b"c");
+        next.put_shared(big.clone());
+        next.tail().extend_from_slice(b"d");
+        out.append(&mut next);
+        assert!(next.is_empty());
+        let joined: Vec<u8> = out.io_slices(64).iter().flat_map(|s| s.to_vec()).collect();
+        assert_eq!(joined.len(), 4 + SHARE_MIN);
+        assert_eq!(&joined[..3], b"abc");
+        assert_eq!(joined[joined.len() - 1], b'd');
+        assert!(
+            out.chunks.iter().any(|c| c.as_ptr() == big.as_ptr()),
+            "large chunk copied"
+        );
+    }
 
     #[test]
     fn gathers_expected_record_sets_without_copying() {

@@ -2,9 +2,13 @@
 //! On SASL listeners every frame passes the connection's [`Gate`] first.
 //!
 //! Requests are handled in the order they arrive (Kafka's ordering guarantee for pipelined
-//! produce depends on it); responses to pipelined requests are flushed together, with
-//! vectored writes so fetched records go out from the buffers they were read into.
+//! produce depends on it); responses to pipelined requests that are answered at once are
+//! flushed together, with vectored writes so fetched records go out from the buffers they
+//! were read into. A request that waits (a long-poll fetch, a parked JoinGroup or SyncGroup, a
+//! produce waiting for its append) never holds back the responses before it: they are written
+//! while it waits, as Kafka sends each response as soon as it is ready.
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,7 +54,10 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     };
     let mut frames = FrameReader::new(stream, max_frame);
     let idle = Duration::from_millis(config.connections_max_idle_ms);
+    // Answered, not yet written.
     let mut out = ResponseBuffer::with_capacity(INITIAL_CAPACITY);
+    // The response of the request being handled.
+    let mut current = ResponseBuffer::with_capacity(INITIAL_CAPACITY);
     let mut requester = Requester {
         principal,
         listener: listener.name.clone(),
@@ -89,13 +96,14 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         metrics.bytes_in(frame.len());
         let timer = metrics.request(api);
         let mut fault_close = false;
-        let result = if gate.wants_raw_token() {
-            Ok(gate.raw_token(frame, &mut out).await)
-        } else {
+        let handling = async {
+            if gate.wants_raw_token() {
+                return Ok(gate.raw_token(frame, &mut current).await);
+            }
             match protocol::decode(frame) {
                 Ok(Decoded::Request(request)) => match gate.admit(&request) {
                     Admit::Handler => {
-                        match hook.pass(&broker, &requester, *request, &mut out).await {
+                        match hook.pass(&broker, &requester, *request, &mut current).await {
                             Pass::Answered(result) => result.map(|()| Outcome::Continue),
                             Pass::Close => {
                                 fault_close = true;
@@ -107,17 +115,23 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                             }
                         }
                     }
-                    Admit::Gate => gate.handle(*request, &mut out).await,
+                    Admit::Gate => gate.handle(*request, &mut current).await,
                     Admit::Refuse(reason) => Ok(Outcome::Close(reason)),
                 },
                 Ok(Decoded::ApiVersionsTooNew { correlation_id }) => {
-                    protocol::encode_api_versions_too_new(&mut out, correlation_id)
+                    protocol::encode_api_versions_too_new(&mut current, correlation_id)
                         .map(|()| Outcome::Continue)
                 }
                 Err(e) => Err(e),
             }
         };
+        let flushing = flushing_while(handling, frames.get_mut(), &mut out, metrics, peer, idle);
+        let Some(result) = flushing.await else {
+            return;
+        };
         timer.finish();
+        out.append(&mut current);
+        current.shrink(KEEP_CAPACITY, INITIAL_CAPACITY);
         if fault_close {
             // Answers to the requests before it still go out.
             tracing::info!(%peer, api_key = ?api, "closing connection (fault rule)");
@@ -153,16 +167,10 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         if !out.is_empty() && (!frames.has_frame() || out.len() >= FLUSH_THRESHOLD) {
             // A client that stops reading its responses is dropped after the idle timeout
             // rather than holding its buffers forever.
-            match monotonic::timeout(idle, write_out(frames.get_mut(), &mut out, metrics)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, "write failed: {e}");
-                    return;
-                }
-                Err(_) => {
-                    tracing::info!(%peer, "closing connection that read no response for {idle:?}");
-                    return;
-                }
+            let written =
+                monotonic::timeout(idle, write_out(frames.get_mut(), &mut out, metrics)).await;
+            if !wrote(written, peer, idle) {
+                return;
             }
             // One large response must not pin its buffer for the connection's lifetime.
             out.shrink(KEEP_CAPACITY, INITIAL_CAPACITY);
@@ -173,6 +181,49 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         let _ = monotonic::timeout(idle, write_out(write, &mut out, metrics)).await;
     }
     let _ = write.shutdown().await;
+}
+
+/// Runs `handling` to its end; while it waits, the responses already in `out` are written.
+/// `None` when a write failed and the connection must end.
+async fn flushing_while<T, W: AsyncWrite + Unpin>(
+    handling: impl Future<Output = T>,
+    write: &mut W,
+    out: &mut ResponseBuffer,
+    metrics: &Metrics,
+    peer: SocketAddr,
+    idle: Duration,
+) -> Option<T> {
+    tokio::pin!(handling);
+    loop {
+        if out.is_empty() {
+            return Some(handling.await);
+        }
+        tokio::select! {
+            // A request answered at once adds its response to the batch instead.
+            biased;
+            result = &mut handling => return Some(result),
+            written = monotonic::timeout(idle, write_out(write, out, metrics)) => {
+                if !wrote(written, peer, idle) {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Whether a timed [`write_out`] succeeded; logs why the connection ends if not.
+fn wrote<E>(written: Result<io::Result<()>, E>, peer: SocketAddr, idle: Duration) -> bool {
+    match written {
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, "write failed: {e}");
+            false
+        }
+        Err(_) => {
+            tracing::info!(%peer, "closing connection that read no response for {idle:?}");
+            false
+        }
+    }
 }
 
 /// Writes everything pending, in as few vectored writes as the socket takes.

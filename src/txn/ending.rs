@@ -1,9 +1,10 @@
 //! Ending a transaction: the Prepare state is made durable, then a marker is written to every
 //! partition of the transaction and the groups' offsets are settled, then the Complete state
-//! follows. A marker or group that cannot be reached now (an I/O error) leaves the
-//! transaction in its Prepare state with what is left; the timers try again, and a restart
-//! that finds the Prepare state writes every marker again (a second marker for a transaction
-//! already ended on a partition is harmless: it closes nothing).
+//! follows. A marker or group that cannot be reached now (an I/O error, a partition offline
+//! after a failed fsync) leaves the transaction in its Prepare state with what is left; the
+//! timers try again, and a restart that finds the Prepare state writes every marker again (a
+//! second marker for a transaction already ended on a partition is harmless: it closes
+//! nothing).
 
 use std::collections::BTreeSet;
 
@@ -12,7 +13,7 @@ use super::error::TxnError;
 use super::machine;
 use super::metadata::{TxnMetadata, TxnPartition};
 use super::state::TxnState;
-use crate::log::{LogError, Marker, Outcome};
+use crate::log::{Marker, Outcome};
 
 impl TxnCoordinator {
     /// Persists `prepare` (PrepareCommit or PrepareAbort) as the id's state, then finishes it.
@@ -101,7 +102,10 @@ impl TxnCoordinator {
                     };
                     match partition.append_marker(&marker) {
                         Ok(_) => false,
-                        Err(LogError::Io(e)) => {
+                        // Kept for a retry, as Kafka retries KAFKA_STORAGE_ERROR: an offline
+                        // partition takes its marker after the restart, which finds the
+                        // Prepare state and writes every marker again.
+                        Err(e) if e.is_storage() => {
                             tracing::warn!(transactional_id = %id, topic = %p.topic,
                                 partition = p.partition, error = %e,
                                 "writing a transaction marker failed; will retry");

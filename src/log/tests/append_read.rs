@@ -284,3 +284,22 @@ fn a_planned_read_returns_the_same_bytes_after_more_appends() {
     }
     assert_eq!(plan.read().unwrap(), expected);
 }
+
+#[test]
+fn a_read_within_a_limit_plans_nothing_beyond_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = open(dir.path(), small_config());
+    log.append(plain(2, 100), 0).unwrap();
+    log.append(plain(2, 101), 0).unwrap();
+    let first = log.read(0, 1).unwrap().len();
+    // KIP-74: the first batch whole, however small the limit.
+    assert_eq!(log.plan_read(0, 1, i64::MAX).unwrap().len(), first);
+    // Within the limit: nothing when the first batch does not fit, else at most the limit.
+    assert!(log
+        .plan_read_within(0, first - 1, i64::MAX)
+        .unwrap()
+        .is_empty());
+    let plan = log.plan_read_within(0, first + 1, i64::MAX).unwrap();
+    assert_eq!(plan.len(), first + 1);
+    assert_eq!(plan.read().unwrap().len(), first, "whole batches only");
+}
