@@ -244,13 +244,13 @@ const ARGS: &[&str] = &[
     "transaction.abort.timed.out.transaction.cleanup.interval.ms=200",
 ];
 
+/// What a producer learnt before the kill: the latest committed value per key, the (key,
+/// value) records of the transaction whose outcome it did not learn, and every aborted value.
+type Outcomes = (BTreeMap<String, String>, Vec<(String, String)>, Vec<String>);
+
 /// Transactions over keys key-0..key-9 (every third aborted) until the broker reports the
-/// stall. Returns (latest committed value per key, values of the transaction whose outcome is
-/// unknown, every aborted value).
-fn transact_until_stalled(
-    broker: &ProcessBroker,
-    what: &str,
-) -> (BTreeMap<String, String>, Vec<(String, String)>, Vec<String>) {
+/// stall.
+fn transact_until_stalled(broker: &ProcessBroker, what: &str) -> Outcomes {
     let settings = [
         ("transaction.timeout.ms", "3000"),
         ("message.timeout.ms", "3000"),

@@ -4,8 +4,10 @@
 //!
 //! 1. **Plan** ([`PartitionLog::plan_cleaning`], under the partition's lock, quick): the dirty
 //!    section runs from the checkpointed clean offset (`state.rs`) to the first uncleanable
-//!    offset: the lowest of the active segment's base, the last stable offset the partition
-//!    passes in, and the first segment younger than `min.compaction.lag.ms`. The plan holds the
+//!    offset: the lowest of the active segment's base, the last stable offset (the first
+//!    offset of the earliest open transaction), and the first segment younger than
+//!    `min.compaction.lag.ms`. The plan also takes the aborted transactions below that offset
+//!    from the `.txnindex` files, which `retain.rs` uses to drop their records. The plan holds the
 //!    open files of the sealed segments below it, which never change once sealed.
 //! 2. **Prepare** ([`CleaningPlan::prepare`], no lock, blocking, `pass.rs`): the dirty section
 //!    is read into the key map (`offset_map.rs`) until the map is as full as its budget allows;
