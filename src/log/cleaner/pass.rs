@@ -533,6 +533,10 @@ impl CleaningPlan {
                 if !keep_empty {
                     return Ok(Kept::Dropped);
                 }
+                if count == 0 {
+                    // Emptied by an earlier pass: nothing changes.
+                    return Ok(Kept::Whole);
+                }
                 let header = scratch.rewrite(h, bytes, &[], h.max_timestamp, out)?;
                 return Ok(Kept::Rewritten(header));
             }

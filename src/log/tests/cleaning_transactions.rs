@@ -386,3 +386,49 @@ fn a_crash_at_any_file_operation_of_a_transactional_pass_leaves_a_consistent_log
         }
     }
 }
+
+#[test]
+fn a_torn_txnindex_of_a_cleaned_segment_is_rebuilt_and_read_committed_is_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = open(dir.path(), compact_config());
+    fill(&mut log);
+    let lso = log.last_stable_offset();
+    let committed = latest(&read_committed(&log));
+    let mut map = OffsetMap::new(1 << 20, 0.9);
+    clean_all(&mut log, &mut map, 2_000);
+    let cleaned = records(&log);
+    drop(log);
+    let mut torn = 0;
+    for name in super::files(dir.path()) {
+        let path = dir.path().join(&name);
+        let len = std::fs::metadata(&path).unwrap().len();
+        if name.ends_with(".txnindex") && len > 0 {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(len - 1)
+                .unwrap();
+            torn += 1;
+        }
+    }
+    assert!(
+        torn > 0,
+        "cleaned segments keep index entries of their abort markers"
+    );
+    let log = open(dir.path(), compact_config());
+    assert_eq!(records(&log), cleaned);
+    assert_eq!(log.last_stable_offset(), lso);
+    assert_eq!(latest(&read_committed(&log)), committed);
+    for a in log.aborted_transactions(0, lso) {
+        assert!(cleaned
+            .iter()
+            .any(|r| is_abort_marker(r) && r.offset == a.last_offset && r.pid == a.producer_id));
+    }
+    for name in super::files(dir.path()) {
+        if name.ends_with(".txnindex") {
+            let len = std::fs::metadata(dir.path().join(&name)).unwrap().len();
+            assert_eq!(len % 34, 0, "{name} rewritten whole");
+        }
+    }
+}
