@@ -16,6 +16,7 @@ mod admin;
 mod admin_http;
 mod bad_input;
 mod cli;
+mod compaction;
 mod compat;
 mod control;
 mod embedding;

@@ -18,6 +18,7 @@ use crate::coordinator::{GroupConfig, GroupCoordinator};
 use crate::error::Error;
 use crate::metadata::{ClusterMeta, ProducerIds, TopicSpec, Topics};
 use crate::metrics::Metrics;
+use crate::partition::cleaning::{self, CleanerTotals};
 use crate::security::authorizer::{Authorizer, Rules};
 use crate::security::{tls, AclStore, Credentials};
 use crate::server::listener::{Bound, ListenerContext};
@@ -31,6 +32,8 @@ pub struct Broker {
     pub cluster: ClusterMeta,
     pub producer_ids: Arc<ProducerIds>,
     pub groups: GroupCoordinator,
+    /// What the log cleaner has done since the broker started.
+    pub cleaner: Arc<CleanerTotals>,
     pub txns: TxnCoordinator,
     /// SCRAM credentials (and PLAIN passwords checked against them).
     pub credentials: Arc<Credentials>,
@@ -390,10 +393,11 @@ pub async fn start(
         .map(|b| (b.context.name.to_string(), b.addr))
         .collect();
     let server = tokio::spawn(crate::server::serve(bound, broker.clone(), stopped.clone()));
-    let tasks = vec![
+    let mut tasks = vec![
         server,
-        tokio::spawn(retention_loop(broker.clone(), stopped)),
+        tokio::spawn(retention_loop(broker.clone(), stopped.clone())),
     ];
+    tasks.extend(spawn_cleaner(&broker, stopped));
     if let Some(admin) = &admin {
         admin.attach(broker.clone());
     }
@@ -500,6 +504,7 @@ async fn open(
         cluster,
         producer_ids,
         groups,
+        cleaner: Arc::default(),
         txns,
         credentials,
         acls,
@@ -634,6 +639,29 @@ async fn retention_loop(broker: Arc<Broker>, mut stopped: watch::Receiver<bool>)
         let b = broker.clone();
         let _ = tokio::task::spawn_blocking(move || b.topics.enforce_retention()).await;
     }
+}
+
+/// Starts the log cleaner threads over every partition of every topic.
+fn spawn_cleaner(broker: &Arc<Broker>, stopped: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let weak = Arc::downgrade(broker);
+    let logs: cleaning::LogSource = Arc::new(move || {
+        weak.upgrade()
+            .map(|b| {
+                b.topics
+                    .list()
+                    .iter()
+                    .map(|t| (t.name.clone(), t.partitions()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    cleaning::spawn(
+        &broker.config.cleaner,
+        broker.clock.clone(),
+        logs,
+        broker.cleaner.clone(),
+        stopped,
+    )
 }
 
 fn advertised(config: &Config, listener: &str, bound: SocketAddr) -> (String, i32) {

@@ -129,6 +129,7 @@ fn log_code(e: &LogError) -> ResponseError {
         LogError::OutOfOrderSequence(_) => K::OutOfOrderSequenceNumber,
         LogError::InvalidProducerEpoch(_) => K::InvalidProducerEpoch,
         LogError::InvalidOffset(_) => K::OffsetOutOfRange,
+        LogError::PolicyViolation(_) => K::PolicyViolation,
         LogError::InvalidTxnState(_) => K::InvalidTxnState,
         LogError::CoordinatorFenced(_) => K::TransactionCoordinatorFenced,
     }

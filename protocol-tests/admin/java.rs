@@ -75,7 +75,7 @@ async fn java_admin_client_creates_describes_alters_grows_trims_and_deletes_topi
         "10 records of 100 bytes on partition 3: {sizes:?}"
     );
     for refused in [
-        "REFUSED compacted-topic InvalidConfigurationException",
+        "REFUSED unknown-policy InvalidConfigurationException",
         "REFUSED shrink InvalidPartitionsException",
         "REFUSED same-count InvalidPartitionsException",
         "REFUSED delete-beyond-the-high-watermark OffsetOutOfRangeException",

@@ -44,7 +44,7 @@ async fn confluent_admin_client_creates_describes_alters_grows_trims_and_deletes
     let cluster_id = &broker.handle.broker().cluster.cluster_id;
     assert_eq!(line(&lines, "CLUSTER"), format!("{cluster_id} 1"));
     for refused in [
-        "REFUSED compacted-topic INVALID_CONFIG",
+        "REFUSED unknown-policy INVALID_CONFIG",
         "REFUSED shrink INVALID_PARTITIONS",
         "REFUSED beyond-the-end OFFSET_OUT_OF_RANGE",
     ] {

@@ -362,7 +362,7 @@ async fn incremental_alter_configs_set_delete_append_subtract_apply_live_and_per
             incremental(
                 TOPIC,
                 &name,
-                vec![alterable("cleanup.policy", SET, Some("compact"))],
+                vec![alterable("cleanup.policy", SET, Some("shred"))],
             ),
             incremental(
                 TOPIC,
@@ -401,7 +401,7 @@ async fn incremental_alter_configs_set_delete_append_subtract_apply_live_and_per
         assert!(response.responses[5]
             .error_message
             .as_ref()
-            .is_some_and(|m| m.contains("compaction")));
+            .is_some_and(|m| m.contains("shred")));
 
         let described = describe_topic(&mut raw, 4, &name).await;
         assert_eq!(value(&described, "segment.bytes").as_deref(), Some("4096"));

@@ -25,6 +25,7 @@
 //! `WEIR_BENCH_COMPRESSION=<codec>` sets the producers' `compression.type` (default none).
 
 mod clients;
+mod compaction;
 mod groups;
 mod process;
 mod security;
@@ -236,7 +237,9 @@ fn main() {
     match only.as_deref() {
         None | Some("throughput") => {}
         Some("reference") => list.truncate(1),
-        Some("latency" | "start" | "groups" | "security" | "testdouble") => list.clear(),
+        Some("latency" | "start" | "groups" | "security" | "testdouble" | "compaction") => {
+            list.clear()
+        }
         // Anything else picks the workloads whose name contains it.
         Some(filter) => list.retain(|w| w.name().contains(filter)),
     }
@@ -310,6 +313,10 @@ fn main() {
     } else {
         Vec::new()
     };
+    let compacted = (only.as_deref() == Some("compaction")).then(|| {
+        eprintln!("running the log cleaner");
+        compaction::run(if quick { 100_000 } else { 300_000 })
+    });
     let double_rows = if part("testdouble") {
         testdouble::run(quick, workloads(true)[0].produce)
     } else {
@@ -345,6 +352,23 @@ fn main() {
             e2e.len(),
             percentile(&e2e, 0.50),
             percentile(&e2e, 0.99)
+        );
+    }
+    if let Some(c) = &compacted {
+        println!(
+            "| log cleaner: {:.0} MB of 1 KiB records, 10% live keys, one pass | {:.0} MB/s cleaned | | | | | | |",
+            c.dirty_mb,
+            c.dirty_mb / c.clean_secs
+        );
+        println!(
+            "| produce 1 KiB, acks=1, while that pass runs vs idle (same broker) | {:.0} vs {:.0} MB/s | ratio {:.2} | | | | | |",
+            c.produce_while_cleaning,
+            c.produce_idle,
+            c.produce_while_cleaning / c.produce_idle
+        );
+        println!(
+            "| broker RSS before the pass / peak during it (dedupe buffer {:.0} MiB) | {:.1} / {:.1} MiB | | | | | | |",
+            c.dedupe_mib, c.rss_before_mib, c.rss_peak_cleaning_mib
         );
     }
     if !starts.is_empty() {

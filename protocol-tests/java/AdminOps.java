@@ -87,7 +87,7 @@ public final class AdminOps {
         System.out.println("CREATE_CONFIGS " + createdConfig.entries().size());
         expect(InvalidConfigurationException.class, admin.createTopics(List.of(
                 new NewTopic(topic + "-bad", Optional.of(1), Optional.empty())
-                        .configs(Map.of("cleanup.policy", "compact")))).all(), "compacted topic");
+                        .configs(Map.of("cleanup.policy", "shred")))).all(), "unknown policy");
         expect(InvalidConfigurationException.class, admin.createTopics(List.of(
                 new NewTopic(topic + "-bad", Optional.of(1), Optional.empty())
                         .configs(Map.of("no.such.config", "1")))).all(), "unknown config");

@@ -95,8 +95,8 @@ def scenario(bootstrap, topic):
                   config={"retention.ms": "3600000", "max.message.bytes": "200000"})],
         request_timeout=TIMEOUT_S))
     expect_error(KafkaError.INVALID_CONFIG, admin.create_topics(
-        [NewTopic(topic + "-bad", num_partitions=1, replication_factor=1, config={"cleanup.policy": "compact"})],
-        request_timeout=TIMEOUT_S), "compacted topic")
+        [NewTopic(topic + "-bad", num_partitions=1, replication_factor=1, config={"cleanup.policy": "shred"})],
+        request_timeout=TIMEOUT_S), "unknown policy")
     expect_error(KafkaError.TOPIC_ALREADY_EXISTS, admin.create_topics(
         [NewTopic(topic, num_partitions=1, replication_factor=1)], request_timeout=TIMEOUT_S), "exists")
     print("OK create")
@@ -249,6 +249,28 @@ def legacy_configs(bootstrap, topic):
     print("OK produce")
 
 
+def create_compacted(bootstrap, topic, pairs):
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    config = {"cleanup.policy": "compact"}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        config[key] = value
+    wait(admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1, config=config)],
+                             request_timeout=TIMEOUT_S))
+    configs = describe(admin, ConfigResource(ResourceType.TOPIC, topic))
+    check(configs["cleanup.policy"].source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value, "policy set on the topic")
+    print(f"cleanup.policy={configs['cleanup.policy'].value}")
+
+
+def produce_keyless(bootstrap, topic):
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0, "message.timeout.ms": 10000})
+    delivered = []
+    producer.produce(topic, value=b"no key", on_delivery=lambda err, msg: delivered.append(err))
+    producer.flush(TIMEOUT_S)
+    check(len(delivered) == 1 and delivered[0] is not None, f"delivery {delivered}")
+    print(f"refused {delivered[0].name()}")
+
+
 def main():
     signal.signal(signal.SIGALRM, on_deadline)
     signal.alarm(DEADLINE_S)
@@ -256,6 +278,10 @@ def main():
         scenario(sys.argv[2], sys.argv[3])
     elif len(sys.argv) >= 4 and sys.argv[1] == "legacy-configs":
         legacy_configs(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "create-compacted":
+        create_compacted(sys.argv[2], sys.argv[3], sys.argv[4:])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "produce-keyless":
+        produce_keyless(sys.argv[2], sys.argv[3])
     elif len(sys.argv) >= 5 and sys.argv[1] == "alter":
         alter(sys.argv[2], sys.argv[3], sys.argv[4:])
     else:

@@ -140,7 +140,7 @@ impl ProcessBroker {
                     log.push_str(&line);
                     log.push('\n');
                 }
-                if line.contains("injected I/O failure") {
+                if line.contains("injected I/O failure") || line.contains("injected I/O stall") {
                     let point = line
                         .split("point=")
                         .nth(1)

@@ -8,6 +8,7 @@
 //! One file per command group; `output.rs` is the printing.
 
 mod acl;
+mod cleaner_metrics;
 mod cluster;
 mod consume;
 pub mod ctl;

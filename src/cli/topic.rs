@@ -59,10 +59,15 @@ enum TopicCommand {
         #[arg(long)]
         internal: bool,
     },
-    /// Show partitions (leader, replicas, offsets) and topic-level configs.
+    /// Show partitions (leader, replicas, offsets), topic-level configs and the cleanup
+    /// policy; with `--admin`, each compacted partition's dirty ratio and last cleaning.
     Describe {
         #[arg(required = true)]
         topics: Vec<String>,
+        /// weir's admin HTTP listener (HOST:PORT, the broker's admin.listen), read for the
+        /// cleaner's per-partition figures.
+        #[arg(long, env = "WEIR_ADMIN", value_name = "HOST:PORT")]
+        admin: Option<String>,
     },
     /// Delete topics.
     Delete {
@@ -117,7 +122,9 @@ pub async fn run(args: TopicArgs) -> Result<(), CliError> {
             create(&connect, &topic, spec).await
         }
         TopicCommand::List { internal } => list(&connect, internal).await,
-        TopicCommand::Describe { topics } => describe(&connect, &topics).await,
+        TopicCommand::Describe { topics, admin } => {
+            describe(&connect, &topics, admin.as_deref()).await
+        }
         TopicCommand::Delete { topics, if_exists } => delete(&connect, &topics, if_exists).await,
         TopicCommand::AddPartitions { topic, num, total } => {
             add_partitions(&connect, &topic, num, total).await
@@ -257,6 +264,8 @@ async fn list(connect: &Connect, internal: bool) -> Result<(), CliError> {
 struct Described {
     topic: String,
     topic_id: String,
+    /// The effective `cleanup.policy`.
+    cleanup_policy: String,
     configs: BTreeMap<String, Option<String>>,
     partitions: Vec<DescribedPartition>,
 }
@@ -269,9 +278,24 @@ struct DescribedPartition {
     isr: Vec<i32>,
     log_start_offset: i64,
     high_watermark: i64,
+    /// Compacted partitions, with `--admin`: dirty bytes / cleanable bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dirty_ratio: Option<f64>,
+    /// Compacted partitions, with `--admin`: when the last cleaning pass ended (ms since the
+    /// epoch on the broker clock), -1 if never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_cleaned_ms: Option<i64>,
 }
 
-async fn describe(connect: &Connect, topics: &[String]) -> Result<(), CliError> {
+async fn describe(
+    connect: &Connect,
+    topics: &[String],
+    admin: Option<&str>,
+) -> Result<(), CliError> {
+    let cleaner = match admin {
+        Some(addr) => super::cleaner_metrics::fetch(addr, connect.timeout).await?,
+        None => Default::default(),
+    };
     let mut client = connect.client().await?;
     let metadata = client.metadata(Some(topics)).await?;
     let parts = offsets::topic_partitions(client.addr(), &metadata)?;
@@ -298,15 +322,19 @@ async fn describe(connect: &Connect, topics: &[String]) -> Result<(), CliError> 
                             isr: p.isr.clone(),
                             log_start_offset: earliest.get(&key).copied().unwrap_or(-1),
                             high_watermark: latest.get(&key).copied().unwrap_or(-1),
+                            dirty_ratio: cleaner.dirty_ratio.get(&key).copied(),
+                            last_cleaned_ms: cleaner.last_cleaned_ms.get(&key).copied(),
                         }
                     })
                     .collect()
             })
             .unwrap_or_default();
+        let (configs, cleanup_policy) = topic_configs(&mut client, topic).await?;
         described.push(Described {
             topic: topic.clone(),
             topic_id: id,
-            configs: topic_configs(&mut client, topic).await?,
+            cleanup_policy,
+            configs,
             partitions,
         });
     }
@@ -321,10 +349,11 @@ async fn describe(connect: &Connect, topics: &[String]) -> Result<(), CliError> 
             .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("")))
             .collect();
         text.push_str(&format!(
-            "Topic: {}  Id: {}  Partitions: {}  Configs: {}\n",
+            "Topic: {}  Id: {}  Partitions: {}  Policy: {}  Configs: {}\n",
             d.topic,
             d.topic_id,
             d.partitions.len(),
+            d.cleanup_policy,
             if configs.is_empty() {
                 "-".to_string()
             } else {
@@ -335,27 +364,37 @@ async fn describe(connect: &Connect, topics: &[String]) -> Result<(), CliError> 
             .partitions
             .iter()
             .map(|p| {
-                vec![
+                let mut row = vec![
                     p.partition.to_string(),
                     p.leader.to_string(),
                     join(&p.replicas),
                     join(&p.isr),
                     p.log_start_offset.to_string(),
                     p.high_watermark.to_string(),
-                ]
+                ];
+                if admin.is_some() && d.cleanup_policy.contains("compact") {
+                    row.push(p.dirty_ratio.map_or("-".into(), |r| format!("{r:.3}")));
+                    row.push(match p.last_cleaned_ms {
+                        Some(ms) if ms >= 0 => super::cleaner_metrics::timestamp(ms),
+                        Some(_) => "never".into(),
+                        None => "-".into(),
+                    });
+                }
+                row
             })
             .collect();
-        text.push_str(&table(
-            &[
-                "PARTITION",
-                "LEADER",
-                "REPLICAS",
-                "ISR",
-                "LOG-START-OFFSET",
-                "HIGH-WATERMARK",
-            ],
-            &rows,
-        ));
+        let mut headers = vec![
+            "PARTITION",
+            "LEADER",
+            "REPLICAS",
+            "ISR",
+            "LOG-START-OFFSET",
+            "HIGH-WATERMARK",
+        ];
+        if admin.is_some() && d.cleanup_policy.contains("compact") {
+            headers.extend(["DIRTY-RATIO", "LAST-CLEANED"]);
+        }
+        text.push_str(&table(&headers, &rows));
         text.push('\n');
     }
     print(text.trim_end_matches('\n')).and_then(|()| print("\n"))
@@ -365,14 +404,15 @@ fn join(ids: &[i32]) -> String {
     ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
 }
 
-/// The configs set on the topic itself (DescribeConfigs source 1); empty when the broker does
-/// not serve DescribeConfigs.
+/// The configs set on the topic itself (DescribeConfigs source 1), and the effective
+/// `cleanup.policy`; empty and "delete" when the broker does not serve DescribeConfigs.
 async fn topic_configs(
     client: &mut Client,
     topic: &str,
-) -> Result<BTreeMap<String, Option<String>>, CliError> {
+) -> Result<(BTreeMap<String, Option<String>>, String), CliError> {
+    let mut policy = "delete".to_string();
     if !client.supports::<DescribeConfigsRequest>() {
-        return Ok(BTreeMap::new());
+        return Ok((BTreeMap::new(), policy));
     }
     let response = client
         .call(|_| {
@@ -390,6 +430,11 @@ async fn topic_configs(
             format!("cannot describe the configs of topic {topic:?}")
         })?;
         for config in result.configs {
+            if config.name.as_str() == "cleanup.policy" {
+                if let Some(v) = &config.value {
+                    policy = v.as_str().to_string();
+                }
+            }
             if config.config_source == TOPIC_CONFIG_SOURCE {
                 let value = if config.is_sensitive {
                     Some("<sensitive>".to_string())
@@ -400,7 +445,7 @@ async fn topic_configs(
             }
         }
     }
-    Ok(out)
+    Ok((out, policy))
 }
 
 async fn delete(connect: &Connect, topics: &[String], if_exists: bool) -> Result<(), CliError> {
@@ -532,7 +577,7 @@ async fn alter_config(
             format!("cannot alter the configs of topic {topic:?}")
         })?;
     }
-    let configs = topic_configs(&mut client, topic).await?;
+    let (configs, _) = topic_configs(&mut client, topic).await?;
     if connect.json() {
         return print_json(&serde_json::json!({ "topic": topic, "configs": configs }));
     }

@@ -45,7 +45,15 @@ pub enum Kind {
         max: i64,
         set: fn(&mut Config, i64),
     },
+    /// A number in `min..=max` (Kafka DOUBLE).
+    Double {
+        min: f64,
+        max: f64,
+        set: fn(&mut Config, f64),
+    },
     Bool(fn(&mut Config, bool)),
+    /// A non-empty comma-separated list of these words (Kafka LIST).
+    ChoiceList(&'static [&'static str], fn(&mut Config, &[&str])),
     /// One of these words (Kafka STRING).
     Choice(&'static [&'static str], fn(&mut Config, &'static str)),
     /// Kafka listeners, `NAME://host:port,...` (a bare `host:port` is `PLAINTEXT`); empty is
@@ -339,6 +347,86 @@ pub const KEYS: &[BrokerKey] = &[
         default: "1048588",
         kind: Kind::Int { min: 1, max: INT_MAX, set: |c, v| c.log.max_message_bytes = v as usize },
         doc: "The largest record batch accepted (topic: max.message.bytes).",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "log.cleanup.policy",
+        default: "delete",
+        kind: Kind::ChoiceList(&["delete", "compact"], |c, v| {
+            c.log.delete = v.contains(&"delete");
+            c.log.compact = v.contains(&"compact");
+        }),
+        doc: "What happens to old segments: delete removes them past retention; compact keeps the latest record of each key; compact,delete does both (topic: cleanup.policy).",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "log.cleaner.enable",
+        default: "true",
+        kind: Kind::Bool(|c, v| c.cleaner.enable = v),
+        doc: "Run the log cleaner, which compacts topics whose cleanup.policy includes compact. Without it compacted topics grow without bound.",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "log.cleaner.threads",
+        default: "1",
+        kind: Kind::Int { min: 0, max: 64, set: |c, v| c.cleaner.threads = v as usize },
+        doc: "Threads cleaning logs at once, each on its own log; 0 cleans nothing.",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "log.cleaner.dedupe.buffer.size",
+        default: "134217728",
+        kind: Kind::Long { min: 1024, max: LONG_MAX, set: |c, v| c.cleaner.dedupe_buffer_size = v as u64 },
+        doc: "Memory for the key maps of all cleaner threads together (24 bytes per key). A log whose dirty keys do not fit is cleaned in several passes. The map grows only as far as a pass needs.",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "log.cleaner.io.buffer.load.factor",
+        default: "0.9",
+        kind: Kind::Double { min: 0.1, max: 1.0, set: |c, v| c.cleaner.load_factor = v },
+        doc: "How full a key map may get before a pass stops mapping more of the log.",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "log.cleaner.io.max.bytes.per.second",
+        default: "1.7976931348623157E308",
+        kind: Kind::Double { min: 1.0, max: f64::MAX, set: |c, v| c.cleaner.io_max_bytes_per_second = v },
+        doc: "The most bytes per second the cleaner threads read and write together.",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "log.cleaner.backoff.ms",
+        default: "15000",
+        kind: Kind::Long { min: 0, max: LONG_MAX, set: |c, v| c.cleaner.backoff_ms = v },
+        doc: "How long a cleaner thread waits (on the broker clock) when no log needs cleaning.",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "log.cleaner.min.cleanable.ratio",
+        default: "0.5",
+        kind: Kind::Double { min: 0.0, max: 1.0, set: |c, v| c.log.min_cleanable_dirty_ratio = v },
+        doc: "A log is cleaned once its dirty bytes exceed this share of its bytes (topic: min.cleanable.dirty.ratio).",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "log.cleaner.min.compaction.lag.ms",
+        default: "0",
+        kind: Kind::Long { min: 0, max: LONG_MAX, set: |c, v| c.log.min_compaction_lag_ms = v },
+        doc: "Records stay uncompacted at least this long (topic: min.compaction.lag.ms).",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "log.cleaner.max.compaction.lag.ms",
+        default: "9223372036854775807",
+        kind: Kind::Long { min: 1, max: LONG_MAX, set: |c, v| c.log.max_compaction_lag_ms = v },
+        doc: "A log whose oldest dirty record is older than this is cleaned whatever its dirty ratio (topic: max.compaction.lag.ms).",
+        ..in_section(Section::Log)
+    },
+    BrokerKey {
+        name: "log.cleaner.delete.retention.ms",
+        default: "86400000",
+        kind: Kind::Long { min: 0, max: LONG_MAX, set: |c, v| c.log.delete_retention_ms = v },
+        doc: "How long a tombstone stays once the cleaner has passed it, so consumers reading the log see the deletion (topic: delete.retention.ms).",
         ..in_section(Section::Log)
     },
     BrokerKey {
@@ -795,6 +883,7 @@ impl Kind {
         match self {
             Kind::Int { .. } => ConfigType::Int,
             Kind::Long { .. } => ConfigType::Long,
+            Kind::Double { .. } => ConfigType::Double,
             Kind::Bool(_) => ConfigType::Boolean,
             Kind::Choice(..)
             | Kind::Address(_)
@@ -807,7 +896,8 @@ impl Kind {
             | Kind::Mechanisms(_)
             | Kind::TlsVersions(_)
             | Kind::Dir(_)
-            | Kind::List(_) => ConfigType::List,
+            | Kind::List(_)
+            | Kind::ChoiceList(..) => ConfigType::List,
         }
     }
 
@@ -821,7 +911,10 @@ impl Kind {
         };
         match self {
             Kind::Int { min, max, .. } | Kind::Long { min, max, .. } => range(*min, *max),
+            Kind::Double { min, max, .. } if *max == f64::MAX => Some(format!("at least {min}")),
+            Kind::Double { min, max, .. } => Some(format!("{min} to {max}")),
             Kind::Choice(words, _) => Some(words.join(", ")),
+            Kind::ChoiceList(words, _) => Some(format!("a list of {}", words.join(", "))),
             Kind::Mechanisms(_) => Some(
                 crate::security::mechanism::ALL
                     .map(Mechanism::name)
@@ -844,6 +937,27 @@ impl Kind {
                     return Err(format!("must be in {min}..={max}"));
                 }
                 set(config, v);
+            }
+            Kind::Double { min, max, set } => {
+                let v: f64 = value.parse().map_err(|_| "must be a number".to_string())?;
+                if !(min..=max).contains(&v) {
+                    return Err(format!("must be in {min}..={max}"));
+                }
+                set(config, v);
+            }
+            Kind::ChoiceList(words, set) => {
+                let items: Vec<&str> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                if items.is_empty() {
+                    return Err(format!("must name at least one of {}", words.join(", ")));
+                }
+                if let Some(bad) = items.iter().find(|i| !words.contains(i)) {
+                    return Err(format!("{bad:?} is not one of {}", words.join(", ")));
+                }
+                set(config, &items);
             }
             Kind::Bool(set) => match value {
                 "true" => set(config, true),
@@ -944,6 +1058,12 @@ mod tests {
         }
     }
 
+    fn io_default() -> &'static str {
+        lookup("log.cleaner.io.max.bytes.per.second")
+            .unwrap()
+            .default
+    }
+
     #[test]
     fn kinds_refuse_what_does_not_fit() {
         let mut c = Config::blank();
@@ -960,5 +1080,17 @@ mod tests {
         let dirs = lookup("log.dirs").unwrap().kind;
         assert!(dirs.apply(&mut c, "/a,/b").is_err());
         assert_eq!(lookup("metrics.listen").unwrap().name, "admin.listen");
+        let policy = lookup("log.cleanup.policy").unwrap().kind;
+        assert_eq!(policy.apply(&mut c, "compact, delete"), Ok(()));
+        assert!(c.log.compact && c.log.delete);
+        assert!(policy.apply(&mut c, "shred").is_err());
+        assert!(policy.apply(&mut c, "").is_err());
+        let ratio = lookup("log.cleaner.min.cleanable.ratio").unwrap().kind;
+        assert_eq!(ratio.apply(&mut c, "0.25"), Ok(()));
+        assert_eq!(c.log.min_cleanable_dirty_ratio, 0.25);
+        assert!(ratio.apply(&mut c, "1.5").is_err());
+        let io = lookup("log.cleaner.io.max.bytes.per.second").unwrap().kind;
+        assert_eq!(io.apply(&mut c, io_default()), Ok(()));
+        assert_eq!(c.cleaner.io_max_bytes_per_second, f64::MAX);
     }
 }

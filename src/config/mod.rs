@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::coordinator::Assignor;
-use crate::log::{LogConfig, TimestampType};
+use crate::log::{CleanerConfig, LogConfig, TimestampType};
 use crate::security::jaas;
 use crate::security::Mechanism;
 
@@ -73,6 +73,8 @@ pub struct Config {
     pub auto_create_topics: bool,
     pub delete_topic_enable: bool,
     pub log: LogConfig,
+    /// `log.cleaner.*`: the threads that compact logs.
+    pub cleaner: CleanerConfig,
     pub retention_check_interval_ms: u64,
     pub socket_request_max_bytes: usize,
     pub fetch_max_bytes: usize,
@@ -424,6 +426,7 @@ impl Config {
             auto_create_topics: false,
             delete_topic_enable: false,
             log: LogConfig::default(),
+            cleaner: CleanerConfig::default(),
             retention_check_interval_ms: 0,
             socket_request_max_bytes: 0,
             fetch_max_bytes: 0,

@@ -11,6 +11,12 @@
 //!
 //! One decoder per batch, no allocation per record. The codec crates are the ones
 //! `kafka_protocol` uses (its `Decompressor` API allocates the whole output, without a cap).
+//!
+//! The cleaner, which must rewrite the records of a stored batch, decompresses a whole batch
+//! into a buffer ([`decompress_all`], under the same cap) and compresses the kept records with
+//! the same codec and the same snappy framing ([`compress`]). lz4 is written as Kafka's own
+//! writer does: independent blocks of at most 64 KiB and no content checksum, which every
+//! Kafka client reads.
 
 use std::cell::RefCell;
 use std::io::{self, Read};
@@ -52,12 +58,18 @@ pub(super) fn validate(
     header: &BatchHeader,
     payload: &[u8],
     batch_size: usize,
+    require_key: Option<&str>,
 ) -> Result<i64, LogError> {
-    let cap = MIN_CAP.max(CAP_FACTOR.saturating_mul(batch_size as u64));
+    let cap = decompressed_cap(batch_size);
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut scratch) => validate_with(header, payload, cap, &mut scratch),
-        Err(_) => validate_with(header, payload, cap, &mut Scratch::default()),
+        Ok(mut scratch) => validate_with(header, payload, cap, &mut scratch, require_key),
+        Err(_) => validate_with(header, payload, cap, &mut Scratch::default(), require_key),
     })
+}
+
+/// The most bytes a batch of `batch_size` bytes may decompress to.
+pub(super) fn decompressed_cap(batch_size: usize) -> u64 {
+    MIN_CAP.max(CAP_FACTOR.saturating_mul(batch_size as u64))
 }
 
 fn validate_with(
@@ -65,6 +77,7 @@ fn validate_with(
     payload: &[u8],
     cap: u64,
     scratch: &mut Scratch,
+    require_key: Option<&str>,
 ) -> Result<i64, LogError> {
     let Scratch { window, snappy } = scratch;
     if window.len() != WINDOW {
@@ -75,14 +88,14 @@ fn validate_with(
             flate2::bufread::MultiGzDecoder::new(payload),
             window,
             cap,
-            header,
+            (header, require_key),
             "gzip",
         ),
-        2 => validate_snappy(payload, snappy, window, cap, header),
+        2 => validate_snappy(payload, snappy, window, cap, (header, require_key)),
         3 => {
             let decoder = lz4::Decoder::new(payload).map_err(|e| corrupt(format!("lz4: {e}")))?;
             let mut stream = Stream::new(decoder, window, cap, "lz4");
-            let max_timestamp = walk_records(&mut stream, header)?;
+            let max_timestamp = walk_records(&mut stream, header, require_key)?;
             // The lz4 reader ends quietly on a truncated frame: ask whether the frame ended.
             stream
                 .src
@@ -94,7 +107,7 @@ fn validate_with(
         4 => {
             let decoder = zstd::stream::read::Decoder::with_buffer(payload)
                 .map_err(|e| corrupt(format!("zstd: {e}")))?;
-            walk_all(decoder, window, cap, header, "zstd")
+            walk_all(decoder, window, cap, (header, require_key), "zstd")
         }
         other => Err(LogError::InvalidRecord(format!(
             "unknown compression codec {other}"
@@ -110,10 +123,138 @@ fn walk_all<R: Read>(
     src: R,
     window: &mut [u8],
     cap: u64,
-    header: &BatchHeader,
+    (header, require_key): (&BatchHeader, Option<&str>),
     codec: &'static str,
 ) -> Result<i64, LogError> {
-    walk_records(&mut Stream::new(src, window, cap, codec), header)
+    walk_records(
+        &mut Stream::new(src, window, cap, codec),
+        header,
+        require_key,
+    )
+}
+
+/// Decompresses the records section `payload` of a batch compressed with `codec` into `out`
+/// (cleared first), refusing more than `cap` bytes. Returns whether snappy data was
+/// xerial-framed.
+pub(super) fn decompress_all(
+    codec: i16,
+    payload: &[u8],
+    cap: u64,
+    out: &mut Vec<u8>,
+) -> Result<bool, LogError> {
+    out.clear();
+    let read = |mut r: Box<dyn Read + '_>, out: &mut Vec<u8>, name: &str| {
+        let mut limited = (&mut r).take(cap.saturating_add(1));
+        limited
+            .read_to_end(out)
+            .map_err(|e| corrupt(format!("cannot decompress {name}: {e}")))?;
+        if out.len() as u64 > cap {
+            return Err(bomb(cap));
+        }
+        Ok(())
+    };
+    match codec {
+        1 => read(
+            Box::new(flate2::bufread::MultiGzDecoder::new(payload)),
+            out,
+            "gzip",
+        )?,
+        2 if payload.len() >= XERIAL_HEADER && payload.starts_with(XERIAL_MAGIC) => {
+            let mut block = Vec::new();
+            let reader = Xerial {
+                input: payload.get(XERIAL_HEADER..).unwrap_or_default(),
+                block: &mut block,
+                pos: 0,
+                cap,
+            };
+            read(Box::new(reader), out, "snappy")?;
+            return Ok(true);
+        }
+        2 => decompress_snappy_block(payload, out, cap)?,
+        3 => {
+            let decoder = lz4::Decoder::new(payload).map_err(|e| corrupt(format!("lz4: {e}")))?;
+            read(Box::new(decoder), out, "lz4")?;
+        }
+        4 => {
+            let decoder = zstd::stream::read::Decoder::with_buffer(payload)
+                .map_err(|e| corrupt(format!("zstd: {e}")))?;
+            read(Box::new(decoder), out, "zstd")?;
+        }
+        other => {
+            return Err(LogError::InvalidRecord(format!(
+                "unknown compression codec {other}"
+            )))
+        }
+    }
+    Ok(false)
+}
+
+/// Bytes of uncompressed data per xerial snappy block, as snappy-java writes them.
+const XERIAL_BLOCK: usize = 32 * 1024;
+
+/// Compresses `records` with `codec` (xerial-framed snappy when `xerial`) onto `out`.
+pub(super) fn compress(
+    codec: i16,
+    xerial: bool,
+    records: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), LogError> {
+    let failed = |name: &str, e: &dyn std::fmt::Display| {
+        LogError::Io(io::Error::other(format!(
+            "cannot compress with {name}: {e}"
+        )))
+    };
+    match codec {
+        1 => {
+            let mut encoder = flate2::write::GzEncoder::new(out, flate2::Compression::default());
+            io::Write::write_all(&mut encoder, records).map_err(|e| failed("gzip", &e))?;
+            encoder.finish().map_err(|e| failed("gzip", &e))?;
+        }
+        2 if xerial => {
+            out.extend_from_slice(XERIAL_MAGIC);
+            out.extend_from_slice(&1i32.to_be_bytes());
+            out.extend_from_slice(&1i32.to_be_bytes());
+            let mut encoder = snap::raw::Encoder::new();
+            for chunk in records.chunks(XERIAL_BLOCK) {
+                let block = encoder
+                    .compress_vec(chunk)
+                    .map_err(|e| failed("snappy", &e))?;
+                let len = i32::try_from(block.len()).map_err(|e| failed("snappy", &e))?;
+                out.extend_from_slice(&len.to_be_bytes());
+                out.extend_from_slice(&block);
+            }
+        }
+        2 => {
+            let block = snap::raw::Encoder::new()
+                .compress_vec(records)
+                .map_err(|e| failed("snappy", &e))?;
+            out.extend_from_slice(&block);
+        }
+        3 => {
+            let mut encoder = lz4::EncoderBuilder::new()
+                .block_size(lz4::BlockSize::Max64KB)
+                .block_mode(lz4::BlockMode::Independent)
+                .checksum(lz4::ContentChecksum::NoChecksum)
+                .build(out)
+                .map_err(|e| failed("lz4", &e))?;
+            io::Write::write_all(&mut encoder, records).map_err(|e| failed("lz4", &e))?;
+            let (_, finished) = encoder.finish();
+            finished.map_err(|e| failed("lz4", &e))?;
+        }
+        4 => {
+            let mut encoder =
+                zstd::stream::write::Encoder::new(out, zstd::DEFAULT_COMPRESSION_LEVEL)
+                    .map_err(|e| failed("zstd", &e))?;
+            io::Write::write_all(&mut encoder, records).map_err(|e| failed("zstd", &e))?;
+            encoder.finish().map_err(|e| failed("zstd", &e))?;
+        }
+        other => {
+            return Err(LogError::InvalidRecord(format!(
+                "unknown compression codec {other}"
+            )))
+        }
+    }
+    Ok(())
 }
 
 /// Snappy as the Java client writes it (xerial framing: a 16-byte header, then blocks of
@@ -123,7 +264,7 @@ fn validate_snappy(
     block: &mut Vec<u8>,
     window: &mut [u8],
     cap: u64,
-    header: &BatchHeader,
+    header: (&BatchHeader, Option<&str>),
 ) -> Result<i64, LogError> {
     if payload.len() >= XERIAL_HEADER && payload.starts_with(XERIAL_MAGIC) {
         block.clear(); // it holds the last batch's final block

@@ -31,6 +31,20 @@ pub struct LogConfig {
     pub max_message_bytes: usize,
     /// `message.timestamp.type`.
     pub timestamp_type: TimestampType,
+    /// `cleanup.policy` names `delete`: retention deletes old segments.
+    pub delete: bool,
+    /// `cleanup.policy` names `compact`: the cleaner keeps the latest record of each key, and
+    /// records without a key are refused.
+    pub compact: bool,
+    /// `min.cleanable.dirty.ratio`: a log is cleaned once dirty bytes / all bytes exceed this.
+    pub min_cleanable_dirty_ratio: f64,
+    /// `min.compaction.lag.ms`: records younger than this are not cleaned.
+    pub min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms`: dirty records older than this make a log due for cleaning
+    /// whatever its dirty ratio.
+    pub max_compaction_lag_ms: i64,
+    /// `delete.retention.ms`: how long tombstones stay once the cleaner has passed them.
+    pub delete_retention_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -44,6 +58,12 @@ impl Default for LogConfig {
             flush_interval_messages: u64::MAX,
             max_message_bytes: 1_048_588,
             timestamp_type: TimestampType::CreateTime,
+            delete: true,
+            compact: false,
+            min_cleanable_dirty_ratio: 0.5,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX,
+            delete_retention_ms: 24 * 60 * 60 * 1000,
         }
     }
 }

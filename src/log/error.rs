@@ -46,6 +46,10 @@ pub enum LogError {
     /// A producer epoch older than the one already seen (INVALID_PRODUCER_EPOCH).
     #[error("invalid producer epoch: {0}")]
     InvalidProducerEpoch(String),
+    /// Not allowed by the topic's configs, e.g. DeleteRecords on a compact-only topic
+    /// (POLICY_VIOLATION).
+    #[error("{0}")]
+    PolicyViolation(String),
     /// A batch that does not fit its producer's transaction state: transactional without an
     /// ongoing transaction on this partition, or plain while one is open (INVALID_TXN_STATE).
     #[error("invalid transaction state: {0}")]

@@ -77,6 +77,10 @@ pub struct Rule {
     pub every: u64,
     /// `u64::MAX`: no limit; 0 fails nothing (the rule only counts).
     pub times: u64,
+    /// Instead of failing, the selected operation blocks its thread for good (after logging
+    /// `injected I/O stall`): a process test kills the broker there, so the crash happens at
+    /// exactly that operation.
+    pub stall: bool,
 }
 
 impl Rule {
@@ -88,6 +92,7 @@ impl Rule {
             skip: 0,
             every: 1,
             times: 1,
+            stall: false,
         }
     }
 
@@ -146,6 +151,7 @@ pub fn check(point: Point, path: &Path) -> io::Result<()> {
     }
     let path = path.to_string_lossy();
     let mut fail = false;
+    let mut stall = false;
     for armed in rules().iter() {
         let rule = &armed.rule;
         if rule.point != point || !path.contains(rule.path.as_str()) {
@@ -155,7 +161,17 @@ pub fn check(point: Point, path: &Path) -> io::Result<()> {
         let selected = n > rule.skip && (n - rule.skip - 1) % rule.every.max(1) == 0;
         if selected && armed.failed.load(Ordering::Acquire) < rule.times {
             armed.failed.fetch_add(1, Ordering::AcqRel);
-            fail = true;
+            if rule.stall {
+                stall = true;
+            } else {
+                fail = true;
+            }
+        }
+    }
+    if stall {
+        tracing::warn!(point = point.name(), %path, "injected I/O stall");
+        loop {
+            std::thread::park();
         }
     }
     if fail {
@@ -217,9 +233,10 @@ pub fn arm(rule: Rule) -> Guard {
     Guard { id, seen, failed }
 }
 
-/// Parses rules written `point[:in=FRAGMENT][:skip=N][:every=N][:times=N]`, separated by
-/// commas, e.g. `segment-create:in=orders-:skip=3:every=4,dir-sync:in=__groups:every=2`.
-/// Without `every` and `times` a rule fails every matching operation.
+/// Parses rules written `point[:in=FRAGMENT][:skip=N][:every=N][:times=N][:stall]`, separated
+/// by commas, e.g. `segment-create:in=orders-:skip=3:every=4,dir-sync:in=__groups:every=2`.
+/// Without `every` and `times` a rule fails every matching operation; with `stall` the
+/// selected operation blocks instead of failing.
 pub fn parse_spec(spec: &str) -> Result<Vec<Rule>, String> {
     let mut out = Vec::new();
     for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -235,8 +252,13 @@ pub fn parse_spec(spec: &str) -> Result<Vec<Rule>, String> {
             skip: 0,
             every: 1,
             times: u64::MAX,
+            stall: false,
         };
         for part in parts {
+            if part == "stall" {
+                rule.stall = true;
+                continue;
+            }
             let (key, value) = part
                 .split_once('=')
                 .ok_or_else(|| format!("{item:?}: expected key=value, got {part:?}"))?;

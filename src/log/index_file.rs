@@ -141,6 +141,11 @@ impl<E: Entry> EntryFile<E> {
     pub(super) fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The file was renamed to `path`.
+    pub(super) fn set_path(&mut self, path: PathBuf) {
+        self.path = path;
+    }
 }
 
 enum OnDisk<E> {

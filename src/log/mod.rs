@@ -16,6 +16,7 @@
 //! - `segment.rs`: a segment and its `.log` file
 //! - `index_file.rs`, `index.rs`, `time_index.rs`: the `.index` and `.timeindex` files
 //! - `checkpoint.rs`: the `log-start-offset` file
+//! - `cleaner/`: log compaction (key map, recopy, crash-safe swap, cleaner checkpoint)
 //! - `producer_state.rs`: producer sequence tracking and open transactions
 //! - `control.rs`: transaction markers (control batches); `txn_index.rs`: the `.txnindex` of
 //!   aborted transactions per segment; `transactions.rs`: markers, the last stable offset and
@@ -34,6 +35,7 @@
 
 mod batch;
 mod checkpoint;
+pub mod cleaner;
 mod compressed;
 mod config;
 mod control;
@@ -55,6 +57,7 @@ mod txn_index;
 mod validate;
 
 pub use batch::{next_offset_after, BatchHeader, HEADER_SIZE};
+pub use cleaner::CleanerConfig;
 pub use config::{LogConfig, TimestampType};
 pub use control::{Marker, Outcome, MARKER_BATCH_LEN};
 pub use error::LogError;

@@ -19,6 +19,7 @@ use bytes::Bytes;
 
 use super::batch::{whole_batches_len, BatchHeader, HEADER_SIZE};
 use super::checkpoint;
+use super::cleaner;
 use super::config::{LogConfig, TimestampType};
 use super::control::Marker;
 use super::error::LogError;
@@ -135,6 +136,10 @@ pub struct PartitionLog {
     pub(super) segments: BTreeMap<i64, Segment>,
     pub(super) log_start_offset: i64,
     pub(super) producers: ProducerStates,
+    /// The cleaner's checkpoint (`cleaner/state.rs`); default until a pass or the file says.
+    pub(super) cleaner_state: cleaner::Checkpoint,
+    /// Groups of a committed cleaning swap whose files are not all in place yet.
+    pub(super) pending_swap: Option<Vec<cleaner::Group>>,
     /// Records appended since the last fsync.
     unflushed_records: u64,
 }
@@ -149,6 +154,8 @@ impl PartitionLog {
             segments: loaded.segments,
             log_start_offset: loaded.log_start_offset,
             producers: loaded.producers,
+            cleaner_state: loaded.cleaner_state,
+            pending_swap: None,
             unflushed_records: 0,
         })
     }
@@ -158,7 +165,8 @@ impl PartitionLog {
     /// batch is invalid. A retried duplicate of an idempotent producer's batch returns its
     /// original offsets with `duplicate: true`.
     pub fn append(&mut self, records: Bytes, now_ms: i64) -> Result<AppendOutcome, LogError> {
-        let batches = validate_append(&records, &self.config)?;
+        let compacted = self.config.compact.then(|| self.partition_name());
+        let batches = validate_append(&records, &self.config, compacted.as_deref())?;
         let headers: Vec<BatchHeader> = batches.iter().map(|(h, _)| *h).collect();
         let checks = self.producers.check(&headers)?;
         if let Some(outcome) = self.duplicate_outcome(&checks)? {
@@ -503,6 +511,14 @@ impl PartitionLog {
     /// The partition's folder.
     pub fn dir(&self) -> &std::path::Path {
         &self.dir
+    }
+
+    /// `<topic>-<partition>`, as Kafka names a partition in messages: the folder's name.
+    pub(super) fn partition_name(&self) -> String {
+        self.dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 
     /// Writes pending index entries and fsyncs the active segment.

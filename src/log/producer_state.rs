@@ -50,6 +50,8 @@ struct ProducerEntry {
     txn_first_offset: Option<i64>,
     /// The epoch was set by a marker: the first batch at it must start at sequence 0.
     epoch_from_marker: bool,
+    /// Offset of the producer's last marker here.
+    last_marker_offset: Option<i64>,
 }
 
 impl ProducerEntry {
@@ -62,6 +64,7 @@ impl ProducerEntry {
             coordinator_epoch: -1,
             txn_first_offset: None,
             epoch_from_marker: false,
+            last_marker_offset: None,
         }
     }
 }
@@ -274,6 +277,7 @@ impl ProducerStates {
         }
         entry.last_update_ms = entry.last_update_ms.max(now_ms);
         entry.last_timestamp = h.max_timestamp;
+        entry.last_marker_offset = Some(h.base_offset);
         let first = entry.txn_first_offset.take();
         if let Some(first) = first {
             self.open.remove(&(first, pid));
@@ -328,6 +332,29 @@ impl ProducerStates {
             .collect();
         out.sort_by_key(|p| p.producer_id);
         out
+    }
+
+    /// Per producer id, the last offset of its last batch: the batch whose header carries the
+    /// producer's latest sequence numbers, which the cleaner must keep.
+    pub(super) fn last_offsets(&self) -> HashMap<i64, i64> {
+        self.producers
+            .iter()
+            .filter_map(|(&pid, e)| e.batches.back().map(|b| (pid, b.last_offset)))
+            .collect()
+    }
+
+    /// The offset of producer `pid`'s last marker here, if any.
+    pub(super) fn last_marker_offset(&self, pid: i64) -> Option<i64> {
+        self.producers.get(&pid).and_then(|e| e.last_marker_offset)
+    }
+
+    /// Per producer id, the offset of its last marker: the cleaner keeps it, so the epoch and
+    /// coordinator epoch it carries survive a restart.
+    pub(super) fn last_marker_offsets(&self) -> HashMap<i64, i64> {
+        self.producers
+            .iter()
+            .filter_map(|(&pid, e)| e.last_marker_offset.map(|o| (pid, o)))
+            .collect()
     }
 
     /// Forgets producers idle for longer than [`PRODUCER_ID_EXPIRATION_MS`], except those

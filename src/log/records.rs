@@ -100,6 +100,84 @@ impl Iterator for RecordDeltas<'_> {
     }
 }
 
+/// One record of a records section, as the cleaner reads it: the record's bytes (length
+/// prefix included, so it can be copied as it is), its deltas, its key and whether it has a
+/// value (a record without one is a tombstone).
+pub(super) struct RecordView<'a> {
+    pub raw: &'a [u8],
+    pub offset_delta: i32,
+    pub timestamp_delta: i64,
+    pub key: Option<&'a [u8]>,
+    pub has_value: bool,
+}
+
+/// The records of an uncompressed records section, `count` of them.
+pub(super) struct RecordViews<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    remaining: i32,
+}
+
+impl<'a> RecordViews<'a> {
+    pub(super) fn new(records: &'a [u8], count: i32) -> Self {
+        RecordViews {
+            buf: records,
+            pos: 0,
+            remaining: count,
+        }
+    }
+
+    fn parse(&mut self) -> Option<RecordView<'a>> {
+        let buf: &'a [u8] = self.buf;
+        let start = self.pos;
+        let mut p = start;
+        let len = usize::try_from(read_varint(buf, &mut p)?).ok()?;
+        let end = p.checked_add(len).filter(|&e| e <= buf.len())?;
+        let body = buf.get(p..end)?;
+        let mut q = 1; // attributes
+        let timestamp_delta = read_varlong(body, &mut q, 10)?;
+        let offset_delta = read_varint(body, &mut q)?;
+        let key_len = read_varint(body, &mut q)?;
+        let key = match usize::try_from(key_len) {
+            Ok(n) => {
+                let k = body.get(q..q.checked_add(n)?)?;
+                q += n;
+                Some(k)
+            }
+            Err(_) => None,
+        };
+        let value_len = read_varint(body, &mut q)?;
+        self.pos = end;
+        Some(RecordView {
+            raw: buf.get(start..end)?,
+            offset_delta,
+            timestamp_delta,
+            key,
+            has_value: value_len >= 0,
+        })
+    }
+}
+
+impl<'a> Iterator for RecordViews<'a> {
+    type Item = Result<RecordView<'a>, LogError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining <= 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        match self.parse() {
+            Some(view) => Some(Ok(view)),
+            None => {
+                self.remaining = 0;
+                Some(Err(LogError::CorruptMessage(
+                    "malformed record in a stored batch".into(),
+                )))
+            }
+        }
+    }
+}
+
 /// Finds the first record of `batch` (a whole batch, header included, with its final base
 /// offset) whose timestamp is at least `target` and whose offset is at least `min_offset`.
 /// Returns (offset, timestamp).
@@ -260,9 +338,11 @@ impl<S: RecordSource> Walker<'_, S> {
 /// Walks the `header.record_count` records of a produced batch (header already checked:
 /// count positive, `lastOffsetDelta == recordCount - 1`) and requires the section to end there.
 /// Returns the largest record timestamp, which is what the batch's maxTimestamp must say.
+/// `require_key` names the partition of a compacted topic, where every record needs a key.
 pub(super) fn walk_records<S: RecordSource>(
     src: &mut S,
     header: &BatchHeader,
+    require_key: Option<&str>,
 ) -> Result<i64, LogError> {
     let mut w = Walker {
         src,
@@ -296,7 +376,16 @@ pub(super) fn walk_records<S: RecordSource>(
                 "offset delta {offset_delta}, expected {i}: offsets inside a batch must be consecutive"
             )));
         }
-        w.bytes_field(true, "key")?;
+        match (w.varint(true)?, require_key) {
+            (-1, Some(partition)) => {
+                return Err(w.fail(format!(
+                "Compacted topic cannot accept message without key in topic partition {partition}."
+            )))
+            }
+            (-1, None) => {}
+            (len, _) if len >= 0 => w.skip(len as u64, "key")?,
+            (len, _) => return Err(w.fail(format!("invalid key length {len}"))),
+        }
         w.bytes_field(true, "value")?;
         let headers = w.varint(true)?;
         if headers < 0 {

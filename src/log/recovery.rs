@@ -2,8 +2,8 @@
 //! indexes, producer state and open transactions.
 //!
 //! Every segment's batch headers are scanned in order (one 61-byte positional read per batch):
-//! lengths must be sane and fully present, magic 2, offsets contiguous from the segment's
-//! base offset. The last segment, the
+//! lengths must be sane and fully present, magic 2, offsets increasing from the segment's
+//! base offset (contiguous as appended; compaction leaves gaps). The last segment, the
 //! only one that can hold unflushed data (a segment is fsynced when it is rolled), is also
 //! CRC-checked, batch by batch. A segment is truncated before its first bad batch, with a
 //! warning; later segments are kept, so a fully written valid batch is never dropped. Segment
@@ -15,10 +15,15 @@
 //! transactional batch opens one, its producer's next marker closes it), so the last stable
 //! offset is known again, and every marker yields the aborted-transaction entry it would have
 //! written (producer, first offset, marker offset, last stable offset after it); only whether
-//! the marker aborted or committed needs its record. A sealed segment's `.txnindex` is trusted
-//! when each of its entries is exactly one of those its markers yield; if not (or missing while
+//! the marker aborted or committed needs its record. An entry on disk agrees with a marker
+//! when it names the same producer and marker offset and starts no later (and its last stable
+//! offset is no later) than the replay says: the cleaner removes aborted and superseded data,
+//! so a replay of a cleaned log can find a transaction starting later than it did, while the
+//! entry written at the abort keeps the original answer. A sealed segment's `.txnindex` is
+//! trusted when each of its entries agrees with one of its markers; if not (or missing while
 //! the segment holds markers), its markers are read and the file rewritten. The last segment,
-//! the tail a crash can leave behind, always has its markers read and its index rebuilt.
+//! the tail a crash can leave behind, always has its markers read and its index rebuilt,
+//! keeping the entries on disk that agree with its abort markers.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -26,6 +31,7 @@ use std::path::Path;
 
 use super::batch::{BatchHeader, ATTRIBUTES_POS, HEADER_SIZE};
 use super::checkpoint;
+use super::cleaner;
 use super::config::LogConfig;
 use super::control::{self, Outcome};
 use super::error::LogError;
@@ -41,6 +47,7 @@ pub(super) struct Loaded {
     pub segments: BTreeMap<i64, Segment>,
     pub log_start_offset: i64,
     pub producers: ProducerStates,
+    pub cleaner_state: cleaner::Checkpoint,
 }
 
 /// Opens (creating it if needed) and recovers the partition folder `dir`.
@@ -49,6 +56,8 @@ pub(super) fn load(dir: &Path, config: &LogConfig) -> Result<Loaded, LogError> {
         faults::check(Point::DirCreate, dir)?;
     }
     fs::create_dir_all(dir)?;
+    cleaner::recover_swap(dir)?;
+    let cleaner_state = cleaner::read_checkpoint(dir)?.unwrap_or_default();
     let bases = list_segments(dir)?;
     let checkpoint = checkpoint::read(dir)?;
     let mut producers = ProducerStates::default();
@@ -91,6 +100,7 @@ pub(super) fn load(dir: &Path, config: &LogConfig) -> Result<Loaded, LogError> {
         segments,
         log_start_offset: log_start,
         producers,
+        cleaner_state,
     })
 }
 
@@ -192,7 +202,7 @@ fn recover_segment(
     let mut pos = 0u64;
     let mut expected_offset = base;
     // What each marker would have indexed had it aborted, with the marker's position.
-    let mut markers: Vec<(u64, BatchHeader, AbortedTxn)> = Vec::new();
+    let mut markers: Vec<Replayed> = Vec::new();
     let problem: Option<String> = loop {
         if pos >= file_len {
             break None;
@@ -201,6 +211,9 @@ fn recover_segment(
             Ok(header) => {
                 seg.track_batch(&header, config.index_interval_bytes, header.max_timestamp);
                 if header.is_control() {
+                    let previous_marker = producers
+                        .last_marker_offset(header.producer_id)
+                        .unwrap_or(-1);
                     let closed = producers.record_marker(&header, None, header.max_timestamp);
                     let entry = AbortedTxn {
                         producer_id: closed.producer_id,
@@ -210,7 +223,12 @@ fn recover_segment(
                             .first_unstable_offset()
                             .unwrap_or(header.next_offset()),
                     };
-                    markers.push((pos, header, entry));
+                    markers.push(Replayed {
+                        pos,
+                        header,
+                        entry,
+                        previous_marker,
+                    });
                 } else {
                     producers.record(&header, header.max_timestamp);
                 }
@@ -242,15 +260,13 @@ fn recover_segment(
 fn recover_txn_index(
     seg: &mut Segment,
     is_tail: bool,
-    markers: &[(u64, BatchHeader, AbortedTxn)],
+    markers: &[Replayed],
     producers: &mut ProducerStates,
 ) -> Result<(), LogError> {
+    let on_disk = seg.read_txn_index()?;
     if !is_tail {
-        let on_disk = seg.read_txn_index()?;
         let trusted = match &on_disk {
-            Some(entries) => entries
-                .iter()
-                .all(|e| markers.iter().any(|(_, _, m)| m == e)),
+            Some(entries) => entries.iter().all(|e| markers.iter().any(|m| m.agrees(e))),
             None => markers.is_empty(),
         };
         if trusted {
@@ -263,12 +279,20 @@ fn recover_txn_index(
         );
     }
     let mut aborted = Vec::new();
-    for (pos, header, entry) in markers {
+    for m in markers {
+        let Replayed {
+            pos, header, entry, ..
+        } = m;
         let batch = seg.read_bytes(*pos, header.size())?;
         if let Some((outcome, coordinator_epoch)) = control::decode(header, &batch)? {
             producers.set_coordinator_epoch(header.producer_id, coordinator_epoch);
             if outcome == Outcome::Abort {
-                aborted.push(*entry);
+                let kept = on_disk
+                    .as_deref()
+                    .unwrap_or_default()
+                    .iter()
+                    .find(|e| m.agrees(e));
+                aborted.push(kept.copied().unwrap_or(*entry));
             }
         }
     }
@@ -279,6 +303,30 @@ fn recover_txn_index(
         );
     }
     Ok(())
+}
+
+/// A marker met by the replay.
+struct Replayed {
+    pos: u64,
+    header: BatchHeader,
+    /// The entry the marker yields, had it aborted.
+    entry: AbortedTxn,
+    /// The offset of the producer's marker before it (-1: none).
+    previous_marker: i64,
+}
+
+impl Replayed {
+    /// Whether the index entry `e` on disk describes this marker's transaction: same producer
+    /// and marker, starting after the producer's previous marker and no later than the replay
+    /// finds (nor with a later last stable offset).
+    fn agrees(&self, e: &AbortedTxn) -> bool {
+        let m = &self.entry;
+        e.producer_id == m.producer_id
+            && e.last_offset == m.last_offset
+            && e.first_offset > self.previous_marker
+            && e.first_offset <= m.first_offset
+            && e.last_stable_offset <= m.last_stable_offset
+    }
 }
 
 /// Validates the batch at `pos` of a segment file being recovered. The inner Err carries the
@@ -308,10 +356,14 @@ fn check_batch_at(
             "torn batch: {size} bytes declared, {remaining} present"
         )));
     }
-    // Offsets are assigned contiguously inside a segment, starting at its base offset.
-    if header.base_offset != expected_offset {
+    // Offsets only grow inside a segment, from its base offset on: contiguously as appended
+    // (the last segment, never cleaned, must be contiguous), with gaps where the cleaner
+    // removed records.
+    let contiguous = verify_crc;
+    if header.base_offset < expected_offset || (contiguous && header.base_offset != expected_offset)
+    {
         return Ok(Err(format!(
-            "batch offset {}, expected {expected_offset}",
+            "batch offset {}, expected at least {expected_offset}",
             header.base_offset
         )));
     }

@@ -1,5 +1,7 @@
-//! Removing old data: retention by time and size (whole segments, oldest first, as Kafka does:
-//! by size never the active segment; by time the active one too once all of it has expired) and DeleteRecords (moves the log start offset, persisted in `log-start-offset`).
+//! Removing old data (only where `cleanup.policy` includes `delete`): retention by time and
+//! size (whole segments, oldest first, as Kafka does: by size never the active segment; by time
+//! the active one too once all of it has expired) and DeleteRecords (moves the log start
+//! offset, persisted in `log-start-offset`).
 //! The folder is fsynced after segments are removed, so a crash cannot bring them back.
 
 use super::checkpoint;
@@ -11,9 +13,14 @@ impl PartitionLog {
     /// `retention_bytes` (never the active segment).
     /// Advances the log start offset and returns the number of segments deleted. Also forgets
     /// idle idempotent producers.
+    /// A log whose `cleanup.policy` lacks `delete` keeps every segment, as in Kafka.
     pub fn enforce_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
         let mut deleted = 0;
         let retention_ms = self.config.retention_ms;
+        if !self.config.delete {
+            self.producers.expire(now_ms);
+            return Ok(0);
+        }
         if retention_ms >= 0 {
             while let Some(first) = self.segments.values().next() {
                 let active = self.segments.len() == 1;
@@ -60,6 +67,12 @@ impl PartitionLog {
     /// file is removed, so it survives a restart. Returns the log start offset afterwards
     /// (unchanged if `offset` is not above it).
     pub fn delete_records_before(&mut self, offset: i64) -> Result<i64, LogError> {
+        if !self.config.delete {
+            return Err(LogError::PolicyViolation(format!(
+                "Records of partition {} can not be deleted due to the configured policy",
+                self.partition_name()
+            )));
+        }
         let log_end = self.log_end_offset();
         if offset < 0 || offset > log_end {
             return Err(LogError::InvalidOffset(format!(

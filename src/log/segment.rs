@@ -61,6 +61,22 @@ impl Segment {
     /// cannot be created, those already created are removed again: a failed creation leaves no
     /// `.log` file whose name would claim offsets that later appends give to another segment.
     pub(super) fn create(dir: &Path, base_offset: i64) -> io::Result<Segment> {
+        Self::create_at(dir, base_offset, file_path, false)
+    }
+
+    /// Creates the files of a segment the cleaner writes, under their temporary names
+    /// (`<base>.log.cleaned`, ...: see `cleaner/swap.rs`). Its `.txnindex` file is created at
+    /// once, empty if no abort marker lands in it, so the swap always has one to move.
+    pub(super) fn create_cleaned(dir: &Path, base_offset: i64) -> io::Result<Segment> {
+        Self::create_at(dir, base_offset, super::cleaner::cleaned_path, true)
+    }
+
+    fn create_at(
+        dir: &Path,
+        base_offset: i64,
+        file_path: fn(&Path, i64, &str) -> PathBuf,
+        with_txn_index: bool,
+    ) -> io::Result<Segment> {
         let log_path = file_path(dir, base_offset, LOG_SUFFIX);
         let created = faults::check(Point::SegmentCreate, &log_path)
             .and_then(|()| {
@@ -74,8 +90,13 @@ impl Segment {
             .and_then(|file| {
                 let index = EntryFile::create(file_path(dir, base_offset, INDEX_SUFFIX))?;
                 let time_index = EntryFile::create(file_path(dir, base_offset, TIME_INDEX_SUFFIX))?;
+                let txn_path = file_path(dir, base_offset, TXN_INDEX_SUFFIX);
                 // Made on the first abort: most segments never hold one.
-                let txn_index = EntryFile::unchecked(file_path(dir, base_offset, TXN_INDEX_SUFFIX));
+                let txn_index = if with_txn_index {
+                    EntryFile::create(txn_path)?
+                } else {
+                    EntryFile::unchecked(txn_path)
+                };
                 Ok((file, index, time_index, txn_index))
             });
         match created {
@@ -87,7 +108,15 @@ impl Segment {
                 txn_index,
             )),
             Err(e) => {
-                if let Err(cleanup) = remove_segment_files(dir, base_offset) {
+                let cleanup = [
+                    LOG_SUFFIX,
+                    INDEX_SUFFIX,
+                    TIME_INDEX_SUFFIX,
+                    TXN_INDEX_SUFFIX,
+                ]
+                .iter()
+                .try_for_each(|suffix| remove_if_present(&file_path(dir, base_offset, suffix)));
+                if let Err(cleanup) = cleanup {
                     tracing::warn!(segment = %log_path.display(), error = %cleanup,
                         "could not remove a partly created segment; opening the log removes it");
                 }
@@ -399,6 +428,22 @@ impl Segment {
         Ok(ms)
     }
 
+    /// Whether this segment reads from `file` (the same open file, not a replacement).
+    pub(super) fn reads(&self, file: &Arc<File>) -> bool {
+        Arc::ptr_eq(&self.file, file)
+    }
+
+    /// A cleaned segment after its files were renamed to their final names: its paths follow.
+    pub(super) fn moved_to_final_names(&mut self, dir: &Path) {
+        self.log_path = file_path(dir, self.base_offset, LOG_SUFFIX);
+        self.index
+            .set_path(file_path(dir, self.base_offset, INDEX_SUFFIX));
+        self.time_index
+            .set_path(file_path(dir, self.base_offset, TIME_INDEX_SUFFIX));
+        self.txn_index
+            .set_path(file_path(dir, self.base_offset, TXN_INDEX_SUFFIX));
+    }
+
     /// Closes the segment and removes its files: the log first, so a crash part way leaves
     /// only stray index files, which opening removes.
     pub(super) fn delete_files(self) -> io::Result<()> {
@@ -421,19 +466,6 @@ impl Segment {
         }
         Ok(())
     }
-}
-
-/// Removes the files of segment `base_offset` that exist, the log first.
-fn remove_segment_files(dir: &Path, base_offset: i64) -> io::Result<()> {
-    for suffix in [
-        LOG_SUFFIX,
-        INDEX_SUFFIX,
-        TIME_INDEX_SUFFIX,
-        TXN_INDEX_SUFFIX,
-    ] {
-        remove_if_present(&file_path(dir, base_offset, suffix))?;
-    }
-    Ok(())
 }
 
 fn remove_if_present(path: &Path) -> io::Result<()> {

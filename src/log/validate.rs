@@ -19,9 +19,11 @@ const MAX_COMPRESSION: i16 = 4;
 
 /// Validates the records of one produce partition: exactly one batch. Returns its header, with
 /// maxTimestamp recomputed from the records, and its byte range, or the first problem found.
+/// `require_key` names the partition of a compacted topic, where every record needs a key.
 pub(super) fn validate_append(
     records: &[u8],
     config: &LogConfig,
+    require_key: Option<&str>,
 ) -> Result<Vec<(BatchHeader, Range<usize>)>, LogError> {
     let mut batches = BatchIter::new(records);
     let Some(first) = batches.next() else {
@@ -52,9 +54,9 @@ pub(super) fn validate_append(
     validate_header(&header)?;
     let body = bytes.get(HEADER_SIZE..).unwrap_or_default();
     header.max_timestamp = if header.compression() == 0 {
-        walk_records(&mut InPlace::new(body), &header)?
+        walk_records(&mut InPlace::new(body), &header, require_key)?
     } else {
-        compressed::validate(&header, body, bytes.len())?
+        compressed::validate(&header, body, bytes.len(), require_key)?
     };
     Ok(vec![(header, range)])
 }

@@ -75,8 +75,8 @@ const LONG_MAX: &str = "9223372036854775807";
 
 /// Every topic config Kafka defines, in name order.
 pub const KEYS: &[TopicKey] = &[
-    key("cleanup.policy", Kind::ChoiceList(&["delete"]), T::List, Some("log.cleanup.policy"), "delete",
-        "The retention policy for old log segments: \"delete\" discards old segments when their retention time or size limit is reached. (\"compact\" is not supported by weir yet.)"),
+    key("cleanup.policy", Kind::ChoiceList(&["delete", "compact"]), T::List, Some("log.cleanup.policy"), "delete",
+        "The retention policy for old log segments: \"delete\" discards old segments when their retention time or size limit is reached; \"compact\" keeps the latest record of each key (records need a key); \"compact,delete\" does both."),
     key("compression.gzip.level", Kind::GzipLevel, T::Int, Some("compression.gzip.level"), "-1",
         "The compression level to use if compression.type is set to gzip."),
     key("compression.lz4.level", Kind::Range(1, 17), T::Int, Some("compression.lz4.level"), "9",
@@ -191,9 +191,6 @@ pub fn validate(key: &str, value: &str) -> Result<(), MetadataError> {
             }
             match items.iter().find(|i| !words.contains(i)) {
                 None => Ok(()),
-                Some(&"compact") if key == "cleanup.policy" => invalid(format!(
-                    "log compaction is not supported by weir yet; use {words:?}"
-                )),
                 Some(other) => invalid(format!("{other:?} is not one of {words:?}")),
             }
         }
@@ -265,6 +262,26 @@ pub fn log_config(broker: &LogConfig, overrides: &BTreeMap<String, String>) -> L
     if let Some(v) = int("max.message.bytes") {
         config.max_message_bytes = v.max(0) as usize;
     }
+    if let Some(policy) = overrides.get("cleanup.policy") {
+        let items = list_items(policy);
+        config.delete = items.contains(&"delete");
+        config.compact = items.contains(&"compact");
+    }
+    if let Some(v) = overrides
+        .get("min.cleanable.dirty.ratio")
+        .and_then(|v| v.trim().parse::<f64>().ok())
+    {
+        config.min_cleanable_dirty_ratio = v;
+    }
+    if let Some(v) = int("min.compaction.lag.ms") {
+        config.min_compaction_lag_ms = v;
+    }
+    if let Some(v) = int("max.compaction.lag.ms") {
+        config.max_compaction_lag_ms = v;
+    }
+    if let Some(v) = int("delete.retention.ms") {
+        config.delete_retention_ms = v;
+    }
     if let Some(t) = overrides
         .get("message.timestamp.type")
         .and_then(|v| parse_timestamp_type(v.trim()))
@@ -283,10 +300,12 @@ mod tests {
         assert!(validate("retention.ms", "-1").is_ok());
         assert!(validate("retention.ms", "-2").is_err());
         assert!(validate("segment.bytes", "abc").is_err());
-        assert!(validate("cleanup.policy", "compact").is_err());
+        assert!(validate("cleanup.policy", "compact").is_ok());
+        assert!(validate("cleanup.policy", "compact,delete").is_ok());
+        assert!(validate("cleanup.policy", "compact,shred").is_err());
         assert!(validate("message.timestamp.type", "LogAppendTime").is_ok());
         assert!(validate("no.such.key", "1").is_err());
-        assert!(validate("cleanup.policy", "delete,compact").is_err());
+        assert!(validate("cleanup.policy", "delete,compact").is_ok());
         assert!(validate("cleanup.policy", "").is_err());
         assert!(validate("segment.bytes", "4294967296").is_err());
         assert!(validate("retention.bytes", "4294967296").is_ok());
@@ -324,8 +343,14 @@ mod tests {
             "message.timestamp.type".to_string(),
             "LogAppendTime".to_string(),
         );
+        o.insert("cleanup.policy".to_string(), "compact".to_string());
+        o.insert("min.cleanable.dirty.ratio".to_string(), "0.01".to_string());
+        o.insert("delete.retention.ms".to_string(), "100".to_string());
         let c = log_config(&LogConfig::default(), &o);
         assert_eq!(c.segment_bytes, 1024);
+        assert!(c.compact && !c.delete);
+        assert_eq!(c.min_cleanable_dirty_ratio, 0.01);
+        assert_eq!(c.delete_retention_ms, 100);
         assert_eq!(c.timestamp_type, crate::log::TimestampType::LogAppendTime);
     }
 }

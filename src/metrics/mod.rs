@@ -22,6 +22,11 @@
 //! | `weir_consumer_groups` | gauge | `state` (at scrape time) |
 //! | `weir_consumer_group_lag` | gauge | `group`: high watermark minus committed offset, summed |
 //! | `weir_consumer_group_partition_lag` | gauge | `group`, `topic`, `partition` |
+//! | `weir_log_cleaner_passes_total`, `..._aborted_passes_total`, `..._failed_passes_total` | counter | cleaning passes |
+//! | `weir_log_cleaner_read_bytes_total`, `..._written_bytes_total`, `..._removed_records_total` | counter | |
+//! | `weir_log_cleaner_pass_seconds_total`, `weir_log_cleaner_last_pass_seconds` | counter, gauge | time in passes |
+//! | `weir_log_cleaner_dirty_ratio` | gauge | `topic`, `partition` (compacted partitions) |
+//! | `weir_log_cleaner_last_clean_timestamp_ms` | gauge | `topic`, `partition`; -1 before the first pass |
 //! | `weir_transactions` | gauge | `state`: transactional ids by the state of their transaction |
 //! | `weir_transactions_committed_total`, `weir_transactions_aborted_total` | counter | since start |
 //! | `weir_transactions_timed_out_total` | counter | aborted by the coordinator after their timeout |

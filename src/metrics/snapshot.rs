@@ -4,6 +4,9 @@
 
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -19,6 +22,11 @@ pub(super) struct Snapshot {
     groups_by_state: Vec<(GroupState, i64)>,
     /// (group, topic, partition, lag)
     lag: Vec<(String, String, i32, i64)>,
+    /// (topic, partition, dirty ratio, end of the last pass in ms or -1) of compacted logs.
+    cleaning: Vec<(String, i32, f64, i64)>,
+    /// The cleaner's totals: passes, aborted, failed, bytes read, bytes written, records
+    /// removed, pass time (µs), last pass time (µs).
+    cleaner: [u64; 8],
     /// (state name, transactional ids in it)
     txn_states: Vec<(&'static str, usize)>,
     /// Transactions committed, aborted, and aborted for running past their timeout.
@@ -37,19 +45,40 @@ impl Snapshot {
     pub(super) async fn take(broker: &Arc<Broker>) -> Snapshot {
         // Log sizes need each partition's lock: a blocking task, never the reactor.
         let b = broker.clone();
-        let topics = tokio::task::spawn_blocking(move || {
-            b.topics
+        let (topics, cleaning) = tokio::task::spawn_blocking(move || {
+            let mut cleaning = Vec::new();
+            let topics = b
+                .topics
                 .list()
                 .iter()
                 .map(|t| {
                     let partitions = t.partitions();
                     let size = partitions.iter().map(|p| p.size_bytes()).sum();
+                    for p in &partitions {
+                        if let Some(d) = p.dirtiness() {
+                            let last = p.last_cleaning().map_or(-1, |l| l.end_ms);
+                            cleaning.push((t.name.clone(), p.index, d.ratio, last));
+                        }
+                    }
                     (t.name.clone(), partitions.len(), size)
                 })
-                .collect()
+                .collect();
+            (topics, cleaning)
         })
         .await
         .unwrap_or_default();
+        let c = &broker.cleaner;
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let cleaner = [
+            load(&c.passes),
+            load(&c.aborted_passes),
+            load(&c.failed_passes),
+            load(&c.bytes_read),
+            load(&c.bytes_written),
+            load(&c.records_removed),
+            load(&c.pass_micros),
+            load(&c.last_pass_micros),
+        ];
 
         let groups = broker.groups.list_groups(&[], &[]);
         let groups_by_state = STATES
@@ -87,6 +116,8 @@ impl Snapshot {
             topics,
             groups_by_state,
             lag,
+            cleaning,
+            cleaner,
             txn_states: broker
                 .txns
                 .states()
@@ -160,6 +191,7 @@ impl Snapshot {
             "High watermark minus the group's committed offset",
             by_partition,
         );
+        self.register_cleaner(&mut registry);
 
         let txns = Family::<[(&'static str, &'static str); 1], Gauge>::default();
         for (state, count) in &self.txn_states {
@@ -194,5 +226,68 @@ impl Snapshot {
             registry.register(name, help, c);
         }
         registry
+    }
+
+    fn register_cleaner(&self, registry: &mut Registry) {
+        let [passes, aborted, failed, read, written, removed, micros, last] = self.cleaner;
+        let counters = [
+            ("log_cleaner_passes", "Cleaning passes committed", passes),
+            (
+                "log_cleaner_aborted_passes",
+                "Cleaning passes dropped because the log changed under them",
+                aborted,
+            ),
+            (
+                "log_cleaner_failed_passes",
+                "Cleaning passes that failed",
+                failed,
+            ),
+            ("log_cleaner_read_bytes", "Bytes the cleaner read", read),
+            (
+                "log_cleaner_written_bytes",
+                "Bytes the cleaner wrote",
+                written,
+            ),
+            (
+                "log_cleaner_removed_records",
+                "Records the cleaner removed",
+                removed,
+            ),
+        ];
+        for (name, help, value) in counters {
+            registry.register(name, help, ConstCounter::new(value));
+        }
+        registry.register(
+            "log_cleaner_pass_seconds",
+            "Time spent in cleaning passes",
+            ConstCounter::new(micros as f64 / 1e6),
+        );
+        let last_pass = Gauge::<f64, AtomicU64>::default();
+        last_pass.set(last as f64 / 1e6);
+        registry.register(
+            "log_cleaner_last_pass_seconds",
+            "Duration of the last cleaning pass",
+            last_pass,
+        );
+        let ratio = Family::<[(&'static str, String); 2], Gauge<f64, AtomicU64>>::default();
+        let cleaned = Family::<[(&'static str, String); 2], Gauge>::default();
+        for (topic, partition, r, last) in &self.cleaning {
+            let labels = [
+                ("topic", topic.clone()),
+                ("partition", partition.to_string()),
+            ];
+            ratio.get_or_create(&labels).set(*r);
+            cleaned.get_or_create(&labels).set(*last);
+        }
+        registry.register(
+            "log_cleaner_dirty_ratio",
+            "Dirty bytes over all bytes of a compacted partition's cleanable log",
+            ratio,
+        );
+        registry.register(
+            "log_cleaner_last_clean_timestamp_ms",
+            "When the last cleaning pass of a compacted partition ended (broker clock; -1: never)",
+            cleaned,
+        );
     }
 }

@@ -15,10 +15,11 @@
 //!
 //! Where what comes next goes:
 //!
-//! - **Compaction.** The cleaner (in `log/`) writes cleaned segments from a snapshot without the
-//!   lock, then a `Partition` operation shaped like [`Partition::apply_retention`] takes the
-//!   lock, swaps them in (the log checks that nothing it cleaned changed underneath), refreshes
-//!   and wakes.
+//! Compaction: [`Partition::clean`]: the cleaner (in `log/`) plans a pass under the lock,
+//! writes cleaned segments from that snapshot without it, then swaps them in under it (the log
+//! checks that nothing it cleaned changed underneath), refreshing and waking as every change
+//! does. It never cleans at or past the first unstable offset. `cleaning.rs` schedules passes
+//! over all compacted partitions (`log.cleaner.*`).
 //!
 //! Transactions: the log tracks open transactions and computes the last stable offset, cached
 //! here beside the high watermark. The transaction coordinator appends markers through
@@ -29,15 +30,17 @@
 //! stable offset, waits on the same wake-up when it is there, and gets the aborted
 //! transactions of what it read.
 
+pub mod cleaning;
 pub mod fetch;
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
+use crate::log::cleaner::{Dirtiness, LastPass, OffsetMap, PassReport, Throttle};
 use crate::log::{
     AbortedTxn, AppendOutcome, LogConfig, LogError, Marker, PartitionLog, ProducerSnapshot,
     ReadPlan, TimestampLookup,
@@ -54,6 +57,10 @@ pub struct Partition {
     // Cached so Metadata, ListOffsets and fetch wake-ups need not take the log lock.
     end_offset: AtomicI64,
     start_offset: AtomicI64,
+    /// A cleaner thread is working on this log (see `cleaning.rs`).
+    cleaning: AtomicBool,
+    /// Broker-clock time before which the cleaner leaves this log alone after a failure.
+    cleaning_backoff_until: AtomicI64,
     stable_offset: AtomicI64,
     /// Why the partition is offline: set by the first failed fsync of its log. From then on
     /// it serves nothing (what it would read may never reach the disk) until the broker
@@ -124,6 +131,8 @@ impl Partition {
             appended: Notify::new(),
             end_offset: AtomicI64::new(end),
             start_offset: AtomicI64::new(start),
+            cleaning: AtomicBool::new(false),
+            cleaning_backoff_until: AtomicI64::new(i64::MIN),
             stable_offset: AtomicI64::new(stable),
             offline: OnceLock::new(),
         }
@@ -177,6 +186,40 @@ impl Partition {
     /// segments deleted. Blocking.
     pub fn apply_retention(&self) -> Result<usize, LogError> {
         self.change(|log, now_ms| log.enforce_retention(now_ms))
+    }
+
+    /// How dirty the log is (`None` unless its policy includes compact). Blocking.
+    pub fn dirtiness(&self) -> Option<Dirtiness> {
+        let last_stable = self.watermarks().last_stable;
+        self.lock().dirtiness(self.clock.now_ms(), last_stable)
+    }
+
+    /// The last cleaning pass of this log, if any.
+    pub fn last_cleaning(&self) -> Option<LastPass> {
+        self.lock().last_cleaning()
+    }
+
+    /// One cleaning pass if the log wants one (any cleanable data with `force`): planned
+    /// under the lock, prepared without it (appends and fetches go on), swapped in under it.
+    /// Never cleans at or beyond the last stable offset or in the active segment, nor an
+    /// offline partition. Blocking.
+    pub fn clean(
+        &self,
+        map: &mut OffsetMap,
+        throttle: &Throttle,
+        force: bool,
+    ) -> Result<Option<PassReport>, LogError> {
+        self.serving()?;
+        let last_stable = self.watermarks().last_stable;
+        let plan = self
+            .lock()
+            .plan_cleaning(self.clock.now_ms(), last_stable, force)?;
+        let Some(plan) = plan else {
+            return Ok(None);
+        };
+        let prepared = plan.prepare(map, throttle)?;
+        self.change(|log, now_ms| log.commit_cleaning(prepared, now_ms))
+            .map(Some)
     }
 
     /// Writes pending index entries and fsyncs the active segment. Blocking.

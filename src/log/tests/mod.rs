@@ -1,6 +1,8 @@
 //! Tests of the partition log through its public API, on temporary folders.
 
 mod append_read;
+mod cleaning;
+mod cleaning_transactions;
 mod failures;
 mod idempotence;
 mod recovery;

@@ -279,6 +279,7 @@ async fn open_transactions_and_markers_left_to_write_survive_a_restart() {
         skip: 0,
         every: 1,
         times: u64::MAX,
+        stall: false,
     });
     c.end_txn("b", b, eb, true, false).await.unwrap();
     assert_eq!(state(&c, "b").await, Some(TxnState::PrepareCommit));
@@ -317,6 +318,7 @@ async fn markers_that_failed_are_retried_by_the_timer() {
         skip: 0,
         every: 1,
         times: u64::MAX,
+        stall: false,
     });
     c.end_txn("tx", pid, epoch, false, false).await.unwrap();
     assert_eq!(state(&c, "tx").await, Some(TxnState::PrepareAbort));

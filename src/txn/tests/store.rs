@@ -120,6 +120,7 @@ fn a_failed_write_keeps_nothing() {
         skip: 0,
         every: 1,
         times: 1,
+        stall: false,
     });
     assert!(store
         .append(&[Record::Txn(meta("a", TxnState::PrepareCommit, 0))], true)
