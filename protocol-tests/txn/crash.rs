@@ -101,11 +101,14 @@ async fn kill_9_in_the_middle_of_many_transactions_keeps_every_commit_exactly_on
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        // One transaction is surely open with its records in the log when the kill comes.
+        let open = left_open(&bootstrap, round).await;
         broker.kill_hard();
         stop.store(true, Ordering::Release);
         for t in threads {
             blocking(move || t.join().unwrap()).await;
         }
+        drop(open);
         broker = spawn(dir.path(), &[]);
         // Transactions left open by the kill are aborted once their 3 s timeout passes.
         wait_stable(broker.addr, "crash", PARTITIONS).await;
@@ -142,12 +145,47 @@ async fn kill_9_in_the_middle_of_many_transactions_keeps_every_commit_exactly_on
             "acknowledged {txn} is missing"
         );
     }
-    assert!(
-        everything.len() > read_committed.len(),
-        "the kills left aborted records behind ({} vs {})",
-        everything.len(),
-        read_committed.len()
-    );
+    // The transactions the kills left open were aborted: read_uncommitted shows their records,
+    // read_committed never does.
+    for round in 0..2 {
+        for j in 0..RECORDS {
+            let value = format!("open-r{round}-{j}");
+            assert!(everything.contains(&value), "{value} was written");
+            assert!(!read_committed.contains(&value), "{value} was aborted");
+        }
+    }
+}
+
+/// A transaction of RECORDS values "open-r<round>-<j>" whose records are in the log (each
+/// delivery acknowledged) and that is never committed.
+async fn left_open(bootstrap: &str, round: usize) -> rdkafka::producer::FutureProducer {
+    let b = bootstrap.to_string();
+    let producer = blocking(move || {
+        let settings = [
+            ("transaction.timeout.ms", "3000"),
+            ("message.timeout.ms", "3000"),
+        ];
+        let producer = txn_producer(&b, &format!("crash-open-{round}"), &settings);
+        producer.begin_transaction().expect("begin");
+        producer
+    })
+    .await;
+    let deliveries: Vec<_> = (0..RECORDS)
+        .map(|j| {
+            let (key, value) = (format!("{j}"), format!("open-r{round}-{j}"));
+            producer
+                .send_result(FutureRecord::to("crash").key(&key).payload(&value))
+                .map_err(|(e, _)| e)
+                .expect("queued")
+        })
+        .collect();
+    for delivery in deliveries {
+        delivery
+            .await
+            .expect("delivery report")
+            .expect("in the log");
+    }
+    producer
 }
 
 /// One transactional batch of `count` records.
