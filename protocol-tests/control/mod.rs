@@ -10,3 +10,4 @@ mod examples;
 mod faults;
 mod outage;
 mod serve;
+mod transactions;
