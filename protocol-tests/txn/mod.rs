@@ -9,6 +9,7 @@ mod bad_input;
 mod cli;
 mod clients;
 mod crash;
+mod features;
 mod java;
 mod offsets;
 mod rdkafka_txn;

@@ -1,0 +1,282 @@
+//! The cost of transactions, each figure a ratio to its baseline measured on the same broker
+//! in the same run, interleaved, median of 3 (1 with `--quick`):
+//!
+//! - produce: the same records from librdkafka producers with `enable.idempotence=true`
+//!   (the baseline) and with a `transactional.id`, committing every 100 records; with one
+//!   producer and with four (each its own transactional id), so the figure shows both the
+//!   commit round trips of one producer and what the broker sustains;
+//! - commit latency: `commit_transaction()` after the transaction's records were flushed
+//!   (EndTxn: the decision logged, markers written to the partition, the answer), p50/p99 over
+//!   every transaction of the one-producer runs;
+//! - fetch: one log of 100-record transactions, every tenth aborted, read from the start to
+//!   its end by a consumer at read_uncommitted (the baseline: every record) and at
+//!   read_committed (the broker stops at the last stable offset and sends the aborted
+//!   transactions; librdkafka drops their records).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use crate::clients;
+use crate::process::BrokerProcess;
+
+const TXN_RECORDS: u64 = 100;
+const RECORD_SIZE: usize = 1024;
+const WAIT: Duration = Duration::from_secs(60);
+
+fn producer(bootstrap: &str, transactional_id: Option<&str>) -> BaseProducer {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", bootstrap)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .set("batch.size", "1000000")
+        .set("batch.num.messages", "1000000")
+        .set("message.timeout.ms", "60000");
+    if let Some(id) = transactional_id {
+        config.set("transactional.id", id);
+    }
+    let producer: BaseProducer = config.create().expect("producer");
+    producer
+        .client()
+        .fetch_metadata(None, WAIT)
+        .expect("producer metadata");
+    if transactional_id.is_some() {
+        producer.init_transactions(WAIT).expect("init_transactions");
+    }
+    producer
+}
+
+fn send(producer: &BaseProducer, topic: &str, body: &[u8]) {
+    let mut record = BaseRecord::<(), [u8]>::to(topic).payload(body);
+    loop {
+        match producer.send(record) {
+            Ok(()) => return,
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                record = r;
+                producer.poll(Duration::from_millis(1));
+            }
+            Err((e, _)) => panic!("produce: {e}"),
+        }
+    }
+}
+
+/// Sends `count` records; with `txn`, in transactions of [`TXN_RECORDS`] (the last one
+/// shorter), committed, or aborted when `abort_every` says so (one in every n, the last
+/// transaction committed).
+/// Returns the commit latencies.
+fn produce_one(
+    producer: &BaseProducer,
+    topic: &str,
+    count: u64,
+    txn: bool,
+    abort_every: Option<u64>,
+) -> Vec<Duration> {
+    let body: Vec<u8> = (0..RECORD_SIZE).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut commits = Vec::new();
+    if !txn {
+        for i in 0..count {
+            send(producer, topic, &body);
+            if i % 4096 == 0 {
+                producer.poll(Duration::ZERO);
+            }
+        }
+        producer.flush(WAIT).expect("flush");
+        return commits;
+    }
+    let mut sent = 0;
+    let mut n = 0u64;
+    while sent < count {
+        producer.begin_transaction().expect("begin_transaction");
+        let size = TXN_RECORDS.min(count - sent);
+        for _ in 0..size {
+            send(producer, topic, &body);
+        }
+        sent += size;
+        n += 1;
+        if abort_every.is_some_and(|every| n % every == every / 2) {
+            producer.abort_transaction(WAIT).expect("abort_transaction");
+            continue;
+        }
+        // Flushed first, so the time below is the commit alone (commit_transaction would
+        // flush them itself).
+        producer.flush(WAIT).expect("flush");
+        let began = Instant::now();
+        producer
+            .commit_transaction(WAIT)
+            .expect("commit_transaction");
+        commits.push(began.elapsed());
+    }
+    commits
+}
+
+struct Produced {
+    secs: f64,
+    commits: Vec<Duration>,
+}
+
+/// `producers` producers (transactional or idempotent) each send `records / producers`
+/// records to `topic` (one partition each); timed from a common start to the last commit or
+/// acknowledgement.
+fn produce(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    records: u64,
+    producers: usize,
+    txn: bool,
+) -> Produced {
+    static RUN: AtomicU64 = AtomicU64::new(0);
+    let run = RUN.fetch_add(1, Ordering::Relaxed);
+    clients::create_topic(bootstrap, topic, partitions);
+    let start = Arc::new(Barrier::new(producers + 1));
+    let threads: Vec<_> = (0..producers)
+        .map(|i| {
+            let (bootstrap, topic, start) =
+                (bootstrap.to_string(), topic.to_string(), start.clone());
+            std::thread::spawn(move || {
+                let id = format!("bench-{run}-{i}");
+                let p = producer(&bootstrap, txn.then_some(id.as_str()));
+                start.wait();
+                produce_one(&p, &topic, records / producers as u64, txn, None)
+            })
+        })
+        .collect();
+    start.wait();
+    let began = Instant::now();
+    let mut commits = Vec::new();
+    for t in threads {
+        commits.extend(t.join().expect("producer thread"));
+    }
+    Produced {
+        secs: began.elapsed().as_secs_f64(),
+        commits,
+    }
+}
+
+/// Reads partition 0 of `topic` from the start until `expect` records arrived; the seconds
+/// from assignment to the last one.
+fn consume(bootstrap: &str, topic: &str, committed: bool, expect: u64) -> f64 {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "weir-bench-txn")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .set("fetch.queue.backoff.ms", "1")
+        .set(
+            "isolation.level",
+            if committed {
+                "read_committed"
+            } else {
+                "read_uncommitted"
+            },
+        )
+        .create()
+        .expect("consumer");
+    consumer
+        .client()
+        .fetch_metadata(Some(topic), WAIT)
+        .expect("consumer metadata");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .expect("partition");
+    let began = Instant::now();
+    consumer.assign(&tpl).expect("assign");
+    let mut got = 0;
+    while got < expect {
+        assert!(began.elapsed() < WAIT * 5, "consume phase over time");
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                assert!(m.payload_len() == RECORD_SIZE);
+                got += 1;
+            }
+            Some(Err(e)) => panic!("consume: {e}"),
+            None => {}
+        }
+    }
+    began.elapsed().as_secs_f64()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    crate::percentile(sorted, p)
+}
+
+pub fn run(quick: bool) -> Vec<String> {
+    let broker = BrokerProcess::start(&[]);
+    let addr = broker.addr.clone();
+    let repeats = if quick { 1 } else { 3 };
+    let records: u64 = if quick { 50_000 } else { 200_000 };
+    let mb = (records * RECORD_SIZE as u64) as f64 / 1e6;
+    let mut rows = Vec::new();
+    let mut commits = Vec::new();
+    for producers in [1usize, 4] {
+        eprintln!(
+            "running transactional produce ({records} x 1 KiB, {producers} producer(s), idempotent and transactional; {repeats}x)"
+        );
+        let (mut idem, mut txn) = (Vec::new(), Vec::new());
+        for round in 0..repeats {
+            let partitions = producers as i32;
+            let i = produce(
+                &addr,
+                &format!("idem-{producers}-{round}"),
+                partitions,
+                records,
+                producers,
+                false,
+            );
+            let t = produce(
+                &addr,
+                &format!("txn-{producers}-{round}"),
+                partitions,
+                records,
+                producers,
+                true,
+            );
+            idem.push(mb / i.secs);
+            txn.push(mb / t.secs);
+            if producers == 1 {
+                commits.extend(t.commits);
+            }
+        }
+        let (idem, txn) = (crate::median(idem), crate::median(txn));
+        rows.push(format!(
+            "| produce 1 KiB records, {producers} producer(s) on {producers} partition(s), acks=all, transactions of {TXN_RECORDS} | {idem:.0} MB/s | {txn:.0} MB/s | {:.2}x |",
+            txn / idem
+        ));
+    }
+    commits.sort();
+    rows.push(format!(
+        "| commit latency (commit_transaction after the records were flushed; n={}) | | p50 {:.2} ms, p99 {:.2} ms | |",
+        commits.len(),
+        percentile(&commits, 0.50),
+        percentile(&commits, 0.99)
+    ));
+
+    // One log, 10% of its transactions aborted, read both ways.
+    let topic = "txn-fetch";
+    clients::create_topic(&addr, topic, 1);
+    let p = producer(&addr, Some("bench-fetch-log"));
+    let commits_only = produce_one(&p, topic, records, true, Some(10));
+    drop(p);
+    let committed_records = commits_only.len() as u64 * TXN_RECORDS;
+    eprintln!("running read_committed and read_uncommitted fetch ({records} records, {committed_records} committed; {repeats}x)");
+    let (mut plain, mut rc) = (Vec::new(), Vec::new());
+    for _ in 0..repeats {
+        plain.push(mb / consume(&addr, topic, false, records));
+        rc.push(mb / consume(&addr, topic, true, committed_records));
+    }
+    let (plain, rc) = (crate::median(plain), crate::median(rc));
+    rows.push(format!(
+        "| fetch a 1-partition log of {records} x 1 KiB in transactions of {TXN_RECORDS}, 10% aborted, from the start to its end (MB/s of log read) | {plain:.0} MB/s (read_uncommitted) | {rc:.0} MB/s (read_committed) | {:.2}x |",
+        rc / plain
+    ));
+    broker.stop();
+    rows
+}
