@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
@@ -194,7 +193,7 @@ fn consume(bootstrap: &str, topic: &str, committed: bool, expect: u64) -> f64 {
         assert!(began.elapsed() < WAIT * 5, "consume phase over time");
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(m)) => {
-                assert!(m.payload_len() == RECORD_SIZE);
+                assert_eq!(m.payload_len(), RECORD_SIZE);
                 got += 1;
             }
             Some(Err(e)) => panic!("consume: {e}"),
