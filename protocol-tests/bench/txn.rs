@@ -53,8 +53,10 @@ fn producer(bootstrap: &str, transactional_id: Option<&str>) -> BaseProducer {
     producer
 }
 
-fn send(producer: &BaseProducer, topic: &str, body: &[u8]) {
-    let mut record = BaseRecord::<(), [u8]>::to(topic).payload(body);
+fn send(producer: &BaseProducer, topic: &str, partition: i32, body: &[u8]) {
+    let mut record = BaseRecord::<(), [u8]>::to(topic)
+        .payload(body)
+        .partition(partition);
     loop {
         match producer.send(record) {
             Ok(()) => return,
@@ -74,6 +76,7 @@ fn send(producer: &BaseProducer, topic: &str, body: &[u8]) {
 fn produce_one(
     producer: &BaseProducer,
     topic: &str,
+    partition: i32,
     count: u64,
     txn: bool,
     abort_every: Option<u64>,
@@ -82,7 +85,7 @@ fn produce_one(
     let mut commits = Vec::new();
     if !txn {
         for i in 0..count {
-            send(producer, topic, &body);
+            send(producer, topic, partition, &body);
             if i % 4096 == 0 {
                 producer.poll(Duration::ZERO);
             }
@@ -96,7 +99,7 @@ fn produce_one(
         producer.begin_transaction().expect("begin_transaction");
         let size = TXN_RECORDS.min(count - sent);
         for _ in 0..size {
-            send(producer, topic, &body);
+            send(producer, topic, partition, &body);
         }
         sent += size;
         n += 1;
@@ -122,7 +125,7 @@ struct Produced {
 }
 
 /// `producers` producers (transactional or idempotent) each send `records / producers`
-/// records to `topic` (one partition each); timed from a common start to the last commit or
+/// records to their own partition of `topic`; timed from a common start to the last commit or
 /// acknowledgement.
 fn produce(
     bootstrap: &str,
@@ -144,7 +147,7 @@ fn produce(
                 let id = format!("bench-{run}-{i}");
                 let p = producer(&bootstrap, txn.then_some(id.as_str()));
                 start.wait();
-                produce_one(&p, &topic, records / producers as u64, txn, None)
+                produce_one(&p, &topic, i as i32, records / producers as u64, txn, None)
             })
         })
         .collect();
@@ -262,7 +265,7 @@ pub fn run(quick: bool) -> Vec<String> {
     let topic = "txn-fetch";
     clients::create_topic(&addr, topic, 1);
     let p = producer(&addr, Some("bench-fetch-log"));
-    let commits_only = produce_one(&p, topic, records, true, Some(10));
+    let commits_only = produce_one(&p, topic, 0, records, true, Some(10));
     drop(p);
     let committed_records = commits_only.len() as u64 * TXN_RECORDS;
     eprintln!("running read_committed and read_uncommitted fetch ({records} records, {committed_records} committed; {repeats}x)");
