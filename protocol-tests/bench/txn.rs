@@ -104,6 +104,8 @@ fn produce_one(
         sent += size;
         n += 1;
         if abort_every.is_some_and(|every| n % every == every / 2) {
+            // librdkafka aborts only once the delivery reports were served.
+            producer.flush(WAIT).expect("flush");
             producer.abort_transaction(WAIT).expect("abort_transaction");
             continue;
         }
