@@ -13,11 +13,13 @@
 //!
 //! `--quick` runs a reduced set once each (under two minutes); without it every workload runs
 //! three times and the median is reported. `--only throughput|reference|latency|start|groups|
-//! security|testdouble|<text>` runs one part (`<text>`: the workloads whose name contains it);
+//! security|testdouble|txn|<text>` runs one part (`<text>`: the workloads whose name contains it);
 //! `groups` is the consumer-group figures (groups.rs); `security` (see `security.rs`) compares
 //! TLS and SASL_SSL with plaintext on one broker; `testdouble` (`testdouble.rs`): ephemeral
 //! starts to the first ApiVersions answer (binary and in-process), reset time, and the idle
-//! control plane's cost on produce throughput.
+//! control plane's cost on produce throughput; `txn` (`txn.rs`): transactional produce and
+//! read_committed fetch as ratios of idempotent produce and read_uncommitted fetch, and
+//! commit latency.
 //!
 //! Environment: `WEIR_BENCH_BIN=<path>` runs another `weir` build (before/after comparisons);
 //! `WEIR_BENCH_PERF=<folder>` attaches `perf record` to each broker and leaves its profile
@@ -30,6 +32,7 @@ mod groups;
 mod process;
 mod security;
 mod testdouble;
+mod txn;
 
 use std::time::{Duration, Instant};
 
@@ -182,7 +185,7 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
+pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -237,7 +240,7 @@ fn main() {
     match only.as_deref() {
         None | Some("throughput") => {}
         Some("reference") => list.truncate(1),
-        Some("latency" | "start" | "groups" | "security" | "testdouble" | "compaction") => {
+        Some("latency" | "start" | "groups" | "security" | "testdouble" | "compaction" | "txn") => {
             list.clear()
         }
         // Anything else picks the workloads whose name contains it.
@@ -317,6 +320,11 @@ fn main() {
         eprintln!("running the log cleaner");
         compaction::run(if quick { 100_000 } else { 300_000 })
     });
+    let txn_rows = if part("txn") {
+        txn::run(quick)
+    } else {
+        Vec::new()
+    };
     let double_rows = if part("testdouble") {
         testdouble::run(quick, workloads(true)[0].produce)
     } else {
@@ -397,6 +405,14 @@ fn main() {
         println!("| security (same broker, same run) | PLAINTEXT | SSL | SASL_SSL SCRAM-SHA-512 |");
         println!("| --- | ---: | ---: | ---: |");
         for row in &security_rows {
+            println!("{row}");
+        }
+    }
+    if !txn_rows.is_empty() {
+        println!();
+        println!("| transactions (same broker, same run) | baseline | transactional | ratio |");
+        println!("| --- | ---: | ---: | ---: |");
+        for row in &txn_rows {
             println!("{row}");
         }
     }

@@ -11,3 +11,4 @@ mod faults;
 mod outage;
 mod serve;
 mod storage;
+mod transactions;

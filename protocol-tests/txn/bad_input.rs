@@ -549,3 +549,120 @@ async fn every_transactional_api_answers_bad_requests_with_kafkas_codes() {
         "only the committed transaction is visible: {seen:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn producer_ids_epochs_and_states_that_do_not_match_are_refused_everywhere() {
+    let broker = TestBroker::start_with(&[("transaction.max.timeout.ms", "60000")]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    c.create_topic("t", 2, &[]).await;
+    // Another producer's transaction, open throughout, commits at the end.
+    let (_, other, oe) = init(&mut c, 4, "bystander", 30_000, (-1, -1)).await;
+    assert_eq!(
+        add(&mut c, 3, "bystander", other, oe, &[("t", 1)]).await,
+        vec![NONE]
+    );
+    assert_eq!(
+        produce(
+            &mut c,
+            9,
+            Some("bystander"),
+            ("t", 1),
+            batch(other, oe, 0, 2, true)
+        )
+        .await,
+        NONE
+    );
+
+    // Out-of-range timeouts at the oldest version too.
+    for timeout in [0, 60_001, i32::MAX] {
+        assert_eq!(
+            init(&mut c, 0, "y", timeout, (-1, -1)).await.0,
+            INVALID_TRANSACTION_TIMEOUT,
+            "{timeout}"
+        );
+    }
+    let (code, pid, first) = init(&mut c, 4, "y", 10_000, (-1, -1)).await;
+    assert_eq!(code, NONE);
+    let (code, _, epoch) = init(&mut c, 4, "y", 10_000, (pid, first)).await;
+    assert_eq!((code, epoch), (NONE, first + 1));
+    // KIP-360: resuming from an epoch that is neither the current one nor a retry of it.
+    assert_eq!(
+        init(&mut c, 4, "y", 10_000, (pid, epoch + 3)).await.0,
+        PRODUCER_FENCED
+    );
+
+    // Nothing open: a commit is a state error (transactions v1).
+    assert_eq!(
+        end(&mut c, 3, "y", pid, epoch, true).await.0,
+        INVALID_TXN_STATE
+    );
+    // A newer epoch than the coordinator's is fenced like an older one.
+    assert_eq!(
+        add(&mut c, 3, "y", pid, epoch + 1, &[("t", 0)]).await,
+        vec![PRODUCER_FENCED]
+    );
+    assert_eq!(
+        add(&mut c, 0, "y", pid, epoch + 1, &[("t", 0)]).await,
+        vec![INVALID_PRODUCER_EPOCH]
+    );
+    assert_eq!(
+        add_offsets(&mut c, "y", pid, epoch + 1, "g").await,
+        PRODUCER_FENCED
+    );
+    assert_eq!(
+        add(&mut c, 3, "y", pid, epoch, &[("t", 0)]).await,
+        vec![NONE]
+    );
+    assert_eq!(
+        produce(
+            &mut c,
+            9,
+            Some("y"),
+            ("t", 0),
+            batch(pid, epoch, 0, 3, true)
+        )
+        .await,
+        NONE
+    );
+    // A batch from the open transaction's producer at another epoch.
+    assert_eq!(
+        produce(
+            &mut c,
+            9,
+            Some("y"),
+            ("t", 0),
+            batch(pid, epoch - 1, 3, 1, true)
+        )
+        .await,
+        INVALID_PRODUCER_EPOCH
+    );
+    // EndTxn: a known id with another producer id, a newer epoch, the right one.
+    assert_eq!(
+        end(&mut c, 3, "y", other, epoch, true).await.0,
+        INVALID_PRODUCER_ID_MAPPING
+    );
+    assert_eq!(
+        end(&mut c, 3, "y", pid, epoch + 1, true).await.0,
+        PRODUCER_FENCED
+    );
+    assert_eq!(
+        end(&mut c, 0, "y", pid, epoch - 1, true).await.0,
+        INVALID_PRODUCER_EPOCH
+    );
+    assert_eq!(end(&mut c, 3, "y", pid, epoch, true).await.0, NONE);
+    // Committed: an abort of the same transaction is a state error, a retried commit is not.
+    assert_eq!(
+        end(&mut c, 3, "y", pid, epoch, false).await.0,
+        INVALID_TXN_STATE
+    );
+    assert_eq!(end(&mut c, 3, "y", pid, epoch, true).await.0, NONE);
+
+    assert_eq!(end(&mut c, 3, "bystander", other, oe, true).await.0, NONE);
+    for p in 0..2 {
+        let (stable, end) = stable_and_end(broker.addr(), "t", p).await;
+        assert_eq!(stable, end, "partition {p}");
+    }
+    let b = broker.bootstrap();
+    let seen = blocking(move || read_values(&b, "t", 2, true)).await;
+    assert_eq!(seen.len(), 5, "both committed transactions: {seen:?}");
+}

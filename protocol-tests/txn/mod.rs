@@ -9,6 +9,7 @@ pub(crate) mod bad_input;
 mod cli;
 mod clients;
 mod crash;
+mod features;
 mod java;
 mod offline;
 mod offsets;

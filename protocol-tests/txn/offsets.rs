@@ -117,3 +117,120 @@ async fn offsets_of_an_open_transaction_are_unstable_until_it_commits_even_acros
         "an aborted offset never shows"
     );
 }
+
+const ILLEGAL_GENERATION: i16 = 22;
+const UNKNOWN_MEMBER_ID: i16 = 25;
+const INVALID_PRODUCER_EPOCH: i16 = 47;
+const INVALID_PRODUCER_ID_MAPPING: i16 = 49;
+const MEMBER_ID_REQUIRED: i16 = 79;
+
+/// TxnOffsetCommit of t-0 for group "g" with the consumer's member, generation and instance.
+async fn commit_as(
+    c: &mut RawClient,
+    version: i16,
+    (id, pid, epoch): (&str, i64, i16),
+    (member, generation, instance): (&str, i32, Option<&str>),
+) -> i16 {
+    let r = c
+        .call(
+            version,
+            &TxnOffsetCommitRequest::default()
+                .with_transactional_id(TransactionalId(s(id)))
+                .with_group_id(GroupId(s("g")))
+                .with_producer_id(ProducerId(pid))
+                .with_producer_epoch(epoch)
+                .with_member_id(s(member))
+                .with_generation_id(generation)
+                .with_group_instance_id(instance.map(s))
+                .with_topics(vec![TxnOffsetCommitRequestTopic::default()
+                    .with_name(topic_name("t"))
+                    .with_partitions(vec![TxnOffsetCommitRequestPartition::default()
+                        .with_partition_index(0)
+                        .with_committed_offset(7)])]),
+        )
+        .await;
+    r.topics[0].partitions[0].error_code
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transactional_offset_commits_are_fenced_by_member_generation_and_producer() {
+    use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
+    use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
+    use kafka_protocol::messages::{JoinGroupRequest, SyncGroupRequest};
+
+    let broker = TestBroker::start_with(&[("group.initial.rebalance.delay.ms", "0")]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    c.create_topic("t", 1, &[]).await;
+    // One member of group "g", generation 1, synced.
+    let join = |member: &str| {
+        JoinGroupRequest::default()
+            .with_group_id(GroupId(s("g")))
+            .with_session_timeout_ms(30_000)
+            .with_rebalance_timeout_ms(30_000)
+            .with_member_id(s(member))
+            .with_protocol_type(s("consumer"))
+            .with_protocols(vec![JoinGroupRequestProtocol::default()
+                .with_name(s("range"))
+                .with_metadata(bytes::Bytes::from_static(&[
+                    0, 0, 0, 0, 0, 0, 255, 255, 255, 255,
+                ]))])
+    };
+    let first = c.call(7, &join("")).await;
+    assert_eq!(first.error_code, MEMBER_ID_REQUIRED);
+    let member = first.member_id.to_string();
+    let joined = c.call(7, &join(&member)).await;
+    assert_eq!((joined.error_code, joined.generation_id), (0, 1));
+    let synced = c
+        .call(
+            5,
+            &SyncGroupRequest::default()
+                .with_group_id(GroupId(s("g")))
+                .with_generation_id(1)
+                .with_member_id(s(&member))
+                .with_protocol_type(Some(s("consumer")))
+                .with_protocol_name(Some(s("range")))
+                .with_assignments(vec![SyncGroupRequestAssignment::default()
+                    .with_member_id(s(&member))
+                    .with_assignment(bytes::Bytes::new())]),
+        )
+        .await;
+    assert_eq!(synced.error_code, 0);
+
+    let (pid, epoch) = txn_with_offset(&mut c, "tx", 5).await;
+    let me = ("tx", pid, epoch);
+    // From v3 the member, its generation and its instance id are checked, as Kafka's classic
+    // group checks a transactional commit.
+    assert_eq!(
+        commit_as(&mut c, 3, me, (&member, 2, None)).await,
+        ILLEGAL_GENERATION
+    );
+    assert_eq!(
+        commit_as(&mut c, 3, me, ("ghost", 1, None)).await,
+        UNKNOWN_MEMBER_ID
+    );
+    assert_eq!(
+        commit_as(&mut c, 3, me, (&member, 1, Some("static-1"))).await,
+        UNKNOWN_MEMBER_ID,
+        "no static member has that instance id"
+    );
+    assert_eq!(commit_as(&mut c, 3, me, (&member, 1, None)).await, 0);
+    // Without member and generation (v2, or v3 with none given) the commit is accepted.
+    assert_eq!(commit_as(&mut c, 2, me, ("", -1, None)).await, 0);
+    assert_eq!(commit_as(&mut c, 3, me, ("", -1, None)).await, 0);
+    // The producer is checked first, whatever the member.
+    assert_eq!(
+        commit_as(&mut c, 3, ("nobody", pid, epoch), (&member, 1, None)).await,
+        INVALID_PRODUCER_ID_MAPPING
+    );
+    assert_eq!(
+        commit_as(&mut c, 3, ("tx", pid + 1, epoch), (&member, 1, None)).await,
+        INVALID_PRODUCER_ID_MAPPING
+    );
+    assert_eq!(
+        commit_as(&mut c, 3, ("tx", pid, epoch + 1), (&member, 1, None)).await,
+        INVALID_PRODUCER_EPOCH
+    );
+    // None of the refused commits changed what the transaction commits.
+    end(&mut c, "tx", (pid, epoch), true).await;
+    assert_eq!(fetched(&mut c, true).await, (0, 7));
+}

@@ -3,8 +3,8 @@
 //! Each part of the broker's state has one step below, run in order. A part that keeps
 //! state of its own adds its step here, at the place its dependencies dictate: the
 //! transaction coordinator's goes first among the data steps (an ongoing transaction refers
-//! to groups and partitions), so its step belongs right after the faults are cleared, with
-//! a `transactions` count in the report.
+//! to groups and partitions), so it runs right after the faults are cleared; the groups'
+//! step then drops the offsets transactions left pending.
 
 use std::sync::Arc;
 
@@ -23,6 +23,8 @@ pub struct ResetReport {
     pub captured: usize,
     /// Whether the broker had been taken down (it is up again).
     pub was_down: bool,
+    /// Transactional ids forgotten, with their open transactions.
+    pub transactions: usize,
     /// Consumer groups forgotten, with all their committed offsets.
     pub groups: usize,
     /// Topics deleted, with their data.
@@ -33,7 +35,8 @@ pub struct ResetReport {
     pub duration_us: u64,
 }
 
-/// Resets faults, capture, the broker's availability, groups and offsets, and topics (seeded
+/// Resets faults, capture, the broker's availability, transactional ids and their
+/// transactions, groups and offsets (pending transactional ones too), and topics (seeded
 /// topics are created again, empty). The clock is left where it is: time does not go back.
 pub async fn reset(broker: &Arc<Broker>, control: &Control) -> Result<ResetReport, ControlError> {
     let watch = Stopwatch::start();
@@ -46,6 +49,12 @@ pub async fn reset(broker: &Arc<Broker>, control: &Control) -> Result<ResetRepor
     if report.was_down {
         control.outage().go(false).await?;
     }
+
+    report.transactions = broker
+        .txns
+        .reset()
+        .await
+        .map_err(|e| ControlError::Reset(format!("transactions: {e}")))?;
 
     report.groups = broker
         .groups

@@ -56,6 +56,9 @@ pub(super) struct Shared {
     slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
     listings: Mutex<BTreeMap<String, TxnListing>>,
     closing: AtomicBool,
+    /// Set (under the `slots` lock) while a reset forgets every id: requests get
+    /// COORDINATOR_NOT_AVAILABLE and retry.
+    resetting: AtomicBool,
     pub stop: watch::Sender<bool>,
 }
 
@@ -84,6 +87,7 @@ impl Shared {
             slots: Mutex::new(HashMap::new()),
             listings: Mutex::new(BTreeMap::new()),
             closing: AtomicBool::new(false),
+            resetting: AtomicBool::new(false),
             stop: watch::Sender::new(false),
         };
         for (id, meta) in loaded {
@@ -105,6 +109,9 @@ impl Shared {
             }
             let slot = {
                 let mut slots = lock(&self.slots);
+                if self.resetting.load(Ordering::Acquire) {
+                    return Err(TxnError::CoordinatorNotAvailable);
+                }
                 match slots.get(id) {
                     Some(slot) => slot.clone(),
                     None if create => {
@@ -472,6 +479,32 @@ impl TxnCoordinator {
             counts.entry(l.state.as_str()).or_insert((l.state, 0)).1 += 1;
         }
         counts.into_values().collect()
+    }
+
+    /// Forgets every transactional id, with its open transaction, and empties the transaction
+    /// log, as on a broker that never had any (the test-control plane's reset). Requests under
+    /// way finish first; those that arrive meanwhile get COORDINATOR_NOT_AVAILABLE. Open
+    /// transactions are dropped without markers: the reset deletes their partitions next.
+    /// Returns how many transactional ids were forgotten.
+    pub async fn reset(&self) -> Result<usize, TxnError> {
+        let s = &self.shared;
+        let drained: Vec<_> = {
+            let mut slots = lock(&s.slots);
+            s.resetting.store(true, Ordering::Release);
+            slots.drain().map(|(_, slot)| slot).collect()
+        };
+        let mut forgotten = 0;
+        for slot in drained {
+            let mut slot = slot.lock_owned().await;
+            if slot.meta.take().is_some() {
+                forgotten += 1;
+            }
+            slot.gone = true;
+        }
+        lock(&s.listings).clear();
+        let cleared = s.store.clear().await;
+        s.resetting.store(false, Ordering::Release);
+        cleared.map(|()| forgotten)
     }
 
     /// Stops the coordinator: new requests get COORDINATOR_NOT_AVAILABLE, requests under way

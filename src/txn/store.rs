@@ -214,6 +214,29 @@ impl Store {
         if self.len < self.compaction_min_bytes || self.len <= 4 * live {
             return Ok(false);
         }
+        self.rewrite()?;
+        Ok(true)
+    }
+
+    /// Forgets every transactional id: the log is rewritten empty (as a compaction would, so
+    /// a crash part way leaves either the old log or the empty one). On failure the old
+    /// records stay live unless the empty log was already in place.
+    pub fn clear(&mut self) -> io::Result<()> {
+        let live = std::mem::take(&mut self.live);
+        let live_bytes = std::mem::replace(&mut self.live_bytes, 0);
+        if let Err(e) = self.rewrite() {
+            if self.len != MAGIC.len() as u64 {
+                self.live = live;
+                self.live_bytes = live_bytes;
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Replaces the log with a snapshot of its live records (temporary file, fsync, rename,
+    /// fsync of the directory).
+    fn rewrite(&mut self) -> io::Result<()> {
         let tmp = self.dir.join(TMP_NAME);
         let path = self.dir.join(FILE_NAME);
         let snapshot = || -> io::Result<File> {
@@ -249,8 +272,8 @@ impl Store {
         self.len = MAGIC.len() as u64 + self.live_bytes;
         self.unsynced = false;
         sync_dir(&self.dir)?;
-        tracing::info!(before, after = self.len, "compacted the transaction log");
-        Ok(true)
+        tracing::info!(before, after = self.len, "rewrote the transaction log");
+        Ok(())
     }
 
     /// The size of the log file.

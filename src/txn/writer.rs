@@ -17,6 +17,8 @@ struct Append {
 
 enum Msg {
     Append(Append),
+    /// Empties the log, after every append queued before it.
+    Clear(oneshot::Sender<Result<(), TxnError>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -48,6 +50,15 @@ impl StoreWriter {
         rx.await.unwrap_or(Err(TxnError::CoordinatorNotAvailable))
     }
 
+    /// Empties the log once the appends queued before are written.
+    pub async fn clear(&self) -> Result<(), TxnError> {
+        let (done, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Clear(done))
+            .map_err(|_| TxnError::CoordinatorNotAvailable)?;
+        rx.await.unwrap_or(Err(TxnError::CoordinatorNotAvailable))
+    }
+
     /// Waits for queued appends, then stops the writer.
     pub async fn shutdown(&self) {
         let (tx, rx) = oneshot::channel();
@@ -61,13 +72,14 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Msg>) {
     let mut store = Some(store);
     while let Some(first) = rx.recv().await {
         let mut batch: Vec<Append> = Vec::new();
-        let mut shutdown = None;
+        // What ended the batch: a clear or a shutdown, run after the appends before it.
+        let mut after = None;
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
                 Msg::Append(a) => batch.push(a),
-                Msg::Shutdown(done) => {
-                    shutdown = Some(done);
+                other => {
+                    after = Some(other);
                     break;
                 }
             }
@@ -92,9 +104,30 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Msg>) {
                 }
             }
         }
-        if let Some(done) = shutdown {
-            let _ = done.send(());
-            break;
+        match after {
+            Some(Msg::Clear(done)) => {
+                let Some(mut s) = store.take() else { break };
+                match tokio::task::spawn_blocking(move || {
+                    let result = s.clear().map_err(|e| TxnError::Storage(Arc::new(e)));
+                    (s, result)
+                })
+                .await
+                {
+                    Ok((s, result)) => {
+                        store = Some(s);
+                        let _ = done.send(result);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "transaction log writer failed; transactions cannot change any more");
+                        break;
+                    }
+                }
+            }
+            Some(Msg::Shutdown(done)) => {
+                let _ = done.send(());
+                break;
+            }
+            Some(Msg::Append(_)) | None => {}
         }
     }
 }

@@ -460,3 +460,33 @@ async fn list_filters_and_bad_requests() {
         Err(TxnError::CoordinatorNotAvailable)
     ));
 }
+
+#[tokio::test]
+async fn reset_forgets_every_id_and_open_transaction_for_good() {
+    let f = Fixture::new(cfg());
+    let c = f.start().await;
+    c.init_producer_id("idle", 60_000, None).await.unwrap();
+    let (pid, epoch) = c.init_producer_id("open", 60_000, None).await.unwrap();
+    c.add_to_txn("open", pid, epoch, set(&[0]), BTreeSet::new(), false)
+        .await
+        .unwrap();
+    assert_eq!(c.reset().await.unwrap(), 2);
+    assert!(c.list(&crate::txn::ListFilter::default()).is_empty());
+    assert!(matches!(
+        c.describe("open").await,
+        Err(TxnError::TransactionalIdNotFound)
+    ));
+    // The old producer's requests find no transactional id, as on a new broker.
+    assert!(matches!(
+        c.end_txn("open", pid, epoch, true, false).await,
+        Err(TxnError::InvalidProducerIdMapping(_))
+    ));
+    let (fresh, fresh_epoch) = c.init_producer_id("open", 60_000, None).await.unwrap();
+    assert_ne!(fresh, pid);
+    assert_eq!(fresh_epoch, 0);
+    c.shutdown().await;
+    let c = f.start().await;
+    assert_eq!(state(&c, "idle").await, None, "the reset was persisted");
+    assert_eq!(state(&c, "open").await, Some(TxnState::Empty));
+    c.shutdown().await;
+}

@@ -131,3 +131,41 @@ fn a_failed_write_keeps_nothing() {
     let (_, loaded) = Store::open(dir.path(), 1 << 20).unwrap();
     assert_eq!(loaded["a"].state, TxnState::Ongoing);
 }
+
+#[test]
+fn clear_forgets_every_id_and_later_records_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+    store
+        .append(
+            &[
+                Record::Txn(meta("a", TxnState::Ongoing, 0)),
+                Record::Txn(meta("b", TxnState::Empty, 2)),
+            ],
+            true,
+        )
+        .unwrap();
+    // A rename that fails leaves the old log, and its ids, in place.
+    let guard = faults::arm(Rule {
+        point: Point::Rename,
+        path: dir.path().to_string_lossy().into_owned(),
+        skip: 0,
+        every: 1,
+        times: 1,
+        stall: false,
+    });
+    assert!(store.clear().is_err());
+    drop(guard);
+    assert!(!store.is_empty());
+    let (_, loaded) = Store::open(dir.path(), 1 << 20).unwrap();
+    assert_eq!(loaded.len(), 2);
+
+    store.clear().unwrap();
+    assert!(store.is_empty());
+    store
+        .append(&[Record::Txn(meta("c", TxnState::Empty, 0))], true)
+        .unwrap();
+    drop(store);
+    let (_, loaded) = Store::open(dir.path(), 1 << 20).unwrap();
+    assert_eq!(loaded.keys().collect::<Vec<_>>(), vec!["c"]);
+}
