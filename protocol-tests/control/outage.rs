@@ -131,19 +131,25 @@ async fn broker_down_then_up_producers_and_a_consumer_group_resume_with_nothing_
 
     // The group's progress survived too: its commits reach the end of both partitions. The
     // last asynchronous commits may have met a rebalance that followed the outage, so the
-    // application commits its position again, as one does after an outage.
+    // application commits its position again, as one does after an outage. What was seen is
+    // printed, for a failure to show it.
     let b = bootstrap.clone();
     wait_until_async("the group's commits to reach the log end", WAIT, || {
         let b = b.clone();
         let consumer = consumer.clone();
         async move {
-            let _ = consumer.commit_consumer_state(CommitMode::Sync);
-            let offsets = tokio::task::spawn_blocking(move || {
-                committed(&b, GROUP, TOPIC, 2, Duration::from_secs(5))
+            let commit = consumer.commit_consumer_state(CommitMode::Sync);
+            let (offsets, ends) = tokio::task::spawn_blocking(move || {
+                let ends: Vec<i64> = (0..2).map(|p| high_watermark(&b, p)).collect();
+                (committed(&b, GROUP, TOPIC, 2, Duration::from_secs(5)), ends)
             })
             .await
             .ok()?;
-            (offsets.values().map(|(o, _)| *o).sum::<i64>() == 40).then_some(())
+            let at: Vec<i64> = (0..2)
+                .map(|p| offsets.get(&p).map_or(-1, |(o, _)| *o))
+                .collect();
+            eprintln!("commit {commit:?}; committed {at:?}, log ends {ends:?}");
+            (at == ends).then_some(())
         }
     })
     .await;
@@ -155,4 +161,15 @@ async fn broker_down_then_up_producers_and_a_consumer_group_resume_with_nothing_
         .await
         .expect("consumer closed");
     broker.shutdown().await;
+}
+
+fn high_watermark(bootstrap: &str, partition: i32) -> i64 {
+    let consumer: rdkafka::consumer::BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("create consumer");
+    consumer
+        .fetch_watermarks(TOPIC, partition, Duration::from_secs(5))
+        .expect("watermarks")
+        .1
 }
