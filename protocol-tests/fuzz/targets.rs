@@ -211,7 +211,8 @@ fn segment_bases(dir: &Path) -> Vec<i64> {
 /// runs the timestamp lookups. Panics on an inconsistency.
 ///
 /// Recovery keeps the segments after a damaged one (a valid batch is never dropped), so the
-/// offsets may have a gap there (found by this target). A read inside a gap returns the first
+/// offsets may have a gap there (found by this target), and offsets may jump between the
+/// batches of one segment, as a cleaned log's do. A read inside a gap returns the first
 /// batch after it, as Kafka does, or nothing when nothing follows; both are accepted, a read
 /// that returns nothing outside a gap or a batch that does not reach the offset are not.
 pub fn read_everything(log: &PartitionLog) {
@@ -245,6 +246,10 @@ pub fn read_everything(log: &PartitionLog) {
         while pos < bytes.len() {
             let h = BatchHeader::parse(&bytes[pos..]).expect("stored batch header");
             assert!(h.last_offset() >= next, "batch {h:?} before offset {next}");
+            // Offsets may jump between batches of one segment too (compacted logs have gaps).
+            if h.base_offset > next {
+                gaps.push(next..h.base_offset);
+            }
             timestamps.push(h.max_timestamp);
             next = h.next_offset();
             pos += h.size();
