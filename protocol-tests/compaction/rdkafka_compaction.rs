@@ -113,9 +113,11 @@ async fn a_compacted_topic_keeps_the_latest_value_of_each_live_key_and_drops_tom
         records.windows(2).all(|w| w[0].0 < w[1].0),
         "offsets only increase"
     );
+    // Passes ran during production too, so how much the log held before this one varies; what
+    // is left is about one record per key (a log of every record would hold megabytes).
     let size_after = log_dir_size(&bootstrap, topic).await;
     assert!(
-        size_after * 20 < size_before,
+        size_after < size_before && size_after < (KEYS as i64 + 1) * 64,
         "DescribeLogDirs: {size_before} bytes before cleaning, {size_after} after"
     );
 
