@@ -70,3 +70,4 @@ pub use consumer::topics::TopicImage;
 pub use error::GroupError;
 pub use handle::GroupCoordinator;
 pub use state::GroupState;
+pub(crate) use store::write_snapshot;

@@ -275,34 +275,12 @@ impl Store {
         let before = self.len;
         let tmp = self.dir.join(TMP_NAME);
         let path = self.dir.join(FILE_NAME);
-        let snapshot = || -> io::Result<File> {
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&tmp)?;
-            let mut out = io::BufWriter::new(file);
-            faults::check(Point::Write, &tmp)?;
-            out.write_all(MAGIC)?;
-            for frame in self.live.values() {
-                out.write_all(frame)?;
-            }
-            let file = out.into_inner().map_err(|e| e.into_error())?;
-            faults::check(Point::Fsync, &tmp)?;
-            file.sync_all()?;
-            faults::check(Point::Rename, &tmp)?;
-            fs::rename(&tmp, &path)?;
-            Ok(file)
-        };
-        let file = match snapshot() {
-            Ok(file) => file,
-            Err(e) => {
-                // The log is untouched and stays in use.
-                let _ = fs::remove_file(&tmp);
-                return Err(e);
-            }
-        };
+        // On failure the log is untouched and stays in use.
+        let file = write_snapshot(
+            &tmp,
+            &path,
+            std::iter::once(&MAGIC[..]).chain(self.live.values().map(Vec::as_slice)),
+        )?;
         self.file = file;
         self.len = MAGIC.len() as u64 + self.live_bytes;
         self.dir_sync_pending = true;
@@ -436,6 +414,39 @@ impl Store {
             self.live_bytes -= old.len() as u64;
         }
     }
+}
+
+/// Writes `parts` into `tmp`, fsyncs it and renames it over `path`; returns the handle it was
+/// written through, which from the rename on is the file `path` names (the caller fsyncs the
+/// folder). On failure `tmp` is removed and `path` is untouched. Shared by the group and
+/// transaction logs' snapshots.
+pub(crate) fn write_snapshot<'a>(
+    tmp: &Path,
+    path: &Path,
+    parts: impl IntoIterator<Item = &'a [u8]>,
+) -> io::Result<File> {
+    let write = || -> io::Result<File> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(tmp)?;
+        let mut out = io::BufWriter::new(file);
+        faults::check(Point::Write, tmp)?;
+        for part in parts {
+            out.write_all(part)?;
+        }
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        faults::check(Point::Fsync, tmp)?;
+        file.sync_all()?;
+        faults::check(Point::Rename, tmp)?;
+        fs::rename(tmp, path)?;
+        Ok(file)
+    };
+    write().inspect_err(|_| {
+        let _ = fs::remove_file(tmp);
+    })
 }
 
 #[cfg(unix)]

@@ -239,33 +239,11 @@ impl Store {
     fn rewrite(&mut self) -> io::Result<()> {
         let tmp = self.dir.join(TMP_NAME);
         let path = self.dir.join(FILE_NAME);
-        let snapshot = || -> io::Result<File> {
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&tmp)?;
-            let mut out = io::BufWriter::new(file);
-            faults::check(Point::Write, &tmp)?;
-            out.write_all(MAGIC)?;
-            for frame in self.live.values() {
-                out.write_all(frame)?;
-            }
-            let file = out.into_inner().map_err(|e| e.into_error())?;
-            faults::check(Point::Fsync, &tmp)?;
-            file.sync_all()?;
-            faults::check(Point::Rename, &tmp)?;
-            fs::rename(&tmp, &path)?;
-            Ok(file)
-        };
-        let file = match snapshot() {
-            Ok(file) => file,
-            Err(e) => {
-                let _ = fs::remove_file(&tmp);
-                return Err(e);
-            }
-        };
+        let file = crate::coordinator::write_snapshot(
+            &tmp,
+            &path,
+            std::iter::once(&MAGIC[..]).chain(self.live.values().map(Vec::as_slice)),
+        )?;
         let before = self.len;
         self.file = file;
         self.file.seek(SeekFrom::End(0))?;
