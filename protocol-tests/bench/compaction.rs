@@ -4,9 +4,11 @@
 //!    keys) while its `min.cleanable.dirty.ratio` is 1.0 (nothing cleaned), and rolls.
 //! 2. Cleaner throughput: the ratio drops to 0.01 and the time until the partition's size (as
 //!    DescribeLogDirs reports it) falls gives MB/s of dirty log cleaned.
-//! 3. Produce throughput while that pass runs, as a ratio of the same produce run once the
-//!    cleaner is idle (same broker, same run; a plain topic, acks=1).
-//! 4. Broker RSS sampled during the pass, against RSS before it and the dedupe buffer.
+//! 3. Broker RSS sampled during the pass, against RSS before it and the dedupe buffer.
+//! 4. Produce throughput while a second such pass runs (the producer starts once the pass's
+//!    thread is seen and the pass is checked to be still running when it ends), as a ratio of
+//!    the same produce run once the cleaner is idle (same broker, same run; a plain topic,
+//!    acks=1).
 
 use std::time::{Duration, Instant};
 
@@ -29,6 +31,10 @@ pub struct CompactionFigures {
     pub clean_secs: f64,
     pub produce_while_cleaning: f64,
     pub produce_idle: f64,
+    /// Median of the rounds' ratios (while cleaning / idle).
+    pub produce_ratio: f64,
+    /// Every pass was still running when its producer finished.
+    pub overlapped: bool,
     pub rss_before_mib: f64,
     pub rss_peak_cleaning_mib: f64,
     pub dedupe_mib: f64,
@@ -108,60 +114,125 @@ fn produce_keyed(addr: &str, topic: &str, records: u64, keys: u64) {
     producer.flush(Duration::from_secs(120)).expect("flush");
 }
 
-pub fn run(records: u64) -> CompactionFigures {
-    let dedupe = 128u64 << 20;
-    let broker = BrokerProcess::start(&[
-        "log.cleaner.backoff.ms=50".to_string(),
-        format!("log.cleaner.dedupe.buffer.size={dedupe}"),
-    ]);
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", &broker.addr)
-        .create()
-        .expect("admin");
-    let table = NewTopic::new("table", 1, TopicReplication::Fixed(1))
-        .set("cleanup.policy", "compact")
-        .set("segment.bytes", "16777216")
-        .set("min.cleanable.dirty.ratio", "1.0");
-    block_on(admin.create_topics([&table], &AdminOptions::new())).expect("create");
-    clients::create_topic(&broker.addr, "plain", 1);
-    produce_keyed(&broker.addr, "table", records, records / 10);
-    // One more segment's worth so the last full one is sealed.
-    produce_keyed(&broker.addr, "table", 16_384, 16_384);
-    let before = size(&broker.addr, "table");
-    let rss_before = broker.memory().rss_kib;
-    let spec = ProduceSpec {
-        records: records / 2,
-        record_size: 1024,
-        acks: 1,
-        producers: 1,
-    };
+/// Whether a cleaning pass is running: the cleaner gives each pass an OS thread of its own
+/// named `weir-cleaner` (`src/partition/background.rs`).
+fn cleaner_running(broker: &BrokerProcess) -> bool {
+    std::fs::read_dir(format!("/proc/{}/task", broker.pid()))
+        .map(|tasks| {
+            tasks.filter_map(|t| t.ok()).any(|t| {
+                std::fs::read_to_string(t.path().join("comm"))
+                    .is_ok_and(|c| c.trim() == "weir-cleaner")
+            })
+        })
+        .unwrap_or(false)
+}
 
-    set_ratio(&broker.addr, "table", "0.01");
+/// Lets the cleaner at `topic` (written by [`fill`]) and waits until its size halves: the
+/// pass's duration. Samples RSS meanwhile into `peak`.
+fn clean(broker: &BrokerProcess, topic: &str, before: i64, peak: &mut u64) -> Duration {
+    set_ratio(&broker.addr, topic, "0.01");
     let began = Instant::now();
-    let addr = broker.addr.clone();
-    let producing = std::thread::spawn(move || clients::produce(&addr, "plain", spec));
-    let mut peak = rss_before;
-    let cleaned = loop {
-        peak = peak.max(broker.memory().rss_kib);
-        if size(&broker.addr, "table") * 2 < before {
-            break began.elapsed();
+    loop {
+        *peak = (*peak).max(broker.memory().rss_kib);
+        if size(&broker.addr, topic) * 2 < before {
+            return began.elapsed();
         }
         assert!(
             began.elapsed() < Duration::from_secs(300),
             "cleaning did not finish"
         );
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A compacted topic of `records` 1 KiB records over `records / 10` keys that the cleaner
+/// leaves alone until its ratio drops; returns its size.
+fn fill(broker: &BrokerProcess, topic: &str, records: u64) -> i64 {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &broker.addr)
+        .create()
+        .expect("admin");
+    let table = NewTopic::new(topic, 1, TopicReplication::Fixed(1))
+        .set("cleanup.policy", "compact")
+        .set("segment.bytes", "16777216")
+        .set("min.cleanable.dirty.ratio", "1.0");
+    block_on(admin.create_topics([&table], &AdminOptions::new())).expect("create");
+    produce_keyed(&broker.addr, topic, records, records / 10);
+    // One more segment's worth so the last full one is sealed.
+    produce_keyed(&broker.addr, topic, 16_384, 16_384);
+    size(&broker.addr, topic)
+}
+
+pub fn run(records: u64) -> CompactionFigures {
+    let dedupe = 128u64 << 20;
+    let broker = BrokerProcess::start(&[
+        "log.cleaner.backoff.ms=50".to_string(),
+        format!("log.cleaner.dedupe.buffer.size={dedupe}"),
+    ]);
+    clients::create_topic(&broker.addr, "plain", 1);
+    // A third of the log the pass cleans, so that the pass outlasts the producer.
+    let spec = ProduceSpec {
+        records: records / 3,
+        record_size: 1024,
+        acks: 1,
+        producers: 1,
     };
-    let while_cleaning = producing.join().expect("producer");
-    let idle = clients::produce(&broker.addr, "plain", spec);
+
+    // A pass alone: the cleaner's speed and memory.
+    let before = fill(&broker, "table", records);
+    let rss_before = broker.memory().rss_kib;
+    let mut peak = rss_before;
+    let cleaned = clean(&broker, "table", before, &mut peak);
+
+    // Passes with a producer running from their start to their end, each followed by the same
+    // produce with the cleaner idle; the median of three such pairs.
+    let (mut while_cleaning, mut idle, mut overlapped) = (Vec::new(), Vec::new(), true);
+    for round in 0..3 {
+        let topic = format!("table-{round}");
+        let before = fill(&broker, &topic, records);
+        set_ratio(&broker.addr, &topic, "0.01");
+        let began = Instant::now();
+        while !cleaner_running(&broker) {
+            assert!(
+                began.elapsed() < Duration::from_secs(30),
+                "the cleaner did not start"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let during = clients::produce(&broker.addr, "plain", spec);
+        let outlasted = cleaner_running(&broker) && size(&broker.addr, &topic) * 2 >= before;
+        let mut ignored = 0;
+        clean(&broker, &topic, before, &mut ignored);
+        let after = clients::produce(&broker.addr, "plain", spec);
+        eprintln!(
+            "  round {round}: produce {:.2} s while cleaning{}, {:.2} s idle",
+            during.as_secs_f64(),
+            if outlasted {
+                ""
+            } else {
+                " (the pass ended first)"
+            },
+            after.as_secs_f64()
+        );
+        overlapped &= outlasted;
+        while_cleaning.push(during);
+        idle.push(after);
+    }
     broker.stop();
     let mb = (records * 1024) as f64 / 1e6;
-    let per_sec = |d: Duration| (spec.records * 1024) as f64 / 1e6 / d.as_secs_f64();
+    let per_sec = |d: &Duration| (spec.records * 1024) as f64 / 1e6 / d.as_secs_f64();
+    let ratios = while_cleaning
+        .iter()
+        .zip(&idle)
+        .map(|(w, i)| per_sec(w) / per_sec(i))
+        .collect();
     CompactionFigures {
         dirty_mb: mb,
         clean_secs: cleaned.as_secs_f64(),
-        produce_while_cleaning: per_sec(while_cleaning),
-        produce_idle: per_sec(idle),
+        produce_while_cleaning: crate::median(while_cleaning.iter().map(per_sec).collect()),
+        produce_idle: crate::median(idle.iter().map(per_sec).collect()),
+        produce_ratio: crate::median(ratios),
+        overlapped,
         rss_before_mib: rss_before as f64 / 1024.0,
         rss_peak_cleaning_mib: peak as f64 / 1024.0,
         dedupe_mib: (dedupe >> 20) as f64,

@@ -87,7 +87,7 @@ fn drain(producer: &TxnProducer) {
     }
 }
 
-/// Sends `count` records; with `txn`, in transactions of [`TXN_RECORDS`] (the last one
+/// Sends `count` records; with `txn`, in transactions of that many records (the last one
 /// shorter), committed, or aborted when `abort_every` says so (one in every n, the last
 /// transaction committed).
 /// Each commit waits for the transaction's records to be delivered and is timed alone;
@@ -97,23 +97,23 @@ fn produce_one(
     topic: &str,
     partition: i32,
     count: u64,
-    txn: bool,
+    txn: Option<u64>,
     abort_every: Option<u64>,
 ) -> Vec<Duration> {
     let body: Vec<u8> = (0..RECORD_SIZE).map(|i| b'a' + (i % 26) as u8).collect();
     let mut commits = Vec::new();
-    if !txn {
+    let Some(txn_records) = txn else {
         for _ in 0..count {
             send(producer, topic, partition, &body);
         }
         drain(producer);
         return commits;
-    }
+    };
     let mut sent = 0;
     let mut n = 0u64;
     while sent < count {
         producer.begin_transaction().expect("begin_transaction");
-        let size = TXN_RECORDS.min(count - sent);
+        let size = txn_records.min(count - sent);
         for _ in 0..size {
             send(producer, topic, partition, &body);
         }
@@ -140,21 +140,24 @@ fn produce_one(
 
 struct Produced {
     secs: f64,
+    /// Broker CPU seconds over the run.
+    cpu: f64,
 }
 
 /// `producers` producers (transactional or idempotent) each send `records / producers`
 /// records to their own partition of `topic`; timed from a common start to the last commit or
 /// acknowledgement.
 fn produce(
-    bootstrap: &str,
+    broker: &BrokerProcess,
     topic: &str,
     partitions: i32,
     records: u64,
     producers: usize,
-    txn: bool,
+    txn: Option<u64>,
 ) -> Produced {
     static RUN: AtomicU64 = AtomicU64::new(0);
     let run = RUN.fetch_add(1, Ordering::Relaxed);
+    let bootstrap = broker.addr.as_str();
     clients::create_topic(bootstrap, topic, partitions);
     let start = Arc::new(Barrier::new(producers + 1));
     let threads: Vec<_> = (0..producers)
@@ -163,7 +166,7 @@ fn produce(
                 (bootstrap.to_string(), topic.to_string(), start.clone());
             std::thread::spawn(move || {
                 let id = format!("bench-{run}-{i}");
-                let p = producer(&bootstrap, txn.then_some(id.as_str()));
+                let p = producer(&bootstrap, txn.map(|_| id.as_str()));
                 start.wait();
                 produce_one(&p, &topic, i as i32, records / producers as u64, txn, None)
             })
@@ -171,11 +174,13 @@ fn produce(
         .collect();
     start.wait();
     let began = Instant::now();
+    let cpu = broker.cpu_seconds();
     for t in threads {
         t.join().expect("producer thread");
     }
     Produced {
         secs: began.elapsed().as_secs_f64(),
+        cpu: broker.cpu_seconds() - cpu,
     }
 }
 
@@ -233,42 +238,57 @@ pub fn run(quick: bool) -> Vec<String> {
     let records: u64 = if quick { 50_000 } else { 200_000 };
     let mb = (records * RECORD_SIZE as u64) as f64 / 1e6;
     let mut rows = Vec::new();
-    for producers in [1usize, 4] {
+    // The goal's case (transactions of 100) with one producer and with four, and larger
+    // transactions to show where the per-transaction round trips stop mattering.
+    for (producers, txn_records) in [(1usize, TXN_RECORDS), (4, TXN_RECORDS), (1, 1_000)] {
         eprintln!(
-            "running transactional produce ({records} x 1 KiB, {producers} producer(s), idempotent and transactional; {repeats}x)"
+            "running transactional produce ({records} x 1 KiB, {producers} producer(s), idempotent and transactions of {txn_records}; {repeats}x)"
         );
         let (mut idem, mut txn) = (Vec::new(), Vec::new());
+        let (mut idem_cpu, mut txn_cpu) = (Vec::new(), Vec::new());
         for round in 0..repeats {
             let partitions = producers as i32;
             let i = produce(
-                &addr,
-                &format!("idem-{producers}-{round}"),
+                &broker,
+                &format!("idem-{producers}-{txn_records}-{round}"),
                 partitions,
                 records,
                 producers,
-                false,
+                None,
             );
             let t = produce(
-                &addr,
-                &format!("txn-{producers}-{round}"),
+                &broker,
+                &format!("txn-{producers}-{txn_records}-{round}"),
                 partitions,
                 records,
                 producers,
-                true,
+                Some(txn_records),
             );
             idem.push(mb / i.secs);
             txn.push(mb / t.secs);
+            idem_cpu.push(i.cpu / (mb / 1e3));
+            txn_cpu.push(t.cpu / (mb / 1e3));
         }
         let (idem, txn) = (crate::median(idem), crate::median(txn));
         rows.push(format!(
-            "| produce 1 KiB records, {producers} producer(s) on {producers} partition(s), acks=all, transactions of {TXN_RECORDS} | {idem:.0} MB/s | {txn:.0} MB/s | {:.2}x |",
+            "| produce 1 KiB records, {producers} producer(s) on {producers} partition(s), acks=all, transactions of {txn_records} | {idem:.0} MB/s | {txn:.0} MB/s | {:.2}x |",
             txn / idem
         ));
+        let (idem_cpu, txn_cpu) = (crate::median(idem_cpu), crate::median(txn_cpu));
+        rows.push(format!(
+            "| broker CPU per GB of the row above | {idem_cpu:.2} s | {txn_cpu:.2} s | {:.2}x |",
+            txn_cpu / idem_cpu
+        ));
     }
+    rows.push(java_row(
+        &addr,
+        if quick { 50_000 } else { 100_000 },
+        repeats,
+    ));
     eprintln!("running commit latency ({records} records, transactions of {TXN_RECORDS})");
     clients::create_topic(&addr, "txn-latency", 1);
     let p = producer(&addr, Some("bench-latency"));
-    let mut commits = produce_one(&p, "txn-latency", 0, records, true, None);
+    let mut commits = produce_one(&p, "txn-latency", 0, records, Some(TXN_RECORDS), None);
     drop(p);
     commits.sort();
     rows.push(format!(
@@ -282,7 +302,7 @@ pub fn run(quick: bool) -> Vec<String> {
     let topic = "txn-fetch";
     clients::create_topic(&addr, topic, 1);
     let p = producer(&addr, Some("bench-fetch-log"));
-    let commits_only = produce_one(&p, topic, 0, records, true, Some(10));
+    let commits_only = produce_one(&p, topic, 0, records, Some(TXN_RECORDS), Some(10));
     drop(p);
     let committed_records = commits_only.len() as u64 * TXN_RECORDS;
     eprintln!("running read_committed and read_uncommitted fetch ({records} records, {committed_records} committed; {repeats}x)");
@@ -298,4 +318,50 @@ pub fn run(quick: bool) -> Vec<String> {
     ));
     broker.stop();
     rows
+}
+
+/// The Java 4.3 client, which uses transactions v2 when the broker offers `transaction.version`
+/// 2 (as weir does): no AddPartitionsToTxn, so a transaction is its Produce and its EndTxn.
+/// `TxnBench` (protocol-tests/java) runs both producers in one JVM, rounds interleaved; the
+/// row is the median round.
+fn java_row(addr: &str, records: u64, rounds: usize) -> String {
+    let label = format!(
+        "| produce 1 KiB records, Java 4.3 client (transactions v2), 1 producer, acks=all, linger.ms=0, transactions of {TXN_RECORDS}"
+    );
+    let deps = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("protocol-tests/.deps");
+    let (jars, classes) = (deps.join("jars"), deps.join("java-classes"));
+    if !classes.join("TxnBench.class").exists() {
+        eprintln!("skipping the Java row: run `bash protocol-tests/run.sh --deps-only` first");
+        return format!("{label} | not measured (no Java test programs) | | |");
+    }
+    eprintln!("running transactional produce with the Java client ({records} x 1 KiB; {rounds}x)");
+    let classpath = format!("{}/*:{}", jars.display(), classes.display());
+    let output = std::process::Command::new("java")
+        .args(["-cp", &classpath, "TxnBench", addr, "java-bench"])
+        .arg(records.to_string())
+        .arg(rounds.to_string())
+        .arg(TXN_RECORDS.to_string())
+        .output()
+        .expect("java");
+    assert!(
+        output.status.success(),
+        "TxnBench failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (mut idem, mut txn) = (Vec::new(), Vec::new());
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        // ROUND r IDEM mb TXN mb
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if let ["ROUND", _, "IDEM", i, "TXN", t] = f.as_slice() {
+            idem.push(i.parse::<f64>().expect("IDEM figure"));
+            txn.push(t.parse::<f64>().expect("TXN figure"));
+        }
+    }
+    let ratios: Vec<f64> = idem.iter().zip(&txn).map(|(i, t)| t / i).collect();
+    let (idem, txn, ratio) = (
+        crate::median(idem),
+        crate::median(txn),
+        crate::median(ratios),
+    );
+    format!("{label} | {idem:.0} MB/s | {txn:.0} MB/s | {ratio:.2}x |")
 }

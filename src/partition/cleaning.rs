@@ -3,7 +3,8 @@
 //! Each thread is a task on the broker clock: it picks the log with the highest dirty ratio
 //! above its `min.cleanable.dirty.ratio`, or one whose dirty records are older than
 //! `max.compaction.lag.ms` (those first), that no other thread is cleaning; runs one pass on
-//! a blocking thread (off the reactor); and looks again at once. When no log wants cleaning it
+//! an OS thread of its own at the lowest CPU priority (off the reactor, behind the threads that
+//! answer clients: background.rs); and looks again at once. When no log wants cleaning it
 //! waits `log.cleaner.backoff.ms` on the broker clock. A log whose pass failed is left alone for
 //! one backoff. The threads share `log.cleaner.io.max.bytes.per.second` and split
 //! `log.cleaner.dedupe.buffer.size` between their key maps.
@@ -180,7 +181,7 @@ impl Thread {
         let throttle = self.throttle.clone();
         let partition = claim.0.clone();
         let started = crate::clock::monotonic::Stopwatch::start();
-        let joined = tokio::task::spawn_blocking(move || {
+        let joined = super::background::run("weir-cleaner", move || {
             let result = partition.clean(&mut map, &throttle, false);
             (map, result)
         })

@@ -30,6 +30,7 @@
 //! stable offset, waits on the same wake-up when it is there, and gets the aborted
 //! transactions of what it read.
 
+mod background;
 pub mod cleaning;
 pub mod fetch;
 
