@@ -7,7 +7,10 @@
 //! only one that can hold unflushed data (a segment is fsynced when it is rolled), is also
 //! CRC-checked, batch by batch. A segment is truncated before its first bad batch, with a
 //! warning; later segments are kept, so a fully written valid batch is never dropped. Segment
-//! ranges are then checked against each other (`check_ranges`). Offset
+//! ranges are then checked against each other (`check_ranges`). When that removes the segment
+//! checked as the last (an empty one left by a failed roll), the segment before it is the
+//! active one and the last at the next start: the folder is checked again with it as the last,
+//! so whatever the next start would cut is cut before appends land behind it. Offset
 //! and time indexes are recomputed from the scan exactly as appends build them and the files
 //! are fixed when they differ. Stray files (indexes without a log, temporary files) are removed.
 //!
@@ -58,18 +61,29 @@ pub(super) fn load(dir: &Path, config: &LogConfig) -> Result<Loaded, LogError> {
     fs::create_dir_all(dir)?;
     cleaner::recover_swap(dir)?;
     let cleaner_state = cleaner::read_checkpoint(dir)?.unwrap_or_default();
-    let bases = list_segments(dir)?;
+    let mut bases = list_segments(dir)?;
     let checkpoint = checkpoint::read(dir)?;
-    let mut producers = ProducerStates::default();
-    let mut segments = BTreeMap::new();
-    let last = bases.last().copied();
     let mut crc_buf = Vec::new();
-    for base in bases {
-        let is_last = Some(base) == last;
-        let seg = recover_segment(dir, base, is_last, config, &mut producers, &mut crc_buf)?;
-        segments.insert(base, seg);
-    }
-    check_ranges(dir, &mut segments)?;
+    let (mut segments, producers) = loop {
+        let mut producers = ProducerStates::default();
+        let mut segments = BTreeMap::new();
+        let last = bases.last().copied();
+        for &base in &bases {
+            let is_last = Some(base) == last;
+            let seg = recover_segment(dir, base, is_last, config, &mut producers, &mut crc_buf)?;
+            segments.insert(base, seg);
+        }
+        check_ranges(dir, &mut segments)?;
+        // The segment checked as the tail was left by a failed roll and is gone, so the one
+        // before it takes appends now, and the next start checks it as the tail. Checking it
+        // so now cuts what that check would cut before anything is appended after it; the
+        // whole folder is replayed again, as producer state is built in log order.
+        if last.is_some_and(|b| !segments.contains_key(&b)) {
+            bases.retain(|b| segments.contains_key(b));
+            continue;
+        }
+        break (segments, producers);
+    };
     let first_base = match segments.keys().next() {
         Some(&b) => b,
         None => {

@@ -222,6 +222,60 @@ fn a_damaged_older_segment_is_cut_and_later_segments_are_kept() {
     assert_eq!(log.append(plain(1, 1), 0).unwrap().base_offset, 60);
 }
 
+/// A log of one segment holding eight 2-record batches (offsets 0..16), then an empty segment
+/// named inside it, as a roll leaves it when it fails and cannot remove its file. Returns the
+/// first segment's path.
+fn one_segment_and_a_stale_one(dir: &Path) -> std::path::PathBuf {
+    let mut log = open(dir, small_config());
+    for i in 0..8 {
+        log.append(plain(2, 100 + i), 0).unwrap();
+    }
+    assert_eq!(log.segment_count(), 1);
+    drop(log);
+    std::fs::write(dir.join(format!("{:020}.log", 6)), b"").unwrap();
+    dir.join(format!("{:020}.log", 0))
+}
+
+/// Opens `dir`, appends one record, reopens: the record is still there, at the offset the
+/// append returned, and the log ends right after it. Returns that offset.
+fn append_survives_a_reopen(dir: &Path) -> i64 {
+    let mut log = open(dir, small_config());
+    let offset = log.append(plain(1, 1), 0).unwrap().base_offset;
+    assert_eq!(log.log_end_offset(), offset + 1);
+    drop(log);
+    let log = open(dir, small_config());
+    assert_eq!(log.log_end_offset(), offset + 1, "the append was lost");
+    assert_eq!(all_offsets(&log), (0..=offset).collect::<Vec<_>>());
+    offset
+}
+
+#[test]
+fn an_offset_jump_before_a_stale_segment_is_cut_before_appends_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let segment = one_segment_and_a_stale_one(dir.path());
+    // Move the last batch (offsets 14, 15) to 40 and 41; the CRC does not cover the base
+    // offset, so only the offset order tells it apart from a valid batch.
+    let mut content = std::fs::read(&segment).unwrap();
+    let mut at = 0;
+    for _ in 0..7 {
+        at += batch_size(&content[at..]);
+    }
+    content[at..at + 8].copy_from_slice(&40i64.to_be_bytes());
+    std::fs::write(&segment, &content).unwrap();
+    assert_eq!(append_survives_a_reopen(dir.path()), 14);
+}
+
+#[test]
+fn a_damaged_batch_before_a_stale_segment_is_cut_before_appends_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let segment = one_segment_and_a_stale_one(dir.path());
+    let mut content = std::fs::read(&segment).unwrap();
+    let last = content.len() - 1;
+    content[last] ^= 0x5a;
+    std::fs::write(&segment, &content).unwrap();
+    assert_eq!(append_survives_a_reopen(dir.path()), 14);
+}
+
 #[test]
 fn partition_log_can_be_shared_between_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
