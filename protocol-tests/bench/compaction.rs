@@ -163,12 +163,17 @@ fn fill(broker: &BrokerProcess, topic: &str, records: u64) -> i64 {
     size(&broker.addr, topic)
 }
 
-pub fn run(records: u64) -> CompactionFigures {
+/// One broker, with the cleaner's I/O capped at `cap` bytes/s if given.
+pub fn run(records: u64, cap: Option<u64>) -> CompactionFigures {
     let dedupe = 128u64 << 20;
-    let broker = BrokerProcess::start(&[
+    let mut settings = vec![
         "log.cleaner.backoff.ms=50".to_string(),
         format!("log.cleaner.dedupe.buffer.size={dedupe}"),
-    ]);
+    ];
+    if let Some(cap) = cap {
+        settings.push(format!("log.cleaner.io.max.bytes.per.second={cap}"));
+    }
+    let broker = BrokerProcess::start(&settings);
     clients::create_topic(&broker.addr, "plain", 1);
     // A third of the log the pass cleans, so that the pass outlasts the producer.
     let spec = ProduceSpec {
@@ -185,9 +190,9 @@ pub fn run(records: u64) -> CompactionFigures {
     let cleaned = clean(&broker, "table", before, &mut peak);
 
     // Passes with a producer running from their start to their end, each followed by the same
-    // produce with the cleaner idle; the median of three such pairs.
+    // produce with the cleaner idle; the median of five such pairs.
     let (mut while_cleaning, mut idle, mut overlapped) = (Vec::new(), Vec::new(), true);
-    for round in 0..3 {
+    for round in 0..5 {
         let topic = format!("table-{round}");
         let before = fill(&broker, &topic, records);
         set_ratio(&broker.addr, &topic, "0.01");
