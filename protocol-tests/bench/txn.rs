@@ -2,10 +2,13 @@
 //! in the same run, interleaved, median of 3 (1 with `--quick`):
 //!
 //! - produce: the same records from librdkafka producers (linger.ms=0) with
-//!   `enable.idempotence=true`
-//!   (the baseline) and with a `transactional.id`, committing every 100 records; with one
-//!   producer and with four (each its own transactional id), so the figure shows both the
-//!   commit round trips of one producer and what the broker sustains;
+//!   `enable.idempotence=true` (the baseline) and with a `transactional.id`, committing every
+//!   100 records; with one producer and with four (each its own transactional id), so the
+//!   figure shows both the commit round trips of one producer and what the broker sustains;
+//!   then one producer committing every 1,000 records. Each row has a second row with the
+//!   broker's CPU seconds per GB produced, both ways;
+//! - the same with the Java 4.3 client, which uses transactions v2 (no AddPartitionsToTxn),
+//!   run by `TxnBench` from protocol-tests/java (needs `protocol-tests/run.sh --deps-only`);
 //! - commit latency: `commit_transaction()` once the transaction's records were delivered
 //!   (EndTxn: the decision logged, markers written to the partition, the answer), p50/p99 over
 //!   the transactions of one producer;
