@@ -14,7 +14,7 @@ use super::error::TxnError;
 use super::machine::{self, EndStep, InitStep};
 use super::metadata::{TxnMetadata, TxnPartition};
 use super::state::TxnState;
-use super::store::Record;
+use super::store::{Record, Store};
 use super::writer::StoreWriter;
 use crate::clock::Clock;
 use crate::metadata::ProducerIds;
@@ -149,6 +149,23 @@ impl Shared {
             .await
     }
 
+    /// Writes the durable state `meta` like [`persist`](Self::persist), then runs `after` on
+    /// the same blocking thread (one trip off the reactor for both). `Ok(None)`: `meta` was
+    /// written but `after` did not finish.
+    pub(super) async fn persist_then<T, F>(
+        &self,
+        meta: &TxnMetadata,
+        after: F,
+    ) -> Result<Option<T>, TxnError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> T + Send + 'static,
+    {
+        self.store
+            .append_then(vec![Record::Txn(meta.clone())], self.cfg.fsync, after)
+            .await
+    }
+
     /// Makes `meta` what ListTransactions and the timers see.
     pub(super) fn publish(&self, meta: &TxnMetadata) {
         lock(&self.listings).insert(
@@ -180,16 +197,20 @@ impl Shared {
     /// Lets producer `pid` at `epoch` write transactional batches to `added`.
     pub(super) async fn verify_partitions(&self, added: Vec<TxnPartition>, pid: i64, epoch: i16) {
         let lookup = self.partitions.clone();
-        let verified = tokio::task::spawn_blocking(move || {
-            for p in added {
-                if let Some(partition) = lookup.partition(&p.topic, p.partition) {
-                    partition.verify_transaction(pid, epoch);
-                }
-            }
-        })
-        .await;
+        let verified =
+            tokio::task::spawn_blocking(move || verify(&*lookup, added, pid, epoch)).await;
         if let Err(e) = verified {
             tracing::error!(error = %e, "letting a producer into its partitions failed");
+        }
+    }
+}
+
+/// Lets producer `pid` at `epoch` write transactional batches to `added`. Blocking (takes
+/// each partition's lock).
+fn verify(lookup: &dyn PartitionLookup, added: Vec<TxnPartition>, pid: i64, epoch: i16) {
+    for p in added {
+        if let Some(partition) = lookup.partition(&p.topic, p.partition) {
+            partition.verify_transaction(pid, epoch);
         }
     }
 }
@@ -290,16 +311,21 @@ impl TxnCoordinator {
         else {
             return Ok(());
         };
-        s.persist(&next, true).await?;
-        s.publish(&next);
         let added: Vec<TxnPartition> = next
             .partitions
             .difference(&current.partitions)
             .cloned()
             .collect();
         let (pid, epoch) = (next.producer_id, next.producer_epoch);
+        let lookup = s.partitions.clone();
+        let verified = s
+            .persist_then(&next, move |_| verify(&*lookup, added, pid, epoch))
+            .await?;
+        if verified.is_none() {
+            tracing::error!("letting a producer into its partitions failed");
+        }
+        s.publish(&next);
         slot.meta = Some(next);
-        s.verify_partitions(added, pid, epoch).await;
         Ok(())
     }
 

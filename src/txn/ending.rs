@@ -8,25 +8,70 @@
 
 use std::collections::BTreeSet;
 
+use super::api::PartitionLookup;
 use super::coordinator::{SlotGuard, TxnCoordinator, COORDINATOR_EPOCH};
 use super::error::TxnError;
 use super::machine;
 use super::metadata::{TxnMetadata, TxnPartition};
 use super::state::TxnState;
+use super::store::{Record, Store};
 use crate::log::{Marker, Outcome};
 
 impl TxnCoordinator {
     /// Persists `prepare` (PrepareCommit or PrepareAbort) as the id's state, then finishes it.
+    /// In the common case (no group offsets) the Prepare state, the markers and the Complete
+    /// state are written in one trip off the reactor; whatever is left goes the long way
+    /// ([`finish`](Self::finish)).
     pub(super) async fn end(
         &self,
         slot: &mut SlotGuard,
         prepare: TxnMetadata,
     ) -> Result<(), TxnError> {
         let s = &self.shared;
-        s.persist(&prepare, true).await?;
+        let commit = prepare.state == TxnState::PrepareCommit;
+        let complete = machine::complete(&prepare, s.clock.now_ms());
+        let marker = marker_of(&prepare, commit);
+        let (lookup, partitions, id) = (
+            s.partitions.clone(),
+            prepare.partitions.clone(),
+            prepare.transactional_id.clone(),
+        );
+        let no_groups = prepare.groups.is_empty();
+        let completed_record = Record::Txn(complete.clone());
+        let ran = s
+            .persist_then(&prepare, move |store: &mut Store| {
+                let left = write_markers_now(&*lookup, partitions, &marker, &id);
+                // Not fsynced: a restart that finds the Prepare state writes the markers again.
+                let completed = (left.is_empty() && no_groups)
+                    .then(|| store.append(&[completed_record], false));
+                (left, completed)
+            })
+            .await?;
         s.publish(&prepare);
-        slot.meta = Some(prepare);
-        self.finish(slot).await;
+        let (left, completed) = ran.unwrap_or_else(|| (prepare.partitions.clone(), None));
+        match completed {
+            Some(Ok(())) => {
+                s.counters.ended(commit);
+                s.publish(&complete);
+                tracing::debug!(transactional_id = %complete.transactional_id,
+                    state = %complete.state, "transaction ended");
+                slot.meta = Some(complete);
+            }
+            completed => {
+                if let Some(Err(e)) = completed {
+                    tracing::warn!(transactional_id = %prepare.transactional_id, error = %e,
+                        "recording the end of the transaction failed; will retry");
+                }
+                let mut pending = prepare;
+                let retry_now = left.is_empty();
+                pending.partitions = left;
+                slot.meta = Some(pending);
+                if retry_now {
+                    // Markers done: settle the groups' offsets and record the end.
+                    self.finish(slot).await;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -79,49 +124,12 @@ impl TxnCoordinator {
         if prepare.partitions.is_empty() {
             return BTreeSet::new();
         }
-        let marker = Marker {
-            producer_id: prepare.producer_id,
-            producer_epoch: prepare.producer_epoch,
-            outcome: if commit {
-                Outcome::Commit
-            } else {
-                Outcome::Abort
-            },
-            coordinator_epoch: COORDINATOR_EPOCH,
-        };
+        let marker = marker_of(prepare, commit);
         let lookup = self.shared.partitions.clone();
         let partitions = prepare.partitions.clone();
         let id = prepare.transactional_id.clone();
         let written = tokio::task::spawn_blocking(move || {
-            partitions
-                .into_iter()
-                .filter(|p| {
-                    // A deleted partition needs no marker.
-                    let Some(partition) = lookup.partition(&p.topic, p.partition) else {
-                        return false;
-                    };
-                    match partition.append_marker(&marker) {
-                        Ok(_) => false,
-                        // Kept for a retry, as Kafka retries KAFKA_STORAGE_ERROR: an offline
-                        // partition takes its marker after the restart, which finds the
-                        // Prepare state and writes every marker again.
-                        Err(e) if e.is_storage() => {
-                            tracing::warn!(transactional_id = %id, topic = %p.topic,
-                                partition = p.partition, error = %e,
-                                "writing a transaction marker failed; will retry");
-                            true
-                        }
-                        Err(e) => {
-                            // Refused for good (a newer epoch or coordinator wrote since):
-                            // retrying would never succeed.
-                            tracing::error!(transactional_id = %id, topic = %p.topic,
-                                partition = p.partition, error = %e,
-                                "a partition refused the transaction marker");
-                            false
-                        }
-                    }
-                })
-                .collect::<BTreeSet<_>>()
+            write_markers_now(&*lookup, partitions, &marker, &id)
         })
         .await;
         match written {
@@ -132,4 +140,55 @@ impl TxnCoordinator {
             }
         }
     }
+}
+
+fn marker_of(prepare: &TxnMetadata, commit: bool) -> Marker {
+    Marker {
+        producer_id: prepare.producer_id,
+        producer_epoch: prepare.producer_epoch,
+        outcome: if commit {
+            Outcome::Commit
+        } else {
+            Outcome::Abort
+        },
+        coordinator_epoch: COORDINATOR_EPOCH,
+    }
+}
+
+/// Writes `marker` to each of `partitions`; returns those to retry. Blocking.
+fn write_markers_now(
+    lookup: &dyn PartitionLookup,
+    partitions: BTreeSet<TxnPartition>,
+    marker: &Marker,
+    id: &str,
+) -> BTreeSet<TxnPartition> {
+    partitions
+        .into_iter()
+        .filter(|p| {
+            // A deleted partition needs no marker.
+            let Some(partition) = lookup.partition(&p.topic, p.partition) else {
+                return false;
+            };
+            match partition.append_marker(marker) {
+                Ok(_) => false,
+                // Kept for a retry, as Kafka retries KAFKA_STORAGE_ERROR: an offline
+                // partition takes its marker after the restart, which finds the Prepare
+                // state and writes every marker again.
+                Err(e) if e.is_storage() => {
+                    tracing::warn!(transactional_id = %id, topic = %p.topic,
+                        partition = p.partition, error = %e,
+                        "writing a transaction marker failed; will retry");
+                    true
+                }
+                Err(e) => {
+                    // Refused for good (a newer epoch or coordinator wrote since): retrying
+                    // would never succeed.
+                    tracing::error!(transactional_id = %id, topic = %p.topic,
+                        partition = p.partition, error = %e,
+                        "a partition refused the transaction marker");
+                    false
+                }
+            }
+        })
+        .collect()
 }

@@ -1,6 +1,9 @@
 //! The transaction log's writer: one task that owns the [`Store`], writes what every
 //! transactional id queued in one append (one fsync for all that asked for one) and runs the
-//! file I/O on the blocking pool, never on the reactor.
+//! file I/O on the blocking pool, never on the reactor. Work that must follow an append (the
+//! markers after a Prepare state) can ride along and run on the same blocking thread right
+//! after it: every trip off the reactor is a thread wake-up each way, which is most of what a
+//! transaction costs the broker.
 
 use std::sync::Arc;
 
@@ -9,9 +12,13 @@ use tokio::sync::{mpsc, oneshot};
 use super::error::TxnError;
 use super::store::{Record, Store};
 
+/// Runs after its append was written (and fsynced if asked), on the writer's blocking thread.
+type After = Box<dyn FnOnce(&mut Store) + Send>;
+
 struct Append {
     records: Vec<Record>,
     sync: bool,
+    after: Option<After>,
     done: oneshot::Sender<Result<(), TxnError>>,
 }
 
@@ -38,10 +45,41 @@ impl StoreWriter {
 
     /// Appends `records` (fsynced first when `sync`) before returning.
     pub async fn append(&self, records: Vec<Record>, sync: bool) -> Result<(), TxnError> {
+        self.send(records, sync, None).await
+    }
+
+    /// Appends `records` like [`append`](Self::append), then runs `after` on the same blocking
+    /// thread (it may append more) and returns what it returned. `Ok(None)`: the append was
+    /// written but `after` did not finish (it panicked).
+    pub async fn append_then<T, F>(
+        &self,
+        records: Vec<Record>,
+        sync: bool,
+        after: F,
+    ) -> Result<Option<T>, TxnError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> T + Send + 'static,
+    {
+        let (result, returned) = oneshot::channel();
+        let after: After = Box::new(move |store| {
+            let _ = result.send(after(store));
+        });
+        self.send(records, sync, Some(after)).await?;
+        Ok(returned.await.ok())
+    }
+
+    async fn send(
+        &self,
+        records: Vec<Record>,
+        sync: bool,
+        after: Option<After>,
+    ) -> Result<(), TxnError> {
         let (done, rx) = oneshot::channel();
         let msg = Msg::Append(Append {
             records,
             sync,
+            after,
             done,
         });
         self.tx
@@ -87,9 +125,13 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Msg>) {
         }
         if !batch.is_empty() {
             let Some(s) = store.take() else { break };
-            let requests: Vec<(Vec<Record>, bool)> = batch
+            let requests: Vec<Request> = batch
                 .iter_mut()
-                .map(|a| (std::mem::take(&mut a.records), a.sync))
+                .map(|a| Request {
+                    records: std::mem::take(&mut a.records),
+                    sync: a.sync,
+                    after: a.after.take(),
+                })
                 .collect();
             match tokio::task::spawn_blocking(move || write_batch(s, requests)).await {
                 Ok((s, results)) => {
@@ -132,26 +174,40 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Msg>) {
     }
 }
 
+struct Request {
+    records: Vec<Record>,
+    sync: bool,
+    after: Option<After>,
+}
+
 /// Writes every request of the batch in one append; if that fails, each on its own so that
-/// one bad request does not fail the others.
-fn write_batch(
-    mut store: Store,
-    requests: Vec<(Vec<Record>, bool)>,
-) -> (Store, Vec<Result<(), TxnError>>) {
-    let all: Vec<Record> = requests.iter().flat_map(|(r, _)| r.clone()).collect();
-    let sync = requests.iter().any(|(_, s)| *s);
-    let results = match store.append(&all, sync) {
+/// one bad request does not fail the others. Then runs the `after` of each written request,
+/// in order.
+fn write_batch(mut store: Store, requests: Vec<Request>) -> (Store, Vec<Result<(), TxnError>>) {
+    let all: Vec<Record> = requests.iter().flat_map(|r| r.records.clone()).collect();
+    let sync = requests.iter().any(|r| r.sync);
+    let results: Vec<Result<(), TxnError>> = match store.append(&all, sync) {
         Ok(()) => requests.iter().map(|_| Ok(())).collect(),
         Err(_) if requests.len() > 1 => requests
             .iter()
-            .map(|(r, s)| {
+            .map(|r| {
                 store
-                    .append(r, *s)
+                    .append(&r.records, r.sync)
                     .map_err(|e| TxnError::Storage(Arc::new(e)))
             })
             .collect(),
         Err(e) => vec![Err(TxnError::Storage(Arc::new(e)))],
     };
+    for (request, result) in requests.into_iter().zip(&results) {
+        if let (Some(after), Ok(())) = (request.after, result) {
+            // A panic here is a bug in `after`; the writer and its store carry on, and the
+            // caller sees that `after` did not finish.
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| after(&mut store)));
+            if ran.is_err() {
+                tracing::error!("work after a transaction log append failed");
+            }
+        }
+    }
     if let Err(e) = store.maybe_compact() {
         tracing::warn!(error = %e, "compacting the transaction log failed; will retry");
     }
