@@ -81,6 +81,8 @@ pub struct Store {
     compaction_min_bytes: u64,
     /// Written since the last fsync.
     unsynced: bool,
+    /// A rewrite renamed the log but the folder fsync that makes it durable failed.
+    dir_sync_pending: bool,
 }
 
 impl Store {
@@ -128,6 +130,7 @@ impl Store {
             live_bytes: 0,
             compaction_min_bytes,
             unsynced: false,
+            dir_sync_pending: false,
         };
         let mut txns = BTreeMap::new();
         let mut pos = MAGIC.len();
@@ -174,6 +177,9 @@ impl Store {
     /// Appends `records`; with `sync`, fsyncs them (and anything written before) too. On
     /// failure nothing is kept (the file is cut back).
     pub fn append(&mut self, records: &[Record], sync: bool) -> io::Result<()> {
+        // A state written after a rewrite whose rename may not survive a power loss could be
+        // lost with it: the folder fsync is retried first, and the append fails with it.
+        self.sync_pending_dir()?;
         let mut frames = Vec::with_capacity(records.len());
         let mut buf = Vec::new();
         for r in records {
@@ -235,7 +241,8 @@ impl Store {
     }
 
     /// Replaces the log with a snapshot of its live records (temporary file, fsync, rename,
-    /// fsync of the directory).
+    /// fsync of the directory). Until that folder fsync succeeds, appends retry it first and
+    /// fail with it.
     fn rewrite(&mut self) -> io::Result<()> {
         let tmp = self.dir.join(TMP_NAME);
         let path = self.dir.join(FILE_NAME);
@@ -249,8 +256,17 @@ impl Store {
         self.file.seek(SeekFrom::End(0))?;
         self.len = MAGIC.len() as u64 + self.live_bytes;
         self.unsynced = false;
-        sync_dir(&self.dir)?;
+        self.dir_sync_pending = true;
+        self.sync_pending_dir()?;
         tracing::info!(before, after = self.len, "rewrote the transaction log");
+        Ok(())
+    }
+
+    fn sync_pending_dir(&mut self) -> io::Result<()> {
+        if self.dir_sync_pending {
+            sync_dir(&self.dir)?;
+            self.dir_sync_pending = false;
+        }
         Ok(())
     }
 

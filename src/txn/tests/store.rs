@@ -169,3 +169,27 @@ fn clear_forgets_every_id_and_later_records_replay() {
     let (_, loaded) = Store::open(dir.path(), 1 << 20).unwrap();
     assert_eq!(loaded.keys().collect::<Vec<_>>(), vec!["c"]);
 }
+
+#[test]
+fn states_are_refused_while_a_rewritten_log_cannot_be_made_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+    store
+        .append(&[Record::Txn(meta("a", TxnState::Ongoing, 0))], true)
+        .unwrap();
+    let fail = faults::arm(Rule::always(Point::DirSync, dir.path()));
+    assert!(store.clear().is_err());
+    // The rename is not durable yet: a state written after it could be lost with it.
+    assert!(store
+        .append(&[Record::Txn(meta("b", TxnState::Ongoing, 0))], true)
+        .is_err());
+    drop(fail);
+    store
+        .append(&[Record::Txn(meta("c", TxnState::Ongoing, 0))], true)
+        .unwrap();
+    drop(store);
+    let (_, loaded) = Store::open(dir.path(), 1 << 20).unwrap();
+    assert!(!loaded.contains_key("a"), "cleared before the failure");
+    assert!(!loaded.contains_key("b"), "refused");
+    assert_eq!(loaded["c"].state, TxnState::Ongoing);
+}
