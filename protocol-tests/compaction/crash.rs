@@ -98,10 +98,7 @@ async fn a_broker_killed_at_any_step_of_a_cleaning_pass_keeps_every_latest_value
     for &(point, file, skip) in STALLS {
         let what = format!("{point} {file} #{skip}");
         let dir = tempfile::tempdir().unwrap();
-        let spec = format!("{point}:in={file}:skip={skip}:times=1:stall");
-        let mut args = ARGS.to_vec();
-        args.extend(["--io-faults", spec.as_str()]);
-        let broker = ProcessBroker::spawn(dir.path(), &args);
+        let broker = super::spawn_stalling(dir.path(), ARGS, (point, file, skip));
         create(&broker.addr.to_string()).await;
         let mut acked = BTreeMap::new();
         produce_until_stalled(&broker, &mut acked, &what).await;

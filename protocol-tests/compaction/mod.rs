@@ -151,3 +151,17 @@ pub fn latest(records: &[(i64, String, Option<String>)]) -> BTreeMap<String, Opt
         .map(|(_, k, v)| (k.clone(), v.clone()))
         .collect()
 }
+
+/// A broker process on `dir` with `args` whose disk stalls for good at the `skip`-th `point`
+/// operation on files named `file` (`weir serve --io-faults`): a kill then lands in the middle
+/// of that operation.
+pub fn spawn_stalling(
+    dir: &std::path::Path,
+    args: &[&str],
+    (point, file, skip): (&str, &str, u64),
+) -> crate::support::broker::ProcessBroker {
+    let spec = format!("{point}:in={file}:skip={skip}:times=1:stall");
+    let mut args = args.to_vec();
+    args.extend(["--io-faults", spec.as_str()]);
+    crate::support::broker::ProcessBroker::spawn(dir, &args)
+}

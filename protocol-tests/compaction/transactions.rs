@@ -305,10 +305,7 @@ async fn a_broker_killed_during_a_pass_over_transactional_data_restarts_consiste
     for &(point, file, skip) in STALLS {
         let what = format!("{point} {file} #{skip}");
         let dir = tempfile::tempdir().unwrap();
-        let spec = format!("{point}:in={file}:skip={skip}:times=1:stall");
-        let mut args = ARGS.to_vec();
-        args.extend(["--io-faults", spec.as_str()]);
-        let broker = ProcessBroker::spawn(dir.path(), &args);
+        let broker = super::spawn_stalling(dir.path(), ARGS, (point, file, skip));
         let admin = admin(&broker.addr.to_string());
         let new = NewTopic::new(CRASH_TOPIC, 1, TopicReplication::Fixed(1))
             .set("cleanup.policy", "compact")
@@ -393,40 +390,7 @@ async fn a_broker_killed_during_a_pass_over_transactional_data_restarts_consiste
 
 /// The last value per key of CRASH_TOPIC read by librdkafka at an isolation level.
 fn read_values_keyed(bootstrap: &str, committed: bool) -> BTreeMap<String, String> {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::message::Message;
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "txn-compacted-reader")
-        .set("enable.partition.eof", "true")
-        .set("enable.auto.commit", "false")
-        .set(
-            "isolation.level",
-            if committed {
-                "read_committed"
-            } else {
-                "read_uncommitted"
-            },
-        )
-        .create()
-        .expect("consumer");
-    let mut tpl = rdkafka::TopicPartitionList::new();
-    tpl.add_partition_offset(CRASH_TOPIC, 0, rdkafka::Offset::Beginning)
-        .unwrap();
-    consumer.assign(&tpl).unwrap();
-    let mut out = BTreeMap::new();
-    let deadline = Instant::now() + WAIT;
-    loop {
-        assert!(Instant::now() < deadline, "no end of partition");
-        match consumer.poll(Duration::from_millis(100)) {
-            None => {}
-            Some(Ok(m)) => {
-                let s =
-                    |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or_default()).into_owned();
-                out.insert(s(m.key()), s(m.payload()));
-            }
-            Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => return out,
-            Some(Err(e)) => panic!("consume: {e}"),
-        }
-    }
+    crate::txn::read_records(bootstrap, CRASH_TOPIC, 1, committed)
+        .into_iter()
+        .collect()
 }

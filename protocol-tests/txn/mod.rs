@@ -78,6 +78,19 @@ pub fn transaction(producer: &FutureProducer, topic: &str, values: &[String], co
 /// Every value of `topic` (all `partitions`) from the beginning, read by librdkafka at
 /// read_committed or read_uncommitted until the end it can fetch. Blocking.
 pub fn read_values(bootstrap: &str, topic: &str, partitions: i32, committed: bool) -> Vec<String> {
+    read_records(bootstrap, topic, partitions, committed)
+        .into_iter()
+        .map(|(_, value)| value)
+        .collect()
+}
+
+/// [`read_values`] with each record's key: (key, value) pairs in the order read.
+pub fn read_records(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    committed: bool,
+) -> Vec<(String, String)> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "txn-reader")
@@ -110,7 +123,9 @@ pub fn read_values(bootstrap: &str, topic: &str, partitions: i32, committed: boo
         match consumer.poll(Duration::from_millis(100)) {
             None => {}
             Some(Ok(m)) => {
-                values.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned());
+                let text =
+                    |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or_default()).into_owned();
+                values.push((text(m.key()), text(m.payload())));
             }
             Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
                 at_end.insert(p);

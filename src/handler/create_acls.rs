@@ -12,6 +12,7 @@ use super::access::Access;
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::security::acl::{Acl, Operation};
+use crate::security::AclStore;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -29,14 +30,8 @@ pub async fn handle(
             count
         ])
     };
-    if !access.cluster(Operation::Alter) {
-        return every(
-            ResponseError::ClusterAuthorizationFailed,
-            "Cluster authorization failed.",
-        );
-    }
-    if !access.enabled() {
-        return every(ResponseError::SecurityDisabled, NO_AUTHORIZER);
+    if let Some((code, message)) = refusal(access) {
+        return every(code, message);
     }
     let parsed: Vec<Result<Acl, String>> = request
         .creations
@@ -61,18 +56,7 @@ pub async fn handle(
     let stored = if valid.is_empty() {
         Ok(())
     } else {
-        let b = broker.clone();
-        match tokio::task::spawn_blocking(move || b.acls.create(valid)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => {
-                tracing::error!("cannot write the ACL store: {e}");
-                Err(ResponseError::KafkaStorageError)
-            }
-            Err(e) => {
-                tracing::error!("ACL store task failed: {e}");
-                Err(ResponseError::UnknownServerError)
-            }
-        }
+        change_store(broker, move |acls| acls.create(valid)).await
     };
     let results = parsed
         .into_iter()
@@ -82,7 +66,7 @@ pub async fn handle(
                 .with_error_message(Some(str_bytes(message))),
             (Ok(_), Err(code)) => AclCreationResult::default()
                 .with_error_code(code.code())
-                .with_error_message(Some(str_bytes("the ACL store could not be written"))),
+                .with_error_message(Some(str_bytes(STORE_FAILED))),
             (Ok(acl), Ok(())) => {
                 tracing::info!(target: "weir::authorizer", principal = %access.principal(), "ACL added: {acl}");
                 AclCreationResult::default()
@@ -94,3 +78,42 @@ pub async fn handle(
 
 /// Kafka's answer to the ACL APIs without an authorizer.
 pub const NO_AUTHORIZER: &str = "No Authorizer is configured.";
+
+/// The message of an ACL change the store could not write.
+pub const STORE_FAILED: &str = "the ACL store could not be written";
+
+/// Why CreateAcls and DeleteAcls refuse every entry of a request, if they do: a change needs
+/// ALTER on the cluster, and an authorizer to change.
+pub fn refusal(access: &Access<'_>) -> Option<(ResponseError, &'static str)> {
+    if !access.cluster(Operation::Alter) {
+        return Some((
+            ResponseError::ClusterAuthorizationFailed,
+            "Cluster authorization failed.",
+        ));
+    }
+    if !access.enabled() {
+        return Some((ResponseError::SecurityDisabled, NO_AUTHORIZER));
+    }
+    None
+}
+
+/// Runs `change` on the ACL store off the reactor (it writes acls.json); Kafka's error code
+/// if it failed.
+pub async fn change_store<T, F>(broker: &Arc<Broker>, change: F) -> Result<T, ResponseError>
+where
+    T: Send + 'static,
+    F: FnOnce(&AclStore) -> std::io::Result<T> + Send + 'static,
+{
+    let b = broker.clone();
+    match tokio::task::spawn_blocking(move || change(&b.acls)).await {
+        Ok(Ok(changed)) => Ok(changed),
+        Ok(Err(e)) => {
+            tracing::error!("cannot write the ACL store: {e}");
+            Err(ResponseError::KafkaStorageError)
+        }
+        Err(e) => {
+            tracing::error!("ACL store task failed: {e}");
+            Err(ResponseError::UnknownServerError)
+        }
+    }
+}

@@ -10,10 +10,10 @@ use kafka_protocol::messages::delete_acls_response::{
 use kafka_protocol::messages::{DeleteAclsRequest, DeleteAclsResponse};
 
 use super::access::Access;
-use super::create_acls::NO_AUTHORIZER;
+use super::create_acls::{change_store, refusal, STORE_FAILED};
 use super::str_bytes;
 use crate::broker::Broker;
-use crate::security::acl::{AclFilter, Operation};
+use crate::security::acl::AclFilter;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -29,14 +29,8 @@ pub async fn handle(
         DeleteAclsResponse::default()
             .with_filter_results(vec![failed(code, message.into()); request.filters.len()])
     };
-    if !access.cluster(Operation::Alter) {
-        return every(
-            ResponseError::ClusterAuthorizationFailed,
-            "Cluster authorization failed.",
-        );
-    }
-    if !access.enabled() {
-        return every(ResponseError::SecurityDisabled, NO_AUTHORIZER);
+    if let Some((code, message)) = refusal(access) {
+        return every(code, message);
     }
     let parsed: Vec<Result<AclFilter, String>> = request
         .filters
@@ -58,21 +52,9 @@ pub async fn handle(
         .filter_map(|p| p.as_ref().ok())
         .cloned()
         .collect();
-    let b = broker.clone();
-    let deleted = match tokio::task::spawn_blocking(move || b.acls.delete(&filters)).await {
-        Ok(Ok(deleted)) => Ok(deleted),
-        Ok(Err(e)) => {
-            tracing::error!("cannot write the ACL store: {e}");
-            Err(ResponseError::KafkaStorageError)
-        }
-        Err(e) => {
-            tracing::error!("ACL store task failed: {e}");
-            Err(ResponseError::UnknownServerError)
-        }
-    };
-    let mut deleted = match deleted {
+    let mut deleted = match change_store(broker, move |acls| acls.delete(&filters)).await {
         Ok(deleted) => deleted.into_iter(),
-        Err(code) => return every(code, "the ACL store could not be written"),
+        Err(code) => return every(code, STORE_FAILED),
     };
     let results = parsed
         .into_iter()

@@ -50,17 +50,10 @@ impl TxnCoordinator {
         s.publish(&prepare);
         let (left, completed) = ran.unwrap_or_else(|| (prepare.partitions.clone(), None));
         match completed {
-            Some(Ok(())) => {
-                s.counters.ended(commit);
-                s.publish(&complete);
-                tracing::debug!(transactional_id = %complete.transactional_id,
-                    state = %complete.state, "transaction ended");
-                slot.meta = Some(complete);
-            }
+            Some(Ok(())) => self.ended(slot, complete, commit),
             completed => {
                 if let Some(Err(e)) = completed {
-                    tracing::warn!(transactional_id = %prepare.transactional_id, error = %e,
-                        "recording the end of the transaction failed; will retry");
+                    not_recorded(&prepare, &e);
                 }
                 let mut pending = prepare;
                 let retry_now = left.is_empty();
@@ -108,10 +101,15 @@ impl TxnCoordinator {
         let complete = machine::complete(&prepare, now);
         // Not fsynced: a restart that finds the Prepare state writes the markers again.
         if let Err(e) = s.persist(&complete, false).await {
-            tracing::warn!(transactional_id = %prepare.transactional_id, error = %e,
-                "recording the end of the transaction failed; will retry");
+            not_recorded(&prepare, &e);
             return;
         }
+        self.ended(slot, complete, commit);
+    }
+
+    /// The transaction is over and `complete`, its Complete state, is written.
+    fn ended(&self, slot: &mut SlotGuard, complete: TxnMetadata, commit: bool) {
+        let s = &self.shared;
         s.counters.ended(commit);
         s.publish(&complete);
         tracing::debug!(transactional_id = %complete.transactional_id, state = %complete.state,
@@ -140,6 +138,11 @@ impl TxnCoordinator {
             }
         }
     }
+}
+
+fn not_recorded(prepare: &TxnMetadata, error: &dyn std::fmt::Display) {
+    tracing::warn!(transactional_id = %prepare.transactional_id, %error,
+        "recording the end of the transaction failed; will retry");
 }
 
 fn marker_of(prepare: &TxnMetadata, commit: bool) -> Marker {

@@ -105,22 +105,11 @@ impl Checkpoint {
         if let Some(due) = self.tombstones_due_ms {
             let _ = writeln!(text, "tombstones {due}");
         }
-        let crc = crc32c::crc32c(text.as_bytes());
-        let _ = writeln!(text, "crc {crc:08x}");
-        text
+        seal(text)
     }
 
     fn decode(text: &str) -> Option<Checkpoint> {
-        let (body, crc_line) = text.strip_suffix('\n')?.rsplit_once('\n')?;
-        let body = text.get(..body.len() + 1)?;
-        let crc = u32::from_str_radix(crc_line.strip_prefix("crc ")?, 16).ok()?;
-        if crc32c::crc32c(body.as_bytes()) != crc {
-            return None;
-        }
-        let mut lines = body.lines();
-        if lines.next()? != MAGIC {
-            return None;
-        }
+        let lines = unseal(text, MAGIC)?;
         let mut out = Checkpoint::default();
         let mut cleaned = None;
         for line in lines {
@@ -166,6 +155,26 @@ pub(in crate::log) fn read(dir: &Path) -> io::Result<Option<Checkpoint>> {
 
 pub(in crate::log) fn write(dir: &Path, checkpoint: &Checkpoint) -> io::Result<()> {
     write_atomic(dir, FILE_NAME, checkpoint.encode().as_bytes())
+}
+
+/// Ends a cleaner text file (this checkpoint, the swap file) with its `crc` line.
+pub(super) fn seal(mut text: String) -> String {
+    let crc = crc32c::crc32c(text.as_bytes());
+    let _ = writeln!(text, "crc {crc:08x}");
+    text
+}
+
+/// The lines after the magic line of a cleaner text file; `None` if it is torn, fails its
+/// CRC or does not start with `magic`.
+pub(super) fn unseal<'a>(text: &'a str, magic: &str) -> Option<std::str::Lines<'a>> {
+    let (body, crc_line) = text.strip_suffix('\n')?.rsplit_once('\n')?;
+    let body = text.get(..body.len() + 1)?;
+    let crc = u32::from_str_radix(crc_line.strip_prefix("crc ")?, 16).ok()?;
+    if crc32c::crc32c(body.as_bytes()) != crc {
+        return None;
+    }
+    let mut lines = body.lines();
+    (lines.next()? == magic).then_some(lines)
 }
 
 /// Replaces `dir/name` with `body` atomically and durably.

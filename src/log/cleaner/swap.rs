@@ -49,7 +49,7 @@ const SEGMENT_FILES: [&str; 4] = [
     TIME_INDEX_SUFFIX,
     TXN_INDEX_SUFFIX,
 ];
-use super::state::write_atomic;
+use super::state::{seal, unseal, write_atomic};
 
 pub(in crate::log) const FILE_NAME: &str = "cleaner-swap";
 pub(in crate::log) const CLEANED: &str = "cleaned";
@@ -77,23 +77,11 @@ fn encode(groups: &[Group]) -> String {
         }
         text.push('\n');
     }
-    let crc = crc32c::crc32c(text.as_bytes());
-    let _ = writeln!(text, "crc {crc:08x}");
-    text
+    seal(text)
 }
 
 fn decode(text: &str) -> Option<Vec<Group>> {
-    let (body, crc_line) = text.strip_suffix('\n')?.rsplit_once('\n')?;
-    let body = text.get(..body.len() + 1)?;
-    let crc = u32::from_str_radix(crc_line.strip_prefix("crc ")?, 16).ok()?;
-    if crc32c::crc32c(body.as_bytes()) != crc {
-        return None;
-    }
-    let mut lines = body.lines();
-    if lines.next()? != MAGIC {
-        return None;
-    }
-    lines
+    unseal(text, MAGIC)?
         .map(|line| {
             let mut nums = line
                 .strip_prefix("group ")?

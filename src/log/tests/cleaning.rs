@@ -276,38 +276,49 @@ fn keyless_records_are_refused_on_a_compacted_log() {
     log.append(batch.freeze(), 1).unwrap();
 }
 
+/// Every file operation a cleaning pass makes.
+pub(super) const PASS_POINTS: [Point; 7] = [
+    Point::SegmentCreate,
+    Point::IndexCreate,
+    Point::Write,
+    Point::Fsync,
+    Point::Rename,
+    Point::Remove,
+    Point::DirSync,
+];
+
+/// One pass over `log` (in `dir`) up to `upto`, during which the disk stops at the `skip`-th
+/// operation of kind `point`: it and everything after it fail (the other kinds are counted).
+pub(super) fn pass_crashing_at(
+    log: &mut PartitionLog,
+    dir: &std::path::Path,
+    point: Point,
+    skip: u64,
+    upto: i64,
+) -> Result<super::super::cleaner::PassReport, super::super::LogError> {
+    let throttle = Throttle::new(f64::MAX);
+    let mut map = OffsetMap::new(1 << 20, 0.9);
+    let plan = log.plan_cleaning(2_000, upto, true).unwrap().unwrap();
+    let _crash = faults::arm(Rule::always(point, dir).skip(skip));
+    let _rest: Vec<_> = PASS_POINTS
+        .iter()
+        .filter(|p| **p != point)
+        .map(|p| faults::arm(Rule::count(*p, dir)))
+        .collect();
+    plan.prepare(&mut map, &throttle)
+        .and_then(|prepared| log.commit_cleaning(prepared, 2_000))
+}
+
 #[test]
 fn a_crash_at_any_file_operation_of_a_pass_leaves_old_or_new_segments_never_a_mix() {
-    let points = [
-        Point::SegmentCreate,
-        Point::IndexCreate,
-        Point::Write,
-        Point::Fsync,
-        Point::Rename,
-        Point::Remove,
-        Point::DirSync,
-    ];
-    for point in points {
+    for point in PASS_POINTS {
         for skip in 0..6 {
             let dir = tempfile::tempdir().unwrap();
             let mut log = open(dir.path(), compact_config());
             let latest = fill(&mut log, Compression::Lz4);
             let before = contents(&log);
-            let throttle = Throttle::new(f64::MAX);
-            let mut map = OffsetMap::new(1 << 20, 0.9);
             let end = log.log_end_offset();
-            let plan = log.plan_cleaning(2_000, end, true).unwrap().unwrap();
-            let outcome = {
-                // The disk stops at the chosen operation: it and everything after fail.
-                let _crash = faults::arm(Rule::always(point, dir.path()).skip(skip));
-                let _rest: Vec<_> = points
-                    .iter()
-                    .filter(|p| **p != point)
-                    .map(|p| faults::arm(Rule::count(*p, dir.path())))
-                    .collect();
-                plan.prepare(&mut map, &throttle)
-                    .and_then(|prepared| log.commit_cleaning(prepared, 2_000))
-            };
+            let outcome = pass_crashing_at(&mut log, dir.path(), point, skip, end);
             drop(log);
             let log = open(dir.path(), compact_config());
             let now = contents(&log);

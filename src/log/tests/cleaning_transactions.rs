@@ -11,10 +11,9 @@ use kafka_protocol::records::{
     TimestampType as KafkaTimestampType,
 };
 
-use super::super::cleaner::{OffsetMap, Throttle};
-use super::super::faults::{self, Point, Rule};
+use super::super::cleaner::OffsetMap;
 use super::super::{AbortedTxn, Marker, Outcome, PartitionLog};
-use super::cleaning::{clean_all, compact_config};
+use super::cleaning::{clean_all, compact_config, pass_crashing_at, PASS_POINTS};
 use super::open;
 
 /// One batch of keyed records from producer `pid` (transactional when `epoch` is set).
@@ -331,16 +330,7 @@ fn an_aborted_transaction_across_a_roll_keeps_its_first_offset_after_cleaning_an
 
 #[test]
 fn a_crash_at_any_file_operation_of_a_transactional_pass_leaves_a_consistent_log() {
-    let points = [
-        Point::SegmentCreate,
-        Point::IndexCreate,
-        Point::Write,
-        Point::Fsync,
-        Point::Rename,
-        Point::Remove,
-        Point::DirSync,
-    ];
-    for point in points {
+    for point in PASS_POINTS {
         for skip in [0, 2, 6] {
             let dir = tempfile::tempdir().unwrap();
             let mut log = open(dir.path(), compact_config());
@@ -348,19 +338,7 @@ fn a_crash_at_any_file_operation_of_a_transactional_pass_leaves_a_consistent_log
             let lso = log.last_stable_offset();
             let before = records(&log);
             let committed = latest(&read_committed(&log));
-            let throttle = Throttle::new(f64::MAX);
-            let mut map = OffsetMap::new(1 << 20, 0.9);
-            let plan = log.plan_cleaning(2_000, lso, true).unwrap().unwrap();
-            let outcome = {
-                let _crash = faults::arm(Rule::always(point, dir.path()).skip(skip));
-                let _rest: Vec<_> = points
-                    .iter()
-                    .filter(|p| **p != point)
-                    .map(|p| faults::arm(Rule::count(*p, dir.path())))
-                    .collect();
-                plan.prepare(&mut map, &throttle)
-                    .and_then(|prepared| log.commit_cleaning(prepared, 2_000))
-            };
+            let outcome = pass_crashing_at(&mut log, dir.path(), point, skip, lso);
             drop(log);
             let log = open(dir.path(), compact_config());
             let now = records(&log);
