@@ -39,70 +39,9 @@ fn read_varint(buf: &[u8], pos: &mut usize) -> Option<i32> {
     read_varlong(buf, pos, 5).and_then(|v| i32::try_from(v).ok())
 }
 
-/// (offsetDelta, timestampDelta) of each record of an uncompressed batch, in order.
-pub(super) struct RecordDeltas<'a> {
-    buf: &'a [u8],
-    pos: usize,
-    remaining: i32,
-}
-
-impl<'a> RecordDeltas<'a> {
-    /// `records` is the batch's bytes after the 61-byte header.
-    pub(super) fn new(records: &'a [u8], count: i32) -> Self {
-        RecordDeltas {
-            buf: records,
-            pos: 0,
-            remaining: count,
-        }
-    }
-
-    /// Steps over the next record; returns its body range.
-    fn next_body(&mut self) -> Result<Option<std::ops::Range<usize>>, LogError> {
-        if self.remaining <= 0 {
-            return Ok(None);
-        }
-        self.remaining -= 1;
-        let len = read_varint(self.buf, &mut self.pos)
-            .and_then(|l| usize::try_from(l).ok())
-            .ok_or_else(|| LogError::CorruptMessage("bad record length".into()))?;
-        let start = self.pos;
-        let end = start
-            .checked_add(len)
-            .filter(|&e| e <= self.buf.len())
-            .ok_or_else(|| LogError::CorruptMessage("record overruns its batch".into()))?;
-        self.pos = end;
-        Ok(Some(start..end))
-    }
-}
-
-impl Iterator for RecordDeltas<'_> {
-    type Item = Result<(i32, i64), LogError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let body = match self.next_body() {
-            Ok(Some(range)) => self.buf.get(range)?,
-            Ok(None) => return None,
-            Err(e) => {
-                self.remaining = 0;
-                return Some(Err(e));
-            }
-        };
-        let mut p = 1; // attributes
-        let ts_delta = read_varlong(body, &mut p, 10);
-        let offset_delta = read_varint(body, &mut p);
-        match (offset_delta, ts_delta) {
-            (Some(o), Some(t)) => Some(Ok((o, t))),
-            _ => {
-                self.remaining = 0;
-                Some(Err(LogError::CorruptMessage("bad record header".into())))
-            }
-        }
-    }
-}
-
-/// One record of a records section, as the cleaner reads it: the record's bytes (length
-/// prefix included, so it can be copied as it is), its deltas, its key and whether it has a
-/// value (a record without one is a tombstone).
+/// One record of a stored records section: the record's bytes (length prefix included, so
+/// the cleaner can copy it as it is), its deltas, its key and whether it has a value (a
+/// record without one is a tombstone).
 pub(super) struct RecordView<'a> {
     pub raw: &'a [u8],
     pub offset_delta: i32,
@@ -111,7 +50,8 @@ pub(super) struct RecordView<'a> {
     pub has_value: bool,
 }
 
-/// The records of an uncompressed records section, `count` of them.
+/// The records of an uncompressed records section (the batch's bytes after its header),
+/// `count` of them, in order.
 pub(super) struct RecordViews<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -195,10 +135,12 @@ pub(super) fn find_record(
     }
     if header.compression() == 0 {
         let records = batch.get(HEADER_SIZE..).unwrap_or_default();
-        for item in RecordDeltas::new(records, header.record_count) {
-            let (offset_delta, ts_delta) = item?;
-            let offset = header.base_offset.saturating_add(i64::from(offset_delta));
-            let timestamp = header.base_timestamp.saturating_add(ts_delta);
+        for view in RecordViews::new(records, header.record_count) {
+            let view = view?;
+            let offset = header
+                .base_offset
+                .saturating_add(i64::from(view.offset_delta));
+            let timestamp = header.base_timestamp.saturating_add(view.timestamp_delta);
             if timestamp >= target && offset >= min_offset {
                 return Ok(Some((offset, timestamp)));
             }
