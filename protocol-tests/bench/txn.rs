@@ -8,7 +8,8 @@
 //!   then one producer committing every 1,000 records. Each row has a second row with the
 //!   broker's CPU seconds per GB produced, both ways;
 //! - the same with the Java 4.3 client, which uses transactions v2 (no AddPartitionsToTxn),
-//!   run by `TxnBench` from protocol-tests/java (needs `protocol-tests/run.sh --deps-only`);
+//!   one producer and four, run by `TxnBench` from protocol-tests/java (needs
+//!   `protocol-tests/run.sh --deps-only`);
 //! - commit latency: `commit_transaction()` once the transaction's records were delivered
 //!   (EndTxn: the decision logged, markers written to the partition, the answer), p50/p99 over
 //!   the transactions of one producer;
@@ -283,11 +284,14 @@ pub fn run(quick: bool) -> Vec<String> {
             txn_cpu / idem_cpu
         ));
     }
-    rows.push(java_row(
-        &addr,
-        if quick { 50_000 } else { 100_000 },
-        repeats,
-    ));
+    for producers in [1, 4] {
+        rows.push(java_row(
+            &addr,
+            if quick { 50_000 } else { 100_000 },
+            repeats,
+            producers,
+        ));
+    }
     eprintln!("running commit latency ({records} records, transactions of {TXN_RECORDS})");
     clients::create_topic(&addr, "txn-latency", 1);
     let p = producer(&addr, Some("bench-latency"));
@@ -325,11 +329,11 @@ pub fn run(quick: bool) -> Vec<String> {
 
 /// The Java 4.3 client, which uses transactions v2 when the broker offers `transaction.version`
 /// 2 (as weir does): no AddPartitionsToTxn, so a transaction is its Produce and its EndTxn.
-/// `TxnBench` (protocol-tests/java) runs both producers in one JVM, rounds interleaved; the
-/// row is the median round.
-fn java_row(addr: &str, records: u64, rounds: usize) -> String {
+/// `TxnBench` (protocol-tests/java) runs both kinds in one JVM, rounds interleaved, each
+/// round with `producers` producers of each kind; the row is the median round.
+fn java_row(addr: &str, records: u64, rounds: usize, producers: usize) -> String {
     let label = format!(
-        "| produce 1 KiB records, Java 4.3 client (transactions v2), 1 producer, acks=all, linger.ms=0, transactions of {TXN_RECORDS}"
+        "| produce 1 KiB records, Java 4.3 client (transactions v2), {producers} producer(s) on {producers} partition(s), acks=all, linger.ms=0, transactions of {TXN_RECORDS}"
     );
     let deps = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("protocol-tests/.deps");
     let (jars, classes) = (deps.join("jars"), deps.join("java-classes"));
@@ -337,13 +341,15 @@ fn java_row(addr: &str, records: u64, rounds: usize) -> String {
         eprintln!("skipping the Java row: run `bash protocol-tests/run.sh --deps-only` first");
         return format!("{label} | not measured (no Java test programs) | | |");
     }
-    eprintln!("running transactional produce with the Java client ({records} x 1 KiB; {rounds}x)");
+    eprintln!("running transactional produce with the Java client ({records} x 1 KiB, {producers} producer(s); {rounds}x)");
     let classpath = format!("{}/*:{}", jars.display(), classes.display());
     let output = std::process::Command::new("java")
-        .args(["-cp", &classpath, "TxnBench", addr, "java-bench"])
+        .args(["-cp", &classpath, "TxnBench", addr])
+        .arg(format!("java-bench-{producers}"))
         .arg(records.to_string())
         .arg(rounds.to_string())
         .arg(TXN_RECORDS.to_string())
+        .args(["--producers", &producers.to_string()])
         .output()
         .expect("java");
     assert!(

@@ -143,10 +143,11 @@ impl GroupCoordinator {
         let (store, loaded) = tokio::task::spawn_blocking(move || Store::open(&dir, min))
             .await
             .map_err(|e| GroupError::from(std::io::Error::other(e)))??;
+        let store = StoreWriter::spawn(store)?;
         let shared = Arc::new(Shared {
             cfg: config,
             clock,
-            store: StoreWriter::spawn(store),
+            store,
             registry: Mutex::new(Registry::default()),
             listings: Mutex::new(HashMap::new()),
         });

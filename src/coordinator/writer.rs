@@ -1,6 +1,7 @@
-//! The store's writer: one tokio task that owns the [`Store`], batches the appends queued by
-//! all groups (group commit: one write and one fsync for everything waiting) and runs the file
-//! I/O on the blocking pool, never on the reactor.
+//! The store's writer: one OS thread that owns the [`Store`] and batches the appends queued by
+//! all groups (group commit: one write and one fsync for everything waiting), so its file I/O
+//! never runs on the reactor. A thread of its own for the reason the transaction log's writer
+//! has one (`txn/writer.rs`): a request costs two wake-ups, not four.
 
 use std::sync::Arc;
 
@@ -17,18 +18,20 @@ enum Msg {
     Shutdown(oneshot::Sender<()>),
 }
 
-/// A handle to the writer task.
+/// A handle to the writer thread.
 #[derive(Debug, Clone)]
 pub(super) struct StoreWriter {
     tx: mpsc::UnboundedSender<Msg>,
 }
 
 impl StoreWriter {
-    /// Starts the writer task (needs a tokio runtime).
-    pub fn spawn(store: Store) -> StoreWriter {
+    /// Starts the writer thread; it ends after a shutdown or once every handle is dropped.
+    pub fn spawn(store: Store) -> std::io::Result<StoreWriter> {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(store, rx));
-        StoreWriter { tx }
+        std::thread::Builder::new()
+            .name("weir-group-log".into())
+            .spawn(move || run(store, rx))?;
+        Ok(StoreWriter { tx })
     }
 
     /// Appends `records` durably (fsynced) before returning.
@@ -63,9 +66,8 @@ impl StoreWriter {
 
 type Batch = Vec<(Vec<Record>, oneshot::Sender<Result<(), GroupError>>)>;
 
-async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Msg>) {
-    let mut store = Some(store);
-    while let Some(first) = rx.recv().await {
+fn run(mut store: Store, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    while let Some(first) = rx.blocking_recv() {
         let mut batch: Batch = Vec::new();
         let mut shutdown = None;
         let mut clear = None;
@@ -84,40 +86,24 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Msg>) {
             }
             next = rx.try_recv().ok();
         }
-        if !batch.is_empty() {
-            let Some(s) = store.take() else { break };
-            let records: Vec<Vec<Record>> =
-                batch.iter_mut().map(|(r, _)| std::mem::take(r)).collect();
-            match tokio::task::spawn_blocking(move || write_batch(s, records)).await {
-                Ok((s, results)) => {
-                    store = Some(s);
-                    for ((_, tx), result) in batch.into_iter().zip(results) {
-                        let _ = tx.send(result);
-                    }
-                }
-                Err(e) => {
-                    error!(error = %e, "group store writer failed; the coordinator cannot persist any more");
-                    break;
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if !batch.is_empty() {
+                let records: Vec<Vec<Record>> =
+                    batch.iter_mut().map(|(r, _)| std::mem::take(r)).collect();
+                let results = write_batch(&mut store, records);
+                for ((_, tx), result) in batch.into_iter().zip(results) {
+                    let _ = tx.send(result);
                 }
             }
-        }
-        if let Some(done) = clear {
-            let Some(mut s) = store.take() else { break };
-            match tokio::task::spawn_blocking(move || {
-                let result = s.clear();
-                (s, result)
-            })
-            .await
-            {
-                Ok((s, result)) => {
-                    store = Some(s);
-                    let _ = done.send(result.map_err(|e| GroupError::Storage(Arc::new(e))));
-                }
-                Err(e) => {
-                    error!(error = %e, "group store writer failed; the coordinator cannot persist any more");
-                    break;
-                }
+            if let Some(done) = clear {
+                let result = store.clear();
+                let _ = done.send(result.map_err(|e| GroupError::Storage(Arc::new(e))));
             }
+        }));
+        if ran.is_err() {
+            // The requests see COORDINATOR_NOT_AVAILABLE as their answers are dropped.
+            error!("group store writer failed; the coordinator cannot persist any more");
+            break;
         }
         if let Some(done) = shutdown {
             let _ = done.send(());
@@ -128,10 +114,7 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Msg>) {
 
 /// Writes every request of the batch in one append; if that fails, each request on its own
 /// so that one bad request does not fail the others.
-fn write_batch(
-    mut store: Store,
-    requests: Vec<Vec<Record>>,
-) -> (Store, Vec<Result<(), GroupError>>) {
+fn write_batch(store: &mut Store, requests: Vec<Vec<Record>>) -> Vec<Result<(), GroupError>> {
     let all: Vec<Record> = requests.iter().flatten().cloned().collect();
     let results = match store.append(&all) {
         Ok(()) => requests.iter().map(|_| Ok(())).collect(),
@@ -148,5 +131,5 @@ fn write_batch(
     if let Err(e) = store.maybe_compact() {
         warn!(error = %e, "compacting the group log failed; will retry");
     }
-    (store, results)
+    results
 }

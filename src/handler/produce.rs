@@ -1,4 +1,4 @@
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -32,10 +32,12 @@ type Appended = (Append, Result<AppendOutcome, LogError>);
 /// succeed. acks=0 gets no response at all, as in Kafka.
 ///
 /// Transactional batches: a partition accepts them only once the transaction coordinator
-/// added it to the producer's transaction. When it refuses one, a v12+ request (transactions
-/// v2) has the coordinator add the partition and the batch is appended again; an older one
-/// gets the reason Kafka's verification gives (INVALID_PRODUCER_ID_MAPPING, a fenced epoch as
-/// INVALID_PRODUCER_EPOCH, TRANSACTION_ABORTABLE from v11, else INVALID_TXN_STATE).
+/// added it to the producer's transaction. A v12+ request (transactions v2) has the coordinator
+/// add its partitions first, as Kafka's leader does before it appends (nothing to write when
+/// they are in already); if a partition still refuses a batch it is added and appended again.
+/// An older request gets the reason Kafka's verification gives (INVALID_PRODUCER_ID_MAPPING, a
+/// fenced epoch as INVALID_PRODUCER_EPOCH, TRANSACTION_ABORTABLE from v11, else
+/// INVALID_TXN_STATE).
 ///
 /// Authorization as in Kafka: transactional batches need a transactional id and WRITE on it (or
 /// the whole request is TRANSACTIONAL_ID_AUTHORIZATION_FAILED, with or without an authorizer),
@@ -111,6 +113,9 @@ pub async fn handle(
         );
     }
 
+    if let (Some(id), true) = (&transactional_id, version >= 12) {
+        appends = add_first(broker, id, version, appends, &mut responses).await;
+    }
     if !appends.is_empty() {
         let Some(mut done) = append_all(appends).await else {
             fail_all(&mut responses);
@@ -165,6 +170,65 @@ fn has_transactional_records(request: &ProduceRequest) -> bool {
         .any(|records| BatchHeader::parse(records).is_ok_and(|h| h.is_transactional()))
 }
 
+/// Has the coordinator add the partitions of the transactional batches in `appends` to their
+/// producer's transaction (transactions v2); those it refuses get its error in `responses` and
+/// are not appended. Returns the appends to make.
+async fn add_first(
+    broker: &Broker,
+    transactional_id: &str,
+    version: i16,
+    appends: Vec<Append>,
+    responses: &mut [TopicProduceResponse],
+) -> Vec<Append> {
+    let mut producers: BTreeMap<(i64, i16), BTreeSet<TxnPartition>> = BTreeMap::new();
+    for a in &appends {
+        if let Some(h) = transactional_header(&a.records) {
+            let tp = TxnPartition::new(a.topic_name.clone(), a.partition.index);
+            producers
+                .entry((h.producer_id, h.producer_epoch))
+                .or_default()
+                .insert(tp);
+        }
+    }
+    let mut refused = HashMap::new();
+    for ((pid, epoch), partitions) in producers {
+        let added = broker
+            .txns
+            .add_to_txn(
+                transactional_id,
+                pid,
+                epoch,
+                partitions,
+                BTreeSet::new(),
+                true,
+            )
+            .await;
+        if let Err(e) = added {
+            refused.insert((pid, epoch), produce_code(e, version));
+        }
+    }
+    if refused.is_empty() {
+        return appends;
+    }
+    appends
+        .into_iter()
+        .filter(|a| {
+            let code = transactional_header(&a.records)
+                .and_then(|h| refused.get(&(h.producer_id, h.producer_epoch)));
+            if let Some(code) = code {
+                responses[a.topic].partition_responses[a.slot].error_code = *code;
+            }
+            code.is_none()
+        })
+        .collect()
+}
+
+fn transactional_header(records: &Bytes) -> Option<BatchHeader> {
+    BatchHeader::parse(records)
+        .ok()
+        .filter(BatchHeader::is_transactional)
+}
+
 /// Appends in one blocking task for the whole request: file writes never run on the reactor.
 /// `None` if the task failed.
 async fn append_all(appends: Vec<Append>) -> Option<Vec<Appended>> {
@@ -210,9 +274,7 @@ async fn settle_transactions(
     let mut retry = Vec::new();
     for (a, result) in done {
         let header = match &result {
-            Err(LogError::InvalidTxnState(_)) => BatchHeader::parse(&a.records)
-                .ok()
-                .filter(BatchHeader::is_transactional),
+            Err(LogError::InvalidTxnState(_)) => transactional_header(&a.records),
             _ => None,
         };
         let Some(header) = header else {

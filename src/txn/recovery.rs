@@ -46,15 +46,8 @@ impl TxnCoordinator {
             .filter(|m| m.state.is_open())
             .cloned()
             .collect();
-        let shared = Shared::new(
-            cfg,
-            clock,
-            StoreWriter::spawn(store),
-            partitions,
-            producer_ids,
-            groups,
-            loaded,
-        );
+        let writer = StoreWriter::spawn(store).map_err(|e| TxnError::Storage(Arc::new(e)))?;
+        let shared = Shared::new(cfg, clock, writer, partitions, producer_ids, groups, loaded);
         let coordinator = TxnCoordinator {
             shared: Arc::new(shared),
         };

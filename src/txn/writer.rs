@@ -1,9 +1,12 @@
-//! The transaction log's writer: one task that owns the [`Store`], writes what every
-//! transactional id queued in one append (one fsync for all that asked for one) and runs the
-//! file I/O on the blocking pool, never on the reactor. Work that must follow an append (the
-//! markers after a Prepare state) can ride along and run on the same blocking thread right
-//! after it: every trip off the reactor is a thread wake-up each way, which is most of what a
-//! transaction costs the broker.
+//! The transaction log's writer: one OS thread that owns the [`Store`] and writes what every
+//! transactional id queued in one append (one fsync for all that asked for one), so its file
+//! I/O never runs on the reactor. Work that must follow an append (the markers after a Prepare
+//! state) can ride along and run on the same thread right after it.
+//!
+//! A thread of its own rather than a task that hands each batch to the blocking pool: every
+//! hand-over between threads is a wake-up, which is most of what a transaction costs the
+//! broker. Here a request wakes the writer and the writer wakes the request, two in all; a
+//! task would add the pool thread's wake-up and its own.
 
 use std::sync::Arc;
 
@@ -12,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::error::TxnError;
 use super::store::{Record, Store};
 
-/// Runs after its append was written (and fsynced if asked), on the writer's blocking thread.
+/// Runs after its append was written (and fsynced if asked), on the writer's thread.
 type After = Box<dyn FnOnce(&mut Store) + Send>;
 
 struct Append {
@@ -29,18 +32,20 @@ enum Msg {
     Shutdown(oneshot::Sender<()>),
 }
 
-/// A handle to the writer task.
+/// A handle to the writer thread.
 #[derive(Debug, Clone)]
 pub(super) struct StoreWriter {
     tx: mpsc::UnboundedSender<Msg>,
 }
 
 impl StoreWriter {
-    /// Starts the writer task (needs a tokio runtime).
-    pub fn spawn(store: Store) -> StoreWriter {
+    /// Starts the writer thread; it ends after a shutdown or once every handle is dropped.
+    pub fn spawn(store: Store) -> std::io::Result<StoreWriter> {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(store, rx));
-        StoreWriter { tx }
+        std::thread::Builder::new()
+            .name("weir-txn-log".into())
+            .spawn(move || run(store, rx))?;
+        Ok(StoreWriter { tx })
     }
 
     /// Appends `records` (fsynced first when `sync`) before returning.
@@ -48,7 +53,7 @@ impl StoreWriter {
         self.send(records, sync, None).await
     }
 
-    /// Appends `records` like [`append`](Self::append), then runs `after` on the same blocking
+    /// Appends `records` like [`append`](Self::append), then runs `after` on the writer's
     /// thread (it may append more) and returns what it returned. `Ok(None)`: the append was
     /// written but `after` did not finish (it panicked).
     pub async fn append_then<T, F>(
@@ -106,70 +111,53 @@ impl StoreWriter {
     }
 }
 
-async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Msg>) {
-    let mut store = Some(store);
-    while let Some(first) = rx.recv().await {
+fn run(mut store: Store, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    while let Some(first) = rx.blocking_recv() {
         let mut batch: Vec<Append> = Vec::new();
-        // What ended the batch: a clear or a shutdown, run after the appends before it.
-        let mut after = None;
+        // What ended the batch, run after the appends before it.
+        let (mut clear, mut shutdown) = (None, None);
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
                 Msg::Append(a) => batch.push(a),
-                other => {
-                    after = Some(other);
+                Msg::Clear(done) => {
+                    clear = Some(done);
+                    break;
+                }
+                Msg::Shutdown(done) => {
+                    shutdown = Some(done);
                     break;
                 }
             }
             next = rx.try_recv().ok();
         }
-        if !batch.is_empty() {
-            let Some(s) = store.take() else { break };
-            let requests: Vec<Request> = batch
-                .iter_mut()
-                .map(|a| Request {
-                    records: std::mem::take(&mut a.records),
-                    sync: a.sync,
-                    after: a.after.take(),
-                })
-                .collect();
-            match tokio::task::spawn_blocking(move || write_batch(s, requests)).await {
-                Ok((s, results)) => {
-                    store = Some(s);
-                    for (a, result) in batch.into_iter().zip(results) {
-                        let _ = a.done.send(result);
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "transaction log writer failed; transactions cannot change any more");
-                    break;
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if !batch.is_empty() {
+                let requests: Vec<Request> = batch
+                    .iter_mut()
+                    .map(|a| Request {
+                        records: std::mem::take(&mut a.records),
+                        sync: a.sync,
+                        after: a.after.take(),
+                    })
+                    .collect();
+                let results = write_batch(&mut store, requests);
+                for (a, result) in batch.into_iter().zip(results) {
+                    let _ = a.done.send(result);
                 }
             }
+            if let Some(done) = clear {
+                let _ = done.send(store.clear().map_err(|e| TxnError::Storage(Arc::new(e))));
+            }
+        }));
+        if ran.is_err() {
+            // The requests see COORDINATOR_NOT_AVAILABLE as their answers are dropped.
+            tracing::error!("transaction log writer failed; transactions cannot change any more");
+            break;
         }
-        match after {
-            Some(Msg::Clear(done)) => {
-                let Some(mut s) = store.take() else { break };
-                match tokio::task::spawn_blocking(move || {
-                    let result = s.clear().map_err(|e| TxnError::Storage(Arc::new(e)));
-                    (s, result)
-                })
-                .await
-                {
-                    Ok((s, result)) => {
-                        store = Some(s);
-                        let _ = done.send(result);
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "transaction log writer failed; transactions cannot change any more");
-                        break;
-                    }
-                }
-            }
-            Some(Msg::Shutdown(done)) => {
-                let _ = done.send(());
-                break;
-            }
-            Some(Msg::Append(_)) | None => {}
+        if let Some(done) = shutdown {
+            let _ = done.send(());
+            break;
         }
     }
 }
@@ -183,7 +171,7 @@ struct Request {
 /// Writes every request of the batch in one append; if that fails, each on its own so that
 /// one bad request does not fail the others. Then runs the `after` of each written request,
 /// in order.
-fn write_batch(mut store: Store, requests: Vec<Request>) -> (Store, Vec<Result<(), TxnError>>) {
+fn write_batch(store: &mut Store, requests: Vec<Request>) -> Vec<Result<(), TxnError>> {
     let all: Vec<Record> = requests.iter().flat_map(|r| r.records.clone()).collect();
     let sync = requests.iter().any(|r| r.sync);
     let results: Vec<Result<(), TxnError>> = match store.append(&all, sync) {
@@ -202,7 +190,7 @@ fn write_batch(mut store: Store, requests: Vec<Request>) -> (Store, Vec<Result<(
         if let (Some(after), Ok(())) = (request.after, result) {
             // A panic here is a bug in `after`; the writer and its store carry on, and the
             // caller sees that `after` did not finish.
-            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| after(&mut store)));
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| after(store)));
             if ran.is_err() {
                 tracing::error!("work after a transaction log append failed");
             }
@@ -211,5 +199,5 @@ fn write_batch(mut store: Store, requests: Vec<Request>) -> (Store, Vec<Result<(
     if let Err(e) = store.maybe_compact() {
         tracing::warn!(error = %e, "compacting the transaction log failed; will retry");
     }
-    (store, results)
+    results
 }
