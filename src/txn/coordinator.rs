@@ -150,7 +150,7 @@ impl Shared {
     }
 
     /// Writes the durable state `meta` like [`persist`](Self::persist), then runs `after` on
-    /// the same blocking thread (one trip off the reactor for both). `Ok(None)`: `meta` was
+    /// the log writer's thread (one trip to it for both). `Ok(None)`: `meta` was
     /// written but `after` did not finish.
     pub(super) async fn persist_then<T, F>(
         &self,

@@ -20,7 +20,7 @@ use crate::log::{Marker, Outcome};
 impl TxnCoordinator {
     /// Persists `prepare` (PrepareCommit or PrepareAbort) as the id's state, then finishes it.
     /// In the common case (no group offsets) the Prepare state, the markers and the Complete
-    /// state are written in one trip off the reactor; whatever is left goes the long way
+    /// state are written in one trip to the log's writer; whatever is left goes the long way
     /// ([`finish`](Self::finish)).
     pub(super) async fn end(
         &self,

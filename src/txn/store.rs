@@ -33,7 +33,7 @@
 //! Appends are fsynced when the caller asks (every state a restart must find: Ongoing and the
 //! Prepare states); the Complete states that follow markers are written without, as a restart
 //! that finds the Prepare state instead writes the markers again. `Store` does blocking I/O;
-//! the coordinator drives it from its writer task (writer.rs).
+//! the coordinator drives it from its writer thread (writer.rs).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
