@@ -167,7 +167,7 @@ fn has_transactional_records(request: &ProduceRequest) -> bool {
         .iter()
         .flat_map(|t| t.partition_data.iter())
         .filter_map(|p| p.records.as_ref())
-        .any(|records| BatchHeader::parse(records).is_ok_and(|h| h.is_transactional()))
+        .any(|records| transactional_header(records).is_some())
 }
 
 /// Has the coordinator add the partitions of the transactional batches in `appends` to their
